@@ -1,0 +1,77 @@
+"""``hdlgen info`` and ``hdlgen eval``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from hdlgen.analysis import info as circuit_info
+from hdlgen.circuit import CircuitError
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_bar
+from hdlgen.reference import Reference
+from hdlgen.vectors import format_csv, read_vectors
+
+__all__ = ["COMMANDS"]
+
+
+@click.command("info")
+@circuit_argument
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "exhaustive", "milp"]),
+    default="auto",
+    show_default=True,
+    help="How to compute the energy: enumerate every input, or solve a MILP (auto: enumerate up to 22 input bits).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="S",
+    help="Seconds for the MILP; when it runs out, energy is a lower bound and energy_bounds say how far off.",
+)
+def info_command(file: str, as_json: bool, method: str, time_limit: float | None) -> None:
+    """Size, depth, weight and exact energy of a circuit."""
+    circuit = load_circuit(file)
+    with progress_bar("energy") as progress:
+        data = circuit_info(circuit, method=method, time_limit=time_limit, progress=progress)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(data)
+        return
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        if key == "energy" and not data["energy_exact"]:
+            value = f"{value} (not proven: between {data['energy_bounds'][0]} and {data['energy_bounds'][1]})"
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@click.command("eval")
+@circuit_argument
+@click.argument("vectors", required=False, default="-", metavar="[VECTORS]")
+def eval_command(file: str, vectors: str) -> None:
+    """Evaluate input vectors (CSV, or stdin) with the reference model.
+
+    Prints CSV: a header of output names and `energy`, then one row per
+    vector: its outputs and the number of gates that fired.
+    """
+    circuit = load_circuit(file)
+    if vectors == "-":
+        X = read_vectors(circuit, sys.stdin, "<stdin>")
+    else:
+        try:
+            with open(vectors, encoding="utf-8", newline="") as f:
+                X = read_vectors(circuit, f, vectors)
+        except FileNotFoundError:
+            raise CircuitError(f"{vectors}: no such file") from None
+        except IsADirectoryError:
+            raise CircuitError(f"{vectors}: is a directory, not a vectors file") from None
+    outputs, act = Reference(circuit).run(X)
+    import numpy as np
+
+    table = np.concatenate([outputs, act.reshape(-1, 1)], axis=1)
+    sys.stdout.write(format_csv([*circuit.outputs, "energy"], table))
+
+
+COMMANDS = [info_command, eval_command]

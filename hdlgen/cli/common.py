@@ -1,0 +1,75 @@
+"""What every ``hdlgen`` command shares: errors, JSON output, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hdlgen.circuit import Circuit, CircuitError, load
+
+__all__ = ["CheckError", "ToolError", "circuit_argument", "emit_json", "load_circuit", "progress_bar"]
+
+
+class ToolError(Exception):
+    """A required external tool is missing or failed (exit status 2)."""
+
+
+class CheckError(Exception):
+    """A check the command ran failed: mismatch, violated bound (exit status 1)."""
+
+
+def load_circuit(path: str) -> Circuit:
+    """Load a circuit file; errors become one-line ``CircuitError`` messages."""
+    return load(Path(path))
+
+
+circuit_argument = click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, path_type=str))
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    """Print one JSON object on stdout."""
+    click.echo(json.dumps(obj, sort_keys=False))
+
+
+def on_terminal() -> bool:
+    """True when progress may be shown (stdout and stderr are terminals)."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr, or None off a terminal."""
+    if not on_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        description,
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def one_line(message: object) -> str:
+    """A message folded onto one line."""
+    return " ".join(str(message).split())
+
+
+__all__ += ["CircuitError", "on_terminal", "one_line"]

@@ -1,0 +1,97 @@
+"""Input vectors: CSV reading and writing with errors that name file and row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
+
+import numpy as np
+
+from hdlgen.circuit import CircuitError
+
+if TYPE_CHECKING:
+    from hdlgen.circuit import Circuit
+
+__all__ = ["format_csv", "random_vectors", "read_vectors"]
+
+
+def read_vectors(circuit: Circuit, stream: TextIO, source: str = "<stdin>") -> np.ndarray:
+    """Read input vectors from CSV text: one row per vector, columns in input order.
+
+    A first row of input names (in order) is allowed as a header. Blank lines
+    are skipped.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        Gives the number of columns, their names and their ranges.
+    stream : text file
+        The CSV text.
+    source : str
+        File name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_vectors, n_inputs)
+
+    Raises
+    ------
+    CircuitError
+        ``"<source>: row <line>: ..."`` for the first bad row.
+    """
+    names = [i.name for i in circuit.inputs]
+    maxima = [i.max_value for i in circuit.inputs]
+    rows: list[list[int]] = []
+    try:
+        reader = list(enumerate(csv.reader(stream), start=1))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CircuitError(f"{source}: malformed CSV: {exc}") from None
+    first = True
+    for line, row in reader:
+        cells = [c.strip() for c in row]
+        if not cells or all(c == "" for c in cells):
+            continue
+        if first:
+            first = False
+            if any(not _looks_int(c) for c in cells):
+                if cells != names:
+                    raise CircuitError(
+                        f"{source}: row {line}: header {','.join(cells)!r} does not match the "
+                        f"circuit's inputs {','.join(names)!r}"
+                    )
+                continue
+        if len(cells) != len(names):
+            raise CircuitError(f"{source}: row {line}: {len(cells)} values, expected {len(names)} (one per input)")
+        vec = []
+        for cell, name, hi in zip(cells, names, maxima, strict=True):
+            if not _looks_int(cell):
+                raise CircuitError(f"{source}: row {line}, input '{name}': {cell!r} is not an integer")
+            v = int(cell)
+            if not 0 <= v <= hi:
+                raise CircuitError(f"{source}: row {line}, input '{name}': value {v} out of range [0, {hi}]")
+            vec.append(v)
+        rows.append(vec)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), len(names))
+
+
+def _looks_int(cell: str) -> bool:
+    s = cell[1:] if cell[:1] in "+-" else cell
+    return s.isdigit() and s.isascii()
+
+
+def format_csv(header: Iterable[str], table: np.ndarray) -> str:
+    """CSV text: a header row and integer rows."""
+    buf = io.StringIO()
+    buf.write(",".join(header) + "\n")
+    if table.size:
+        np.savetxt(buf, table, fmt="%d", delimiter=",")
+    return buf.getvalue()
+
+
+def random_vectors(circuit: Circuit, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` uniformly random input vectors, reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
+    return rng.integers(0, maxima + 1, size=(count, circuit.n_inputs), dtype=np.int64)

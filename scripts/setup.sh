@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up everything hdlgen needs on a fresh Debian/Ubuntu machine:
+# Icarus Verilog (apt), a virtual environment in .venv, hdlgen with its dev extra.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v iverilog >/dev/null 2>&1; then
+    echo "setup: installing Icarus Verilog (Debian package iverilog)" >&2
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+    else
+        echo "setup: error: iverilog is missing and this user cannot install it: run 'apt-get install -y iverilog' as root" >&2
+        exit 2
+    fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv" >&2
+    "$PYTHON" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+stamp=.venv/.hdlgen-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing hdlgen and its dependencies into .venv" >&2
+    python -m pip install -q --upgrade pip
+    python -m pip install -q -e '.[dev]'
+    touch "$stamp"
+fi
