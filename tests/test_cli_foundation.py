@@ -93,7 +93,9 @@ def test_subprocess_exit_codes_and_streams(tmp_path: Path, examples: Path):
     assert p.stderr == f"hdlgen: error: {bad}: outputs[0]: unknown name 'b'\n"
     p = subprocess.run(
         [sys.executable, "-m", "hdlgen", "eval", str(examples / "or2.json")],
-        input="0,0\n1,0\n", capture_output=True, text=True,
+        input="0,0\n1,0\n",
+        capture_output=True,
+        text=True,
     )
     assert p.returncode == 0 and p.stdout == "g,energy\n0,0\n1,1\n"
     p = subprocess.run([sys.executable, "-m", "hdlgen", "info", "--help"], capture_output=True, text=True)

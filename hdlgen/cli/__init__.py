@@ -13,7 +13,8 @@ import click
 
 from hdlgen import __version__
 from hdlgen.circuit import CircuitError
-from hdlgen.cli.common import CheckError, ToolError, one_line
+from hdlgen.cli.common import one_line
+from hdlgen.errors import CheckError, ToolError
 
 __all__ = ["cli", "main"]
 
@@ -28,9 +29,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze
+    from hdlgen.cli import analyze, hardware
 
-    for command in analyze.COMMANDS:
+    for command in [*analyze.COMMANDS, *hardware.COMMANDS]:
         cli.add_command(command)
 
 

@@ -12,16 +12,9 @@ from typing import Any
 import click
 
 from hdlgen.circuit import Circuit, CircuitError, load
+from hdlgen.errors import CheckError, ToolError
 
 __all__ = ["CheckError", "ToolError", "circuit_argument", "emit_json", "load_circuit", "progress_bar"]
-
-
-class ToolError(Exception):
-    """A required external tool is missing or failed (exit status 2)."""
-
-
-class CheckError(Exception):
-    """A check the command ran failed: mismatch, violated bound (exit status 1)."""
 
 
 def load_circuit(path: str) -> Circuit:

@@ -1,0 +1,183 @@
+"""The top level: a pipeline of gate units with per-gate clock enables.
+
+Ports (SPEC): ``clk``, ``rst`` (the ``sync`` domain), ``i_valid``,
+``i_data``, ``o_valid``, ``o_data``, ``o_energy``.
+
+Level ``l`` of the circuit is pipeline stage ``l``: a gate of level ``l``
+reads stage ``l - 1`` and its output register is stage ``l``. Values that
+skip levels pass through delay registers. ``o_energy`` accumulates, stage by
+stage, the number of gates that fired for the inference in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hdlgen.analysis.metrics import latency
+from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.hdl.arith import GROUP, Term, build_sum
+from hdlgen.hdl.units import unit_logic
+
+__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "energy_width"]
+
+Gating = Literal["rtz", "delta", "none"]
+GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
+PORT_NAMES = ("clk", "rst", "i_valid", "i_data", "o_valid", "o_data", "o_energy")
+
+
+def energy_width(circuit: Circuit) -> int:
+    """Width of ``o_energy``: enough for ``size``."""
+    return max(1, circuit.size.bit_length())
+
+
+class CircuitTop(wiring.Component):
+    """A circuit as a pipelined, gated Amaranth component.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        A valid circuit.
+    gating : {"rtz", "delta", "none"}
+        ``rtz``: a gate register is enabled only to rise when its gate fires
+        for a valid inference and to fall back to 0 after; a gate that does
+        not fire is never enabled. ``delta``: enabled only when a valid
+        inference changes its value; it holds otherwise. ``none``: every
+        register loads every clock.
+    group : int
+        One-bit operands per partial-sum lookup table (1: no tables).
+
+    Attributes
+    ----------
+    i_valid, i_data, o_valid, o_data, o_energy : Signal
+        The SPEC ports.
+    latency : int
+        Clock edges from ``i_valid`` sampled high to ``o_valid`` sampled high.
+    gate_registers : dict of str to Signal
+        Each gate's output register, keyed by gate name; the signal carries
+        the gate's name (see :attr:`register_names`).
+    register_names : dict of str to str
+        The HDL name of each gate register: the gate's name, unless that is
+        a port name (then ``<name>_q``).
+    """
+
+    def __init__(self, circuit: Circuit, gating: Gating = "rtz", group: int = GROUP) -> None:
+        circuit.validate()
+        if gating not in GATING_MODES:
+            raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
+        self.circuit = circuit
+        self.gating = gating
+        self.group = group
+        self.latency = latency(circuit)
+        super().__init__(
+            {
+                "i_valid": In(1),
+                "i_data": In(max(1, circuit.input_bits)),
+                "o_valid": Out(1),
+                "o_data": Out(sum(circuit.signal_bits(o) for o in circuit.outputs)),
+                "o_energy": Out(energy_width(circuit)),
+            }
+        )
+        taken = set(PORT_NAMES)
+        self.register_names: dict[str, str] = {}
+        for g in circuit.gates:
+            name = g.name
+            while name in taken:
+                name += "_q"
+            taken.add(name)
+            self.register_names[g.name] = name
+        self._taken = taken | {i.name for i in circuit.inputs}
+        self.gate_registers: dict[str, Signal] = {
+            g.name: Signal(g.bits, name=self.register_names[g.name]) for g in circuit.gates
+        }
+
+    def _name(self, wanted: str) -> str:
+        name = wanted
+        while name in self._taken:
+            name += "_"
+        self._taken.add(name)
+        return name
+
+    def _register(self, m: Module, reg: Signal, d: Value, valid: Value, fires: Value | None = None) -> None:
+        """Load ``reg`` from ``d`` under the gating mode's enable."""
+        if self.gating == "none":
+            m.d.sync += reg.eq(d)
+            return
+        en = Signal(name=self._name(f"{reg.name}_en"))
+        if self.gating == "rtz":
+            fires = d.any() if fires is None else fires
+            m.d.comb += en.eq((valid & fires) | reg.any())
+            with m.If(en):
+                m.d.sync += reg.eq(Mux(valid, d, 0))
+        else:
+            m.d.comb += en.eq(valid & (d != reg))
+            with m.If(en):
+                m.d.sync += reg.eq(d)
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        c = self.circuit
+        stages = self.latency
+        # valid[s]: the inference held by stage s is real.
+        valid: list[Value] = [self.i_valid]
+        for s in range(1, stages + 1):
+            v = Signal(name=self._name(f"valid_s{s}"))
+            m.d.sync += v.eq(valid[s - 1])
+            valid.append(v)
+
+        # value of a signal at a stage: native, or through delay registers.
+        at: dict[tuple[str, int], Value] = {}
+        native: dict[str, int] = {}
+        pos = 0
+        for inp in c.inputs:
+            at[(inp.name, 0)] = self.i_data[pos : pos + inp.bits]
+            native[inp.name] = 0
+            pos += inp.bits
+        for g in c.gates:
+            native[g.name] = c.level(g.name)
+            at[(g.name, native[g.name])] = self.gate_registers[g.name]
+
+        def value_at(name: str, stage: int) -> Value:
+            key = (name, stage)
+            if key not in at:
+                prev = value_at(name, stage - 1)
+                reg = Signal(len(prev), name=self._name(f"{name}_d{stage - native[name]}"))
+                self._register(m, reg, prev, valid[stage - 1])
+                at[key] = reg
+            return at[key]
+
+        count: Value = Const(0, 1)
+        for level in range(1, stages + 1):
+            fires = []
+            for g in c.levels[level - 1] if level <= c.depth else []:
+                operands = [value_at(src, level - 1) for src in g.inputs]
+                value = Signal(g.bits, name=self._name(f"{g.name}_next"))
+                m.d.comb += value.eq(
+                    unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group).as_unsigned()
+                )
+                fire = value.any()
+                self._register(m, self.gate_registers[g.name], value, valid[level - 1], fire)
+                fires.append(fire)
+            width = energy_width(c)
+            nxt = Signal(width, name=self._name(f"energy_s{level}"))
+            total: Value = count
+            if fires:
+                popcount = build_sum(
+                    m,
+                    lambda sfx, lv=level: self._name(f"fired_l{lv}_{sfx}"),
+                    [Term(f, 1, 1) for f in fires],
+                    self.group,
+                )
+                total = count + popcount.value
+            self._register(m, nxt, total[:width], valid[level - 1])
+            count = nxt
+
+        m.d.comb += [
+            self.o_valid.eq(valid[stages]),
+            self.o_data.eq(Cat(*(value_at(o, stages) for o in c.outputs))),
+            self.o_energy.eq(count),
+        ]
+        return m

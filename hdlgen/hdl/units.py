@@ -1,0 +1,118 @@
+"""Gate units: the combinational datapath of one threshold or relu gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hdlgen.circuit import Gate
+from hdlgen.hdl.arith import GROUP, Term, build_sum
+
+__all__ = ["GateUnit", "ReluUnit", "ThresholdUnit", "make_unit", "unit_logic"]
+
+
+def unit_logic(
+    m: Module, prefix: str | Callable[[str], str], gate: Gate, operands: Sequence[Value], group: int = GROUP
+) -> Value:
+    """Add a gate's combinational datapath to ``m`` and return its value.
+
+    Parameters
+    ----------
+    m : Module
+        Where the logic goes.
+    prefix : str or callable
+        Prefix of the generated signal names, or a function from a suffix to
+        a unique name (the top uses the gate's name,
+        so that a waveform reads like the circuit file).
+    gate : Gate
+    operands : sequence of Value
+        The gate's inputs, in the gate's input order.
+    group : int
+        One-bit operands per lookup table (see :mod:`hdlgen.hdl.arith`).
+    """
+    terms = [Term(v, len(v), w) for v, w in zip(operands, gate.weights, strict=True)]
+    s = build_sum(m, prefix, terms, group)
+    bound = gate.threshold - s.offset  # S - t = U - bound
+    if gate.kind == "threshold":
+        if bound <= 0:
+            return Const(1, 1)
+        if bound > s.max_value:
+            return Const(0, 1)
+        return s.value >= bound
+    cap = gate.max_value
+    lo, hi = -bound, s.max_value - bound
+    if hi <= 0:
+        return Const(0, gate.bits)
+    if lo >= cap:
+        return Const(cap, gate.bits)
+    diff = Signal(
+        signed(max(abs(lo), abs(hi)).bit_length() + 1), name=prefix("diff") if callable(prefix) else f"{prefix}_diff"
+    )
+    m.d.comb += diff.eq(s.value - bound)
+    return Mux(diff <= 0, 0, Mux(diff >= cap, cap, diff[: gate.bits]))
+
+
+class GateUnit(wiring.Component):
+    """Common part of the gate units: operands in, value and ``fires`` out.
+
+    Parameters
+    ----------
+    gate : Gate
+        The gate to implement.
+    widths : sequence of int
+        Width of each of the gate's inputs, in the gate's input order; the
+        operands are packed into ``operands`` in that order, first input at
+        bit 0.
+    group : int
+        One-bit operands per lookup table (see :mod:`hdlgen.hdl.arith`).
+
+    Attributes
+    ----------
+    operands : Signal, in
+        The gate's inputs, packed.
+    value : Signal, out
+        The gate's output (1 bit for threshold gates, ``bits`` for relu gates).
+    fires : Signal, out
+        High when ``value`` is nonzero.
+    """
+
+    def __init__(self, gate: Gate, widths: Sequence[int], group: int = GROUP) -> None:
+        if len(widths) != len(gate.inputs):
+            raise ValueError(f"widths must have one entry per input of gate {gate.name!r}, not {len(widths)}")
+        self.gate = gate
+        self.widths = tuple(widths)
+        self.group = group
+        super().__init__(
+            {
+                "operands": In(max(1, sum(self.widths))),
+                "value": Out(gate.bits),
+                "fires": Out(1),
+            }
+        )
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        operands, pos = [], 0
+        for bits in self.widths:
+            operands.append(self.operands[pos : pos + bits])
+            pos += bits
+        m.d.comb += self.value.eq(unit_logic(m, "sum", self.gate, operands, self.group))
+        m.d.comb += self.fires.eq(self.value.any())
+        return m
+
+
+class ThresholdUnit(GateUnit):
+    """A threshold gate: ``value = 1 if sum(w_i * x_i) >= threshold else 0``."""
+
+
+class ReluUnit(GateUnit):
+    """A relu gate: ``value = min(max(0, sum(w_i * x_i) - threshold), 2**bits - 1)``."""
+
+
+def make_unit(gate: Gate, widths: Sequence[int], group: int = GROUP) -> GateUnit:
+    """The unit for ``gate``: a :class:`ThresholdUnit` or a :class:`ReluUnit`."""
+    cls = ThresholdUnit if gate.kind == "threshold" else ReluUnit
+    return cls(gate, widths, group)

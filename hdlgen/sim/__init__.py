@@ -1,0 +1,1 @@
+"""Simulation of generated designs: simulator discovery and cocotb runs."""

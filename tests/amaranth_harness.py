@@ -1,0 +1,66 @@
+"""Run a CircuitTop in Amaranth's simulator edge by edge."""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from hdlgen.circuit import Circuit
+from hdlgen.hdl import CircuitTop
+
+
+def pack(circuit: Circuit, X: np.ndarray) -> list[int]:
+    words = []
+    for x in X:
+        word, pos = 0, 0
+        for inp, v in zip(circuit.inputs, x, strict=True):
+            word |= int(v) << pos
+            pos += inp.bits
+        words.append(word)
+    return words
+
+
+def unpack_outputs(circuit: Circuit, word: int) -> list[int]:
+    out, pos = [], 0
+    for o in circuit.outputs:
+        b = circuit.signal_bits(o)
+        out.append(word >> pos & ((1 << b) - 1))
+        pos += b
+    return out
+
+
+def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np.ndarray | None = None):
+    """Gate registers, o_valid, o_data, o_energy after each edge."""
+    dut = CircuitTop(circuit, gating=gating)
+    words = pack(circuit, X)
+    n = len(words)
+    rst = np.zeros(n, dtype=bool) if rst is None else rst
+    regs = [dut.gate_registers[g.name] for g in circuit.gates]
+    res = {
+        "gates": np.zeros((n, len(regs)), np.int64),
+        "o_valid": np.zeros(n, bool),
+        "o_data": np.zeros((n, len(circuit.outputs)), np.int64),
+        "o_energy": np.zeros(n, np.int64),
+    }
+
+    async def bench(ctx):
+        for e in range(n):
+            ctx.set(dut.i_data, words[e])
+            ctx.set(dut.i_valid, int(valid[e]))
+            ctx.set(cd.rst, int(rst[e]))
+            await ctx.tick()
+            for j, r in enumerate(regs):
+                res["gates"][e, j] = ctx.get(r)
+            res["o_valid"][e] = ctx.get(dut.o_valid)
+            res["o_data"][e] = unpack_outputs(circuit, ctx.get(dut.o_data))
+            res["o_energy"][e] = ctx.get(dut.o_energy)
+
+    top = Module()
+    top.domains.sync = cd = ClockDomain("sync")
+    top.submodules.dut = dut
+    sim = Simulator(top)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return res
