@@ -56,8 +56,15 @@ def bench_milp(quick: bool) -> dict:
     for seed in (1,) if quick else (1, 2, 3):
         c = random_layered(64, [40, 40, 20], fan_in=16, seed=seed)
         r = energy_milp(c, time_limit=120)
-        rows.append({"seed": seed, "seconds": round(r.seconds, 2), "energy": r.value, "bounds": list(r.bounds),
-                     "exact": r.exact})
+        rows.append(
+            {
+                "seed": seed,
+                "seconds": round(r.seconds, 2),
+                "energy": r.value,
+                "bounds": list(r.bounds),
+                "exact": r.exact,
+            }
+        )
     return {"milp_64in_100g": rows, "targets": "<= 60 s, exact"}
 
 
@@ -77,8 +84,11 @@ def bench_evaluate(quick: bool) -> dict:
     python_loop_activity(c, sample)
     loop_rate = len(sample) * 64 / (time.perf_counter() - t)
     rate = n * 64 / seconds
-    return {"evaluate_gate_evals_per_s": round(rate), "evaluate_vs_python_loop": round(rate / loop_rate, 1),
-            "targets": ">= 50e6 gate evaluations/s on one core"}
+    return {
+        "evaluate_gate_evals_per_s": round(rate),
+        "evaluate_vs_python_loop": round(rate / loop_rate, 1),
+        "targets": ">= 50e6 gate evaluations/s on one core",
+    }
 
 
 def main() -> None:

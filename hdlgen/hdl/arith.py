@@ -11,8 +11,11 @@ sum is rewritten as ``S = U + offset`` with ``U`` unsigned:
 - the unsigned terms are added in a balanced tree, narrowest first, each
   adder exactly as wide as its result can be.
 
-The threshold (and, for relu gates, the clamp) is then a comparison of ``U``
-with a constant, which Yosys maps to a carry chain.
+Whatever the grouping, ``U = S - min(S)`` ranges over ``[0, max(S) - min(S)]``.
+A threshold gate adds the constant ``2**k - (t - min(S))`` (``k`` the width
+of ``U``) into the first table, so that ``S >= t`` is bit ``k`` of the sum:
+the carry out of the adder tree, with no comparator. A relu gate compares
+``U`` with constants for its clamp.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
 
-from amaranth.hdl import Cat, Module, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Signal, Value
 
 __all__ = ["Term", "UnsignedSum", "build_sum"]
 
@@ -47,7 +50,9 @@ class UnsignedSum:
     offset: int
 
 
-def build_sum(m: Module, prefix: str | Callable[[str], str], terms: Sequence[Term], group: int = GROUP) -> UnsignedSum:
+def build_sum(
+    m: Module, prefix: str | Callable[[str], str], terms: Sequence[Term], group: int = GROUP, bias: int = 0
+) -> UnsignedSum:
     """Add the combinational logic of ``sum(w_i * x_i)`` to ``m``.
 
     Parameters
@@ -61,7 +66,12 @@ def build_sum(m: Module, prefix: str | Callable[[str], str], terms: Sequence[Ter
         Operands; zero weights are dropped.
     group : int
         One-bit operands per lookup table (1 disables the tables).
+    bias : int
+        A non-negative constant added to ``value`` (folded into the first
+        lookup table when there is one, so it costs no adder).
     """
+    if bias < 0:
+        raise ValueError(f"bias must be non-negative, not {bias}")
     name = prefix if callable(prefix) else (lambda suffix: f"{prefix}_{suffix}")
     terms = [t for t in terms if t.weight != 0]
     offset = 0
@@ -78,13 +88,14 @@ def build_sum(m: Module, prefix: str | Callable[[str], str], terms: Sequence[Ter
         table = [sum(w for j, w in enumerate(weights) if a >> j & 1) for a in range(1 << len(chunk))]
         low = min(table)
         offset += low
-        table = [v - low for v in table]
+        table = [v - low + bias for v in table]
+        offset -= bias
+        bias = 0
         top = max(table)
         sig = Signal(range(top + 1), name=name(f"t{k // group}"))
-        with m.Switch(Cat(*(t.value for t in chunk))):
-            for a, v in enumerate(table):
-                with m.Case(a):
-                    m.d.comb += sig.eq(v)
+        width = len(sig)
+        packed = Const(sum(v << (width * a) for a, v in enumerate(table)), width * len(table))
+        m.d.comb += sig.eq(packed.word_select(Cat(*(t.value for t in chunk)), width))
         parts.append((top, next(tie), sig))
     for t in wide:
         mag = abs(t.weight)
@@ -94,8 +105,11 @@ def build_sum(m: Module, prefix: str | Callable[[str], str], terms: Sequence[Ter
         else:
             offset -= top
             parts.append((top, next(tie), (~t.value).as_unsigned() * mag if mag != 1 else (~t.value).as_unsigned()))
+    if bias:
+        parts.append((bias, next(tie), Const(bias)))
+        offset -= bias
     if not parts:
-        return UnsignedSum(Signal(1, name=name("zero")), 0, offset)
+        return UnsignedSum(Const(0, 1), 0, offset)
     heapq.heapify(parts)
     n = count()
     while len(parts) > 1:

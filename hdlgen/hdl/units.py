@@ -34,14 +34,23 @@ def unit_logic(
         One-bit operands per lookup table (see :mod:`hdlgen.hdl.arith`).
     """
     terms = [Term(v, len(v), w) for v, w in zip(operands, gate.weights, strict=True)]
-    s = build_sum(m, prefix, terms, group)
-    bound = gate.threshold - s.offset  # S - t = U - bound
     if gate.kind == "threshold":
+        # S >= t  <=>  U >= bound. Adding 2**k - bound (k: width of U) makes the
+        # comparison the carry out of the adder tree: bit k of U + 2**k - bound.
+        # U = S - min(S) whatever the grouping, so its range is known up front.
+        s_min = sum(t.weight * ((1 << t.bits) - 1) for t in terms if t.weight < 0)
+        s_max = sum(t.weight * ((1 << t.bits) - 1) for t in terms if t.weight > 0)
+        bound = gate.threshold - s_min
         if bound <= 0:
             return Const(1, 1)
-        if bound > s.max_value:
+        if bound > s_max - s_min:
             return Const(0, 1)
-        return s.value >= bound
+        k = (s_max - s_min).bit_length()
+        s = build_sum(m, prefix, terms, group, bias=(1 << k) - bound)
+        assert s.max_value < 1 << (k + 1)
+        return s.value.as_unsigned()[k] if len(s.value) > k else Const(0, 1)
+    s = build_sum(m, prefix, terms, group)
+    bound = gate.threshold - s.offset  # S - t = U - bound
     cap = gate.max_value
     lo, hi = -bound, s.max_value - bound
     if hi <= 0:
