@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from hdlgen.circuit import write_atomic
-from hdlgen.cli.common import circuit_argument, load_circuit
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
+from hdlgen.synth.targets import TARGETS as TARGET_NAMES
 
 __all__ = ["COMMANDS"]
 
@@ -42,4 +45,30 @@ def verilog_command(file: str, output: str, gating: str, top: str | None) -> Non
     write_atomic(output, design.text)
 
 
-COMMANDS = [verilog_command]
+@click.command("synth")
+@circuit_argument
+@click.option("--target", required=True, type=click.Choice(sorted(TARGET_NAMES)), help="FPGA part.")
+@gating_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep the tools' files here.")
+def synth_command(file: str, target: str, gating: str, as_json: bool, workdir: str | None) -> None:
+    """Synthesize with Yosys and place and route with nextpnr: LUTs, FFs, carries, Fmax."""
+    from hdlgen.synth import synthesize
+
+    circuit = load_circuit(file)
+    result = synthesize(
+        circuit,
+        target,
+        gating=gating,
+        workdir=Path(workdir) if workdir else None,  # type: ignore[arg-type]
+        verbose=on_terminal(),
+    )
+    data = result.to_dict()
+    if as_json:
+        emit_json(data)
+        return
+    for key in ("target", "luts", "carries", "ffs", "ram", "fmax_mhz", "logic_cells", "utilization_percent"):
+        click.echo(f"{key:<20}  {data[key]}")
+
+
+COMMANDS = [verilog_command, synth_command]

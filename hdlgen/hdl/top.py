@@ -117,6 +117,13 @@ class CircuitTop(wiring.Component):
             with m.If(en):
                 m.d.sync += reg.eq(d)
 
+    def _fired(self, m: Module, gates: list, level: int) -> Value:
+        """Number of ``gates`` whose register is nonzero (a popcount of lookup tables)."""
+        if not gates:
+            return Const(0, 1)
+        flags = [Term(self.gate_registers[g.name].any(), 1, 1) for g in gates]
+        return build_sum(m, lambda sfx: self._name(f"fired_l{level}_{sfx}"), flags, self.group).value
+
     def elaborate(self, platform: object) -> Module:
         m = Module()
         c = self.circuit
@@ -149,35 +156,27 @@ class CircuitTop(wiring.Component):
                 at[key] = reg
             return at[key]
 
-        count: Value = Const(0, 1)
+        # o_energy: each stage adds the gates of the previous level that fired, read
+        # from their registers (off the gates' own critical path); the last level
+        # is added at the port.
+        width = energy_width(c)
+        count: Value = Const(0, width)
         for level in range(1, stages + 1):
-            fires = []
+            if level >= 2:
+                nxt = Signal(width, name=self._name(f"energy_s{level}"))
+                total = count + self._fired(m, c.levels[level - 2], level - 1)
+                self._register(m, nxt, total[:width], valid[level - 1])
+                count = nxt
             for g in c.levels[level - 1] if level <= c.depth else []:
                 operands = [value_at(src, level - 1) for src in g.inputs]
                 value = Signal(g.bits, name=self._name(f"{g.name}_next"))
-                m.d.comb += value.eq(
-                    unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group).as_unsigned()
-                )
-                fire = value.any()
-                self._register(m, self.gate_registers[g.name], value, valid[level - 1], fire)
-                fires.append(fire)
-            width = energy_width(c)
-            nxt = Signal(width, name=self._name(f"energy_s{level}"))
-            total: Value = count
-            if fires:
-                popcount = build_sum(
-                    m,
-                    lambda sfx, lv=level: self._name(f"fired_l{lv}_{sfx}"),
-                    [Term(f, 1, 1) for f in fires],
-                    self.group,
-                )
-                total = count + popcount.value
-            self._register(m, nxt, total[:width], valid[level - 1])
-            count = nxt
-
+                logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group)
+                m.d.comb += value.eq(logic.as_unsigned())
+                self._register(m, self.gate_registers[g.name], value, valid[level - 1], value.any())
+        last = c.levels[stages - 1] if stages <= c.depth and c.depth else []
         m.d.comb += [
             self.o_valid.eq(valid[stages]),
             self.o_data.eq(Cat(*(value_at(o, stages) for o in c.outputs))),
-            self.o_energy.eq(count),
+            self.o_energy.eq((count + self._fired(m, last, stages))[:width]),
         ]
         return m

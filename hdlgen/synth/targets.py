@@ -1,0 +1,42 @@
+"""FPGA parts hdlgen synthesizes for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hdlgen.circuit import CircuitError
+
+__all__ = ["TARGETS", "Target", "get_target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An FPGA part: family, nextpnr options, logic capacity."""
+
+    name: str
+    family: str  # "ice40" or "ecp5"
+    nextpnr_args: tuple[str, ...]
+    luts: int  # LUT4s (iCE40 logic cells; ECP5 has two LUT4s per slice half)
+
+    @property
+    def nextpnr(self) -> str:
+        return f"yowasp-nextpnr-{self.family}"
+
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("ice40-up5k", "ice40", ("--up5k", "--package", "sg48"), 5280),
+        Target("ice40-hx8k", "ice40", ("--hx8k", "--package", "ct256"), 7680),
+        Target("ecp5-25k", "ecp5", ("--25k", "--package", "CABGA256"), 24288),
+        Target("ecp5-85k", "ecp5", ("--85k", "--package", "CABGA381"), 83640),
+    )
+}
+
+
+def get_target(name: str) -> Target:
+    """The target called ``name``; CircuitError listing the known ones otherwise."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise CircuitError(f"unknown target {name!r}: choose one of {', '.join(TARGETS)}") from None

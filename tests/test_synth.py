@@ -1,0 +1,43 @@
+"""Synthesis and place-and-route with YoWASP Yosys and nextpnr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import hdlgen
+from hdlgen.cli import main
+from hdlgen.errors import ToolError
+from hdlgen.synth import TARGETS, Target, synthesize
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_every_target(examples: Path, target: str, tmp_path: Path):
+    r = synthesize(hdlgen.load(examples / "layered.json"), target, workdir=tmp_path)
+    assert r.luts > 10 and r.ffs >= 7 and r.fmax_mhz > 10
+    assert r.logic_cells > 0 and r.logic_cells_available > 1000
+    assert (tmp_path / "report.json").exists() and (tmp_path / "netlist.json").exists()
+
+
+@pytest.mark.slow
+def test_cli_json_keys(capsys, examples: Path):
+    assert main(["synth", str(examples / "cd8.json"), "--target", "ice40-up5k", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("target", "luts", "ffs", "carries", "fmax_mhz"):
+        assert key in data
+    assert data["target"] == "ice40-up5k" and data["luts"] > 0
+
+
+@pytest.mark.slow
+def test_does_not_fit_says_how_much(examples: Path):
+    tiny = Target("tiny", "ice40", ("--up5k", "--package", "sg48"), 5)
+    with pytest.raises(ToolError, match=r"does not fit tiny: it needs \d+ LUT4s, the part has 5"):
+        synthesize(hdlgen.load(examples / "cd8.json"), tiny)
+
+
+def test_unknown_target(capsys, examples: Path):
+    assert main(["synth", str(examples / "cd8.json"), "--target", "xc7"]) == 2
+    assert "Invalid value for '--target'" in capsys.readouterr().err
