@@ -29,9 +29,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze, hardware
+    from hdlgen.cli import analyze, hardware, simulate
 
-    for command in [*analyze.COMMANDS, *hardware.COMMANDS]:
+    for command in [*analyze.COMMANDS, *hardware.COMMANDS, *simulate.COMMANDS]:
         cli.add_command(command)
 
 

@@ -175,7 +175,8 @@ def synthesize_verilog(
                 "-l",
                 "yosys_design.log",
                 "-p",
-                f"read_verilog design.v; {synth} -top {top}; tee -q -o stat.json stat -json",
+                f"read_verilog design.v; {synth} -top {top}; tee -q -o stat.json stat -json; "
+                "write_verilog -noattr netlist.v",
             ],
             wd,
             verbose=verbose,

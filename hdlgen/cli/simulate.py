@@ -1,0 +1,140 @@
+"""``hdlgen sim``."""
+
+from __future__ import annotations
+
+import click
+
+from hdlgen.circuit import CircuitError
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
+from hdlgen.cli.hardware import gating_option, top_option
+from hdlgen.errors import CheckError
+
+__all__ = ["COMMANDS"]
+
+EXHAUSTIVE_LIMIT = 24
+
+
+@click.command("sim")
+@circuit_argument
+@click.argument("vectors_file", required=False, metavar="[VECTORS.csv]")
+@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@click.option(
+    "--vectors",
+    "n_vectors",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Simulate N random vectors (default 1000 when no other source is given).",
+)
+@click.option("--exhaustive", is_flag=True, help="Simulate all 2^(input bits) vectors.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random vectors and schedule.")
+@gating_option
+@click.option(
+    "--schedule",
+    type=click.Choice(["back-to-back", "gaps", "random", "reset"]),
+    default="back-to-back",
+    show_default=True,
+    help="Spacing of vectors in time; 'reset' also resets the design mid-run.",
+)
+@click.option(
+    "--rtl",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="OUT.v",
+    help="Verify this Verilog (SPEC ports) instead of generating the design.",
+)
+@top_option
+@click.option(
+    "--waves",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.vcd",
+    help="Write a VCD waveform and print its path.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sim_command(
+    file: str,
+    vectors_file: str | None,
+    simulator: str,
+    n_vectors: int | None,
+    exhaustive: bool,
+    seed: int,
+    gating: str,
+    schedule: str,
+    rtl: str | None,
+    top: str | None,
+    waves: str | None,
+    as_json: bool,
+) -> None:
+    """Simulate the design with cocotb and compare it with the NumPy reference, bit for bit.
+
+    Exit status 1 when an output, an o_energy or a gate-register toggle count
+    differs from the reference's prediction.
+    """
+    from hdlgen.reference import enumerate_inputs
+    from hdlgen.sim.run import simulate
+    from hdlgen.vectors import random_vectors, read_vectors
+
+    circuit = load_circuit(file)
+    sources = sum([vectors_file is not None, n_vectors is not None, exhaustive])
+    if sources > 1:
+        raise click.UsageError("give one of VECTORS.csv, --vectors N and --exhaustive")
+    if exhaustive:
+        if circuit.input_bits > EXHAUSTIVE_LIMIT:
+            raise CircuitError(
+                f"{file}: --exhaustive would simulate 2^{circuit.input_bits} vectors (at most 2^{EXHAUSTIVE_LIMIT})"
+            )
+        X = enumerate_inputs(circuit, 0, 1 << circuit.input_bits)
+    elif vectors_file is not None:
+        try:
+            with open(vectors_file, encoding="utf-8", newline="") as f:
+                X = read_vectors(circuit, f, vectors_file)
+        except FileNotFoundError:
+            raise CircuitError(f"{vectors_file}: no such file") from None
+    else:
+        X = random_vectors(circuit, n_vectors or 1000, seed)
+    result = simulate(
+        circuit,
+        X,
+        simulator=simulator,
+        gating=gating,
+        schedule=schedule,
+        seed=seed,  # type: ignore[arg-type]
+        rtl=rtl,
+        top=top,
+        waves=waves,
+    )
+    data = result.to_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        for key in (
+            "passed",
+            "vectors",
+            "mismatches",
+            "simulator",
+            "vectors_per_second",
+            "measured_energy_max",
+            "reference_energy_max",
+            "gate_toggles",
+            "expected_gate_toggles",
+        ):
+            click.echo(f"{key:<22}  {data[key]}")
+        if waves:
+            click.echo(f"{'waves':<22}  {waves}")
+    if not result.passed:
+        if result.mismatches:
+            first = result.first_mismatches[0]
+            detail = (
+                f"vector {first['vector']} inputs {first['inputs']}: expected {first['expected']} "
+                f"energy {first['expected_energy']}, got {first['actual']} energy {first['actual_energy']}"
+                if "vector" in first
+                else first.get("error", "")
+            )
+            raise CheckError(f"{result.mismatches} of {result.vectors} vectors differ from the reference; {detail}")
+        raise CheckError(
+            f"gate-register toggles {result.gate_toggles} differ from the predicted {result.expected_gate_toggles}"
+        )
+
+
+COMMANDS = [sim_command]

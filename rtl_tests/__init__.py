@@ -1,0 +1,1 @@
+"""cocotb test modules for hdlgen designs (run through :mod:`hdlgen.sim`)."""

