@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up, then take an example circuit through the whole flow.
+# Set up, then take an example circuit through the whole flow:
+# resources and exact energy, reference evaluation, Verilog, cocotb simulation
+# on Verilator and Icarus against the reference, synthesis for iCE40 and ECP5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,4 +12,14 @@ out=out/$(basename "$example" .json)
 mkdir -p "$out"
 set -x
 hdlgen info "$example"
-printf '0,0,0,0,0,0,0,0\n1,0,0,0,1,0,0,0\n1,1,1,1,0,1,1,1\n' | hdlgen eval "$example"
+hdlgen eval "$example" <<'CSV'
+0,0,0,0,0,0,0,0
+1,0,0,0,1,0,0,0
+1,1,1,1,0,1,1,1
+CSV
+hdlgen verilog "$example" -o "$out/design.v"
+hdlgen sim "$example" --exhaustive --simulator verilator
+hdlgen sim "$example" --exhaustive --simulator icarus --schedule gaps
+hdlgen synth "$example" --target ice40-up5k --workdir "$out/ice40-up5k"
+hdlgen synth "$example" --target ecp5-85k --workdir "$out/ecp5-85k"
+hdlgen sim "$example" --rtl "$out/ice40-up5k/netlist.v" --vectors 2000
