@@ -491,6 +491,29 @@ class Circuit:
                 return g
         raise CircuitError(f"no gate named {name!r}")
 
+    def cone(self, output: str) -> Circuit:
+        """The sub-circuit that computes one output: every input, and the gates it depends on."""
+        self.validate()
+        if output not in self._names:
+            raise CircuitError(f"no output or signal named {output!r}")
+        by_name = {g.name: g for g in self.gates}
+        keep: set[str] = set()
+        stack = [output]
+        while stack:
+            name = stack.pop()
+            if name in by_name and name not in keep:
+                keep.add(name)
+                stack.extend(by_name[name].inputs)
+        sub = Circuit(self.name, meta=self.meta)
+        for inp in self.inputs:
+            sub.add_input(inp.name, inp.bits)
+        for g in self.gates:
+            if g.name in keep:
+                sub._claim(g.name, f"gate '{g.name}'")
+                sub.gates.append(g)
+        sub.add_output(output)
+        return sub.validate()
+
     # ------------------------------------------------------------- reference
     def evaluate(self, X: Any) -> Any:
         """Output values for a batch of input vectors.

@@ -29,9 +29,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze, hardware, simulate
+    from hdlgen.cli import analyze, hardware, simulate, theory
 
-    for command in [*analyze.COMMANDS, *hardware.COMMANDS, *simulate.COMMANDS]:
+    for command in [*analyze.COMMANDS, *hardware.COMMANDS, *simulate.COMMANDS, *theory.COMMANDS]:
         cli.add_command(command)
 
 
