@@ -5,14 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v iverilog >/dev/null 2>&1; then
-    echo "setup: installing Icarus Verilog (Debian package iverilog)" >&2
+# Icarus Verilog for simulation; libusb for the board programmers (openFPGALoader, iceprog).
+missing=""
+command -v iverilog >/dev/null 2>&1 || missing="$missing iverilog"
+ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing="$missing libusb-1.0-0"
+if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages:$missing" >&2
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     elif command -v sudo >/dev/null 2>&1; then
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     else
-        echo "setup: error: iverilog is missing and this user cannot install it: run 'apt-get install -y iverilog' as root" >&2
+        echo "setup: error: missing Debian packages:$missing; run 'apt-get install -y$missing' as root" >&2
         exit 2
     fi
 fi

@@ -29,9 +29,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze, hardware, simulate, theory
+    from hdlgen.cli import analyze, boards, hardware, simulate, theory
 
-    for command in [*analyze.COMMANDS, *hardware.COMMANDS, *simulate.COMMANDS, *theory.COMMANDS]:
+    commands = [*analyze.COMMANDS, *hardware.COMMANDS, *simulate.COMMANDS, *theory.COMMANDS, *boards.COMMANDS]
+    for command in commands:
         cli.add_command(command)
 
 

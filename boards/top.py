@@ -1,0 +1,47 @@
+"""A board's top level: the link top wired to the board's UART and LEDs."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import io
+
+from boards.registry import Board
+from hdlgen.circuit import Circuit
+from hdlgen.hdl.top import Gating
+from hdlgen.link.gateware import LinkTop
+
+__all__ = ["BoardTop"]
+
+
+class BoardTop(Elaboratable):
+    """The circuit behind the host link, on a board's pins.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    board : Board
+    baud : int
+        UART baud rate (the divisor is the board clock over it).
+    gating : {"rtz", "delta", "none"}
+    """
+
+    def __init__(self, circuit: Circuit, board: Board, baud: int = 115200, gating: Gating = "rtz") -> None:
+        self.circuit = circuit
+        self.board = board
+        self.baud = baud
+        self.gating = gating
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        divisor = round(platform.default_clk_frequency / self.baud)
+        m.submodules.link = link = LinkTop(
+            self.circuit, divisor, self.gating, led_hold=int(platform.default_clk_frequency // 8)
+        )
+        uart = platform.request(self.board.uart, 0, dir="-")
+        m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [link.rx.eq(rx.i), tx.o.eq(link.tx)]
+        for k, number in enumerate(self.board.leds[:2]):
+            m.submodules[f"led{k}"] = led = io.Buffer("o", platform.request("led", number, dir="-"))
+            m.d.comb += led.o.eq(link.leds[k])
+        return m

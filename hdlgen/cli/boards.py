@@ -1,0 +1,181 @@
+"""``hdlgen build``, ``hdlgen flash`` and ``hdlgen run``."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+
+import click
+import numpy as np
+
+from boards.registry import BOARDS
+from hdlgen.circuit import CircuitError
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
+from hdlgen.errors import CheckError, ToolError
+
+__all__ = ["COMMANDS"]
+
+BOARD_NAMES = sorted(BOARDS)
+
+
+@click.command("build")
+@circuit_argument
+@click.option("--board", required=True, type=click.Choice(BOARD_NAMES), help="Target board.")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Directory for the bitstream, sources and reports.",
+)
+@click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True, help="Host link baud rate.")
+@click.option("--gating", type=click.Choice(["rtz", "delta", "none"]), default="rtz", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def build_command(file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool) -> None:
+    """Build a bitstream: the circuit behind a UART host link, for an open board."""
+    from hdlgen.link.build import build_board
+
+    circuit = load_circuit(file)
+    info = build_board(circuit, board, outdir, baud=baud, gating=gating, verbose=False)
+    if as_json:
+        emit_json(info)
+    else:
+        click.echo(f"bitstream  {info['bitstream']}")
+        click.echo(f"fmax_mhz   {info['fmax_mhz']} (board clock {info['clock_hz'] / 1e6:g} MHz)")
+
+
+@click.command("flash")
+@click.argument("target", metavar="DIR_OR_BITSTREAM", type=click.Path())
+@click.option("--board", required=True, type=click.Choice(BOARD_NAMES), help="The board to program.")
+@click.option("--dry-run", is_flag=True, help="Print the programming command instead of running it.")
+def flash_command(target: str, board: str, dry_run: bool) -> None:
+    """Program a board with a bitstream (iceprog for iCE40, openFPGALoader for ECP5)."""
+    from hdlgen.link.build import flash_command as command_for
+
+    cmd = command_for(target, board)
+    if dry_run:
+        click.echo(shlex.join(cmd))
+        return
+    try:
+        done = subprocess.run(cmd)
+    except FileNotFoundError:
+        raise ToolError(f"programmer {cmd[0]!r} not found: install it or name it in the environment") from None
+    if done.returncode != 0:
+        raise ToolError(f"{shlex.join(cmd)} failed with exit status {done.returncode}")
+
+
+@click.command("run")
+@click.option("--port", required=True, help="Serial port of the board (a device, or a pyserial URL).")
+@click.argument("vectors", required=False, default="-", metavar="[VECTORS]")
+@click.option(
+    "--circuit",
+    "circuit_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="The circuit the board was built from: CSV columns and outputs by name.",
+)
+@click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait for the board's answer.",
+)
+@click.option("--check", is_flag=True, help="Compare with the reference model (needs --circuit); exit 1 on a mismatch.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary instead of CSV.")
+def run_command(
+    port: str, vectors: str, circuit_file: str | None, baud: int, timeout: float, check: bool, as_json: bool
+) -> None:
+    """Send vectors to a flashed board; print outputs and the hardware-measured energy like `eval`.
+
+    With --circuit, VECTORS is CSV like `eval` takes. Without it, each row is
+    one packed i_data word and the output is the packed o_data word.
+    """
+    from hdlgen.link.host import HostLink, pack_inputs, unpack_outputs
+    from hdlgen.vectors import format_csv, read_vectors
+
+    if check and circuit_file is None:
+        raise click.UsageError("--check needs --circuit FILE")
+    circuit = load_circuit(circuit_file) if circuit_file else None
+    stream = sys.stdin if vectors == "-" else None
+    try:
+        f = stream or open(vectors, encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise CircuitError(f"{vectors}: no such file") from None
+    with f:
+        if circuit is not None:
+            X = read_vectors(circuit, f, vectors if stream is None else "<stdin>")
+            words = pack_inputs(circuit, X)
+        else:
+            words = _read_words(f, vectors if stream is None else "<stdin>")
+    link = HostLink.open(port, baud=baud, timeout=timeout)
+    try:
+        layout = link.hello()
+        if circuit is not None:
+            from hdlgen.link.protocol import Layout
+
+            expected = Layout.of(circuit)
+            if (layout.input_bits, layout.output_bits, layout.size) != (
+                expected.input_bits,
+                expected.output_bits,
+                expected.size,
+            ):
+                raise ToolError(
+                    f"the board holds another design ({layout.input_bits} input bits, {layout.size} gates; "
+                    f"{circuit.name} has {expected.input_bits} and {expected.size})"
+                )
+        out_words, energy = link.run(words)
+    finally:
+        link.close()
+    energy_arr = np.array(energy, dtype=np.int64)
+    if circuit is not None:
+        outputs = unpack_outputs(circuit, out_words)
+        header = [*circuit.outputs, "energy"]
+        table = np.concatenate([outputs, energy_arr.reshape(-1, 1)], axis=1)
+    else:
+        header = ["o_data", "energy"]
+        table = np.array([out_words, energy], dtype=object).T.reshape(len(words), 2)
+    mismatches = 0
+    if check:
+        from hdlgen.reference import Reference
+
+        want, act = Reference(circuit).run(X)  # type: ignore[arg-type]
+        mismatches = int(((want != outputs).any(axis=1) | (act != energy_arr)).sum())
+    if as_json:
+        emit_json(
+            {
+                "vectors": len(words),
+                "mismatches": mismatches if check else None,
+                "measured_energy_max": int(energy_arr.max()) if len(words) else 0,
+                "mean_energy": float(energy_arr.mean()) if len(words) else 0.0,
+            }
+        )
+    else:
+        sys.stdout.write(format_csv(header, table) if circuit is not None else _format_words(header, table))
+    if mismatches:
+        raise CheckError(f"{mismatches} of {len(words)} vectors differ from the reference")
+
+
+def _read_words(f, source: str) -> list[int]:
+    words = []
+    for line_no, line in enumerate(f, start=1):
+        cell = line.strip()
+        if not cell or (line_no == 1 and cell == "i_data"):
+            continue
+        try:
+            words.append(int(cell, 0))
+        except ValueError:
+            raise CircuitError(f"{source}: row {line_no}: {cell!r} is not an integer i_data word") from None
+    return words
+
+
+def _format_words(header: list[str], table: np.ndarray) -> str:
+    return ",".join(header) + "\n" + "".join(f"{int(a)},{int(b)}\n" for a, b in table)
+
+
+COMMANDS = [build_command, flash_command, run_command]

@@ -1,0 +1,130 @@
+"""The host side of the link: send vectors to a board over its serial port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hdlgen.errors import ToolError
+from hdlgen.link import protocol as p
+
+__all__ = ["HostLink", "LinkError"]
+
+
+class LinkError(ToolError):
+    """The board did not answer, or answered something unexpected."""
+
+
+class HostLink:
+    """A board speaking :mod:`hdlgen.link.protocol` behind a serial port.
+
+    Parameters
+    ----------
+    port : serial.Serial-like
+        An open port (anything with ``read(n)``, ``write(data)``, ``flush()``).
+    """
+
+    def __init__(self, port: Any) -> None:
+        self.port = port
+        self.layout: p.Layout | None = None
+
+    @classmethod
+    def open(cls, url: str, baud: int = 115200, timeout: float = 2.0) -> HostLink:
+        """Open a serial port by device path or pyserial URL (``loop://``, ``socket://``...)."""
+        import serial
+
+        try:
+            port = serial.serial_for_url(url, baudrate=baud, timeout=timeout)
+        except (serial.SerialException, ValueError) as exc:
+            raise LinkError(f"{url}: cannot open the serial port: {exc}") from None
+        return cls(port)
+
+    def close(self) -> None:
+        """Close the port."""
+        self.port.close()
+
+    def _read_exact(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.port.read(n - len(data))
+            if not chunk:
+                raise LinkError(f"the board stopped answering ({len(data)} of {n} bytes came)")
+            data += chunk
+        return data
+
+    def _read_frame(self) -> p.Frame:
+        skipped = 0
+        while self._read_exact(1)[0] != p.SYNC:
+            skipped += 1
+            if skipped > 4096:
+                raise LinkError("no frame from the board (4096 bytes without a sync byte)")
+        head = self._read_exact(4)
+        length = head[2] | head[3] << 8
+        rest = self._read_exact(length + 1)
+        try:
+            frame, _ = p.decode(bytes([p.SYNC]) + head + rest)
+        except p.FrameError as exc:
+            raise LinkError(f"bad frame from the board: {exc}") from None
+        if frame.type == p.ERROR:
+            code = frame.payload[0] if frame.payload else 0
+            raise LinkError(f"the board refused the frame: {p.ERRORS.get(code, f'error {code}')}")
+        return frame
+
+    def request(self, type_: int, payload: bytes = b"") -> p.Frame:
+        """Send one frame and return the answer."""
+        self.port.write(p.encode(type_, payload))
+        self.port.flush()
+        return self._read_frame()
+
+    def hello(self) -> p.Layout:
+        """Ask the board what design it holds."""
+        frame = self.request(p.HELLO)
+        if frame.type != p.INFO:
+            raise LinkError(f"expected an INFO frame, got type 0x{frame.type:02x}")
+        self.layout = p.Layout.from_info(frame.payload)
+        return self.layout
+
+    def infer(self, word: int) -> tuple[int, int]:
+        """Run one inference on a packed ``i_data`` word: ``(o_data, o_energy)``."""
+        lay = self.layout or self.hello()
+        frame = self.request(p.INFER, word.to_bytes(lay.in_bytes, "little"))
+        if frame.type != p.RESULT or len(frame.payload) != lay.out_bytes + lay.energy_bytes:
+            raise LinkError(f"expected a RESULT frame of {lay.out_bytes + lay.energy_bytes} bytes")
+        data = int.from_bytes(frame.payload[: lay.out_bytes], "little")
+        energy = int.from_bytes(frame.payload[lay.out_bytes :], "little")
+        return data, energy
+
+    def run(self, words: list[int]) -> tuple[list[int], list[int]]:
+        """Run inferences on packed words; return ``o_data`` words and energies."""
+        out, energy = [], []
+        for w in words:
+            d, e = self.infer(int(w))
+            out.append(d)
+            energy.append(e)
+        return out, energy
+
+
+def pack_inputs(circuit, X: np.ndarray) -> list[int]:
+    """Packed ``i_data`` words of input vectors (input 0 in the low bits)."""
+    words = []
+    for x in X:
+        word, pos = 0, 0
+        for inp, v in zip(circuit.inputs, x, strict=True):
+            word |= int(v) << pos
+            pos += inp.bits
+        words.append(word)
+    return words
+
+
+def unpack_outputs(circuit, words: list[int]) -> np.ndarray:
+    """Output values from packed ``o_data`` words."""
+    rows = []
+    for w in words:
+        row, pos = [], 0
+        for o in circuit.outputs:
+            b = circuit.signal_bits(o)
+            row.append(w >> pos & ((1 << b) - 1))
+            pos += b
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(len(words), len(circuit.outputs))

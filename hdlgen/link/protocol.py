@@ -1,0 +1,164 @@
+"""The host link's framed protocol (version 1), shared by host and tests.
+
+Every frame, either way::
+
+    0xA5  VERSION  TYPE  LEN_LO  LEN_HI  PAYLOAD[LEN]  CHECK
+
+``VERSION`` is 1. ``CHECK`` makes the sum of every byte after ``0xA5``
+(``CHECK`` included) zero modulo 256.
+
+Host to board:
+
+- ``INFER`` (0x01): payload = ``i_data``, little-endian, ``ceil(input_bits / 8)`` bytes.
+- ``HELLO`` (0x02): empty payload.
+
+Board to host:
+
+- ``RESULT`` (0x81): payload = ``o_data`` (``ceil(output_bits / 8)`` bytes)
+  then ``o_energy`` (``ceil(energy_bits / 8)`` bytes), little-endian, both as
+  the hardware computed them.
+- ``INFO`` (0x82), the answer to ``HELLO``: ``input_bits`` (2 bytes),
+  ``output_bits`` (2), ``energy_bits`` (1), ``size`` (2), ``latency`` (1).
+- ``ERROR`` (0xFF): one byte, 1 bad checksum, 2 bad version, 3 bad length,
+  4 unknown type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ERROR",
+    "ERRORS",
+    "HELLO",
+    "INFER",
+    "INFO",
+    "RESULT",
+    "SYNC",
+    "VERSION",
+    "Frame",
+    "FrameError",
+    "Layout",
+    "decode",
+    "encode",
+]
+
+SYNC = 0xA5
+VERSION = 1
+INFER = 0x01
+HELLO = 0x02
+RESULT = 0x81
+INFO = 0x82
+ERROR = 0xFF
+ERRORS = {1: "bad checksum", 2: "bad version", 3: "bad length", 4: "unknown type"}
+
+
+class FrameError(ValueError):
+    """A frame could not be decoded."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame."""
+
+    type: int
+    payload: bytes
+
+
+def checksum(body: bytes) -> int:
+    """The byte that makes ``sum(body) + check == 0 (mod 256)``."""
+    return (-sum(body)) & 0xFF
+
+
+def encode(type_: int, payload: bytes = b"", version: int = VERSION) -> bytes:
+    """A frame's bytes."""
+    if len(payload) > 0xFFFF:
+        raise FrameError(f"payload of {len(payload)} bytes is longer than 65535")
+    body = bytes([version, type_, len(payload) & 0xFF, len(payload) >> 8]) + payload
+    return bytes([SYNC]) + body + bytes([checksum(body)])
+
+
+def decode(data: bytes) -> tuple[Frame, bytes]:
+    """The first frame in ``data`` and the bytes after it.
+
+    Bytes before the first ``0xA5`` are skipped.
+
+    Raises
+    ------
+    FrameError
+        When ``data`` holds no complete frame, or its version or checksum is wrong.
+    """
+    start = data.find(bytes([SYNC]))
+    if start < 0 or len(data) - start < 6:
+        raise FrameError("incomplete frame")
+    version, type_, lo, hi = data[start + 1 : start + 5]
+    length = lo | hi << 8
+    end = start + 5 + length + 1
+    if len(data) < end:
+        raise FrameError("incomplete frame")
+    if version != VERSION:
+        raise FrameError(f"frame version {version}, expected {VERSION}")
+    body = data[start + 1 : end]
+    if sum(body) & 0xFF:
+        raise FrameError("bad checksum")
+    return Frame(type_, bytes(data[start + 5 : end - 1])), bytes(data[end:])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Byte sizes of a design's frames."""
+
+    input_bits: int
+    output_bits: int
+    energy_bits: int
+    size: int
+    latency: int
+
+    @property
+    def in_bytes(self) -> int:
+        return max(1, (self.input_bits + 7) // 8)
+
+    @property
+    def out_bytes(self) -> int:
+        return max(1, (self.output_bits + 7) // 8)
+
+    @property
+    def energy_bytes(self) -> int:
+        return max(1, (self.energy_bits + 7) // 8)
+
+    def info_payload(self) -> bytes:
+        """The payload of the ``INFO`` frame."""
+        return (
+            self.input_bits.to_bytes(2, "little")
+            + self.output_bits.to_bytes(2, "little")
+            + bytes([self.energy_bits])
+            + self.size.to_bytes(2, "little")
+            + bytes([self.latency & 0xFF])
+        )
+
+    @classmethod
+    def from_info(cls, payload: bytes) -> Layout:
+        """Parse an ``INFO`` payload."""
+        if len(payload) != 8:
+            raise FrameError(f"INFO payload of {len(payload)} bytes, expected 8")
+        return cls(
+            int.from_bytes(payload[0:2], "little"),
+            int.from_bytes(payload[2:4], "little"),
+            payload[4],
+            int.from_bytes(payload[5:7], "little"),
+            payload[7],
+        )
+
+    @classmethod
+    def of(cls, circuit) -> Layout:
+        """The layout of a circuit's design."""
+        from hdlgen.analysis.metrics import latency
+        from hdlgen.hdl.top import energy_width
+
+        return cls(
+            max(1, circuit.input_bits),
+            sum(circuit.signal_bits(o) for o in circuit.outputs),
+            energy_width(circuit),
+            circuit.size,
+            latency(circuit),
+        )

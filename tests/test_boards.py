@@ -1,0 +1,140 @@
+"""Boards: the host link gateware, bitstreams, flashing, and ``hdlgen run``."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hdlgen
+from hdlgen.cli import main
+from hdlgen.link import protocol as p
+from hdlgen.link.host import HostLink, LinkError, pack_inputs, unpack_outputs
+from hdlgen.link.simulate import exchange_frames
+from hdlgen.vectors import random_vectors
+from tests.link_bridge import SimulatedBoard
+
+
+def test_protocol_round_trip():
+    frame = p.encode(p.INFER, b"\x01\x02\x03")
+    assert frame[0] == p.SYNC and sum(frame[1:]) % 256 == 0
+    decoded, rest = p.decode(b"\x00\x13" + frame + b"tail")
+    assert decoded == p.Frame(p.INFER, b"\x01\x02\x03") and rest == b"tail"
+    with pytest.raises(p.FrameError, match="checksum"):
+        p.decode(frame[:-1] + bytes([(frame[-1] + 1) & 0xFF]))
+    with pytest.raises(p.FrameError, match="incomplete"):
+        p.decode(frame[:-2])
+    lay = p.Layout(10, 6, 3, 7, 3)
+    assert p.Layout.from_info(lay.info_payload()) == lay
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_link_gateware_in_cocotb(examples: Path, simulator: str):
+    c = hdlgen.load(examples / "layered.json")
+    X = random_vectors(c, 12, 5)
+    lay = p.Layout.of(c)
+    frames = [p.encode(p.HELLO)]
+    frames += [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in pack_inputs(c, X)]
+    frames += [p.encode(p.INFER, b"\x01"), p.encode(p.HELLO, version=2), bytes.fromhex("a50101020001020000")]
+    answers = [p.decode(a)[0] for a in exchange_frames(c, frames, simulator)]
+    assert answers[0] == p.Frame(p.INFO, lay.info_payload())
+    results = answers[1:-3]
+    assert all(r.type == p.RESULT for r in results)
+    got = unpack_outputs(c, [int.from_bytes(r.payload[: lay.out_bytes], "little") for r in results])
+    energy = [int.from_bytes(r.payload[lay.out_bytes :], "little") for r in results]
+    want, act = hdlgen.Reference(c).run(X)
+    assert np.array_equal(got, want) and energy == act.tolist()
+    assert [a.payload[0] for a in answers[-3:]] == [3, 2, 1]  # bad length, version, checksum
+
+
+@pytest.mark.slow
+def test_hdlgen_run_against_a_simulated_board(capsys, tmp_path: Path, examples: Path):
+    c = hdlgen.load(examples / "cd8.json")
+    X = random_vectors(c, 6, 2)
+    (tmp_path / "v.csv").write_text("\n".join(",".join(map(str, x)) for x in X) + "\n")
+    with SimulatedBoard(c) as board:
+        code = main(
+            [
+                "run",
+                "--port",
+                board.port,
+                "--circuit",
+                str(examples / "cd8.json"),
+                str(tmp_path / "v.csv"),
+                "--check",
+                "--timeout",
+                "30",
+            ]
+        )
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        lines = out.strip().split("\n")
+        assert lines[0] == "cd,energy"
+        want, act = hdlgen.Reference(c).run(X)
+        assert [list(map(int, line.split(","))) for line in lines[1:]] == np.column_stack([want, act]).tolist()
+        # Without --circuit: packed words in, packed words out.
+        (tmp_path / "w.csv").write_text("i_data\n0x11\n0\n")
+        assert main(["run", "--port", board.port, str(tmp_path / "w.csv"), "--timeout", "30"]) == 0
+        assert capsys.readouterr().out == "o_data,energy\n1,2\n0,0\n"
+        # Another design on the board is refused.
+        (tmp_path / "or2.csv").write_text("0,1\n")
+        code = main(
+            [
+                "run",
+                "--port",
+                board.port,
+                "--circuit",
+                str(examples / "or2.json"),
+                str(tmp_path / "or2.csv"),
+                "--timeout",
+                "30",
+            ]
+        )
+        assert code == 2 and "another design" in capsys.readouterr().err
+
+
+def test_host_reports_a_silent_port():
+    link = HostLink.open("loop://", timeout=0.1)
+    # loop:// echoes our own frame back: a HELLO is not an INFO answer.
+    with pytest.raises(LinkError, match="expected an INFO frame"):
+        link.hello()
+    link.close()
+    with pytest.raises(LinkError, match="cannot open"):
+        HostLink.open("/dev/does-not-exist")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("board", "suffix"), [("icebreaker", ".bin"), ("ulx3s-85f", ".bit")])
+def test_build_bitstreams(capsys, tmp_path: Path, examples: Path, board: str, suffix: str):
+    out = tmp_path / board
+    assert main(["build", str(examples / "cd8.json"), "--board", board, "-o", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert Path(info["bitstream"]) == out / f"cd8{suffix}" and (out / f"cd8{suffix}").stat().st_size > 1000
+    assert info["fmax_mhz"] > info["clock_hz"] / 1e6  # meets the board clock
+    assert (out / "cd8.report.json").exists() and (out / "build.json").exists()
+
+
+def test_flash_dry_run_and_fake_programmer(capsys, tmp_path: Path, monkeypatch):
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "net.bin").write_bytes(b"\0" * 64)
+    (build / "net.bit").write_bytes(b"\0" * 64)
+    assert main(["flash", str(build), "--board", "icebreaker", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"{build / 'net.bin'}")
+    # A fake programmer on PATH records what it was asked to do.
+    fake = tmp_path / "bin" / "openFPGALoader"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "called"}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("OPENFPGALOADER", str(fake))
+    assert main(["flash", str(build / "net.bit"), "--board", "ulx3s-85f"]) == 0
+    assert (tmp_path / "called").read_text().split() == ["-b", "ulx3s", "-m", str(build / "net.bit")]
+    monkeypatch.setenv("ICEPROG", str(tmp_path / "nothing-here"))
+    assert main(["flash", str(build / "net.bin"), "--board", "icebreaker"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["flash", str(build / "net.bin"), "--board", "ulx3s-85f", "--dry-run"]) == 2
+    assert "takes a .bit bitstream" in capsys.readouterr().err
