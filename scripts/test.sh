@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
-ruff check hdlgen tests bench
+ruff check hdlgen tests bench examples boards rtl_tests
 status=0
 python -m pytest -n 2 "$@" || status=$?
 if [ "$status" = 5 ]; then

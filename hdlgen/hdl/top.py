@@ -90,6 +90,9 @@ class CircuitTop(wiring.Component):
             taken.add(name)
             self.register_names[g.name] = name
         self._taken = taken | {i.name for i in circuit.inputs}
+        #: HDL name of every (signal, stage) the design holds, filled by elaboration:
+        #: a register's name, or ``i_data[a:b]`` for inputs at stage 0.
+        self.stage_names: dict[tuple[str, int], str] = {}
         self.gate_registers: dict[str, Signal] = {
             g.name: Signal(g.bits, name=self.register_names[g.name]) for g in circuit.gates
         }
@@ -141,11 +144,13 @@ class CircuitTop(wiring.Component):
         pos = 0
         for inp in c.inputs:
             at[(inp.name, 0)] = self.i_data[pos : pos + inp.bits]
+            self.stage_names[(inp.name, 0)] = f"i_data[{pos}:{pos + inp.bits}]"
             native[inp.name] = 0
             pos += inp.bits
         for g in c.gates:
             native[g.name] = c.level(g.name)
             at[(g.name, native[g.name])] = self.gate_registers[g.name]
+            self.stage_names[(g.name, native[g.name])] = self.register_names[g.name]
 
         def value_at(name: str, stage: int) -> Value:
             key = (name, stage)
@@ -154,6 +159,7 @@ class CircuitTop(wiring.Component):
                 reg = Signal(len(prev), name=self._name(f"{name}_d{stage - native[name]}"))
                 self._register(m, reg, prev, valid[stage - 1])
                 at[key] = reg
+                self.stage_names[key] = reg.name
             return at[key]
 
         # o_energy: each stage adds the gates of the previous level that fired, read

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,6 +12,22 @@ from hdlgen.circuit import Gate
 from hdlgen.hdl.arith import GROUP, Term, build_sum
 
 __all__ = ["GateUnit", "ReluUnit", "ThresholdUnit", "make_unit", "unit_logic"]
+
+
+#: Threshold gates with at most this many operand bits become one truth table.
+TRUTH_TABLE_BITS = 8
+
+
+def _truth_table(gate: Gate, operands: Sequence[Value]) -> Value:
+    widths = [len(v) for v in operands]
+    table = 0
+    for a in range(1 << sum(widths)):
+        s, pos = 0, 0
+        for w, b in zip(gate.weights, widths, strict=True):
+            s += w * ((a >> pos) & ((1 << b) - 1))
+            pos += b
+        table |= int(s >= gate.threshold) << a
+    return Const(table, 1 << sum(widths)).bit_select(Cat(*operands), 1)
 
 
 def unit_logic(
@@ -34,6 +50,10 @@ def unit_logic(
         One-bit operands per lookup table (see :mod:`hdlgen.hdl.arith`).
     """
     terms = [Term(v, len(v), w) for v, w in zip(operands, gate.weights, strict=True)]
+    total_bits = sum(len(v) for v in operands)
+    if gate.kind == "threshold" and 0 < total_bits <= TRUTH_TABLE_BITS:
+        # Few operand bits: the whole gate is one truth table (a LUT or a few).
+        return _truth_table(gate, operands)
     if gate.kind == "threshold":
         # S >= t  <=>  U >= bound. Adding 2**k - bound (k: width of U) makes the
         # comparison the carry out of the adder tree: bit k of U + 2**k - bound.
