@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up, then take an example circuit through the whole flow:
 # resources and exact energy, reference evaluation, Verilog, cocotb simulation
-# on Verilator and Icarus against the reference, synthesis for iCE40 and ECP5.
+# on Verilator and Icarus against the reference, synthesis for iCE40 and ECP5,
+# a simulation of the post-synthesis netlist, a formal proof, Theorem 1, and an
+# ICEBreaker bitstream with its host link (flashed by dry run: no board here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,3 +25,7 @@ hdlgen sim "$example" --exhaustive --simulator icarus --schedule gaps
 hdlgen synth "$example" --target ice40-up5k --workdir "$out/ice40-up5k"
 hdlgen synth "$example" --target ecp5-85k --workdir "$out/ecp5-85k"
 hdlgen sim "$example" --rtl "$out/ice40-up5k/netlist.v" --vectors 2000
+hdlgen verify "$example" --formal
+hdlgen bound "$example"
+hdlgen build "$example" --board icebreaker -o "$out/icebreaker"
+hdlgen flash "$out/icebreaker" --board icebreaker --dry-run

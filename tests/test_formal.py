@@ -16,6 +16,7 @@ from hdlgen.random_circuits import random_circuit, random_layered
 from hdlgen.verify import formal, verify_formal
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gating", GATING_MODES)
 def test_examples_and_random_circuits_are_proven(examples: Path, gating: str):
     for c in [hdlgen.load(examples / f"{n}.json") for n in ("or2", "cd8", "layered")] + [
@@ -52,7 +53,7 @@ def test_broken_wiring_is_caught(examples: Path):
 
 @pytest.mark.slow
 def test_64_input_circuit(capsys, tmp_path: Path):
-    c = random_layered(64, [40, 40, 20], fan_in=16, seed=11, relu_fraction=0.2, relu_bits=3)
+    c = random_layered(64, [40, 40, 20], fan_in=16, seed=11)
     c.save(tmp_path / "big.json")
     assert main(["verify", str(tmp_path / "big.json"), "--formal", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
