@@ -54,26 +54,18 @@ class Board:
         return getattr(importlib.import_module(module), cls)
 
 
+_OPENFPGALOADER_ULX3S = {
+    "programmer": ("{tool}", "-b", "ulx3s", "-m", "{bitstream}"),
+    "tool_env": "OPENFPGALOADER",
+    "tool_names": ("openFPGALoader", "openfpgaloader-cli"),
+}
+
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in (
         Board("icebreaker", "amaranth_boards.icebreaker:ICEBreakerPlatform", "ice40"),
-        Board(
-            "ulx3s-85f",
-            "amaranth_boards.ulx3s:ULX3S_85F_Platform",
-            "ecp5",
-            programmer=("{tool}", "-b", "ulx3s", "-m", "{bitstream}"),
-            tool_env="OPENFPGALOADER",
-            tool_names=("openFPGALoader", "openfpgaloader-cli"),
-        ),
-        Board(
-            "ulx3s-25f",
-            "amaranth_boards.ulx3s:ULX3S_25F_Platform",
-            "ecp5",
-            programmer=("{tool}", "-b", "ulx3s", "-m", "{bitstream}"),
-            tool_env="OPENFPGALOADER",
-            tool_names=("openFPGALoader", "openfpgaloader-cli"),
-        ),
+        Board("ulx3s-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", "ecp5", **_OPENFPGALOADER_ULX3S),
+        Board("ulx3s-25f", "amaranth_boards.ulx3s:ULX3S_25F_Platform", "ecp5", **_OPENFPGALOADER_ULX3S),
         Board("icestick", "amaranth_boards.icestick:ICEStickPlatform", "ice40"),
     )
 }

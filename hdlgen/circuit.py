@@ -62,6 +62,18 @@ def _check_name(name: object, where: str) -> str:
     return name
 
 
+def _check_keys(
+    mapping: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str], prefix: str, suffix: str
+) -> None:
+    """Unknown keys, then missing ones, as one-line errors (typos don't pass silently)."""
+    for key in mapping:
+        if key not in allowed:
+            raise CircuitError(f"{prefix}unknown key {key!r}{suffix}")
+    for key in required:
+        if key not in mapping:
+            raise CircuitError(f"{prefix}missing key {key!r}{suffix}")
+
+
 def _check_bits(bits: object, where: str) -> int:
     if not _is_int(bits) or not 1 <= bits <= MAX_BITS:  # type: ignore[operator]
         raise CircuitError(f"{where}: bits must be an integer from 1 to {MAX_BITS}, not {bits!r}")
@@ -245,11 +257,14 @@ class Circuit:
 
     def add_input(self, name: str, bits: int = 1) -> str:
         """Add an input of ``bits`` bits and return its name."""
-        _check_name(name, f"input {name!r}" if isinstance(name, str) else "input")
+        return self._add_input(name, bits, f"input {name!r}" if isinstance(name, str) else "input")
+
+    def _add_input(self, name: object, bits: object, where: str) -> str:
+        _check_name(name, where)
         _check_bits(bits, f"input '{name}'")
-        self._claim(name, f"input '{name}'")
-        self.inputs.append(Input(name, bits))
-        return name
+        self._claim(name, f"input '{name}'")  # type: ignore[arg-type]
+        self.inputs.append(Input(name, bits))  # type: ignore[arg-type]
+        return name  # type: ignore[return-value]
 
     def add_inputs(self, prefix: str, count: int, bits: int = 1) -> list[str]:
         """Add inputs ``prefix0 .. prefix{count-1}`` and return their names."""
@@ -553,12 +568,7 @@ class Circuit:
         """
         if not isinstance(data, Mapping):
             raise CircuitError(f"top level must be a JSON object, not {type(data).__name__}")
-        for key in data:
-            if key not in _TOP_KEYS:
-                raise CircuitError(f"unknown key {key!r} at the top level")
-        for key in ("format", "version", "inputs", "gates", "outputs"):
-            if key not in data:
-                raise CircuitError(f"missing key {key!r} at the top level")
+        _check_keys(data, _TOP_KEYS, ("format", "version", "inputs", "gates", "outputs"), "", " at the top level")
         if data["format"] != FORMAT:
             raise CircuitError(f"format must be {FORMAT!r}, not {data['format']!r}")
         if not _is_int(data["version"]) or data["version"] != VERSION:
@@ -573,7 +583,7 @@ class Circuit:
         for k, item in enumerate(data["inputs"]):
             where = f"inputs[{k}]"
             if isinstance(item, str):
-                circuit._add_checked_input(item, 1, where)
+                circuit._add_input(item, 1, where)
             elif isinstance(item, dict):
                 extra = set(item) - {"name", "bits"}
                 if extra:
@@ -581,7 +591,7 @@ class Circuit:
                 if "name" not in item or "bits" not in item:
                     missing = "name" if "name" not in item else "bits"
                     raise CircuitError(f"{where}: missing key {missing!r}")
-                circuit._add_checked_input(item["name"], item["bits"], where)
+                circuit._add_input(item["name"], item["bits"], where)
             else:
                 raise CircuitError(f'{where}: must be a name or {{"name", "bits"}}, not {item!r}')
         if not isinstance(data["gates"], list):
@@ -592,12 +602,7 @@ class Circuit:
                 raise CircuitError(f"{where}: must be an object, not {item!r}")
             if isinstance(item.get("name"), str):
                 where = f"gate '{item['name']}'"
-            for key in item:
-                if key not in _GATE_KEYS:
-                    raise CircuitError(f"{where}: unknown key {key!r}")
-            for key in ("name", "kind", "inputs", "weights", "threshold"):
-                if key not in item:
-                    raise CircuitError(f"{where}: missing key {key!r}")
+            _check_keys(item, _GATE_KEYS, ("name", "kind", "inputs", "weights", "threshold"), f"{where}: ", "")
             gate = _make_gate(
                 item["name"],
                 item["kind"],
@@ -617,12 +622,6 @@ class Circuit:
                 raise CircuitError(f"outputs[{k}]: must be a name, not {out!r}")
         circuit.outputs = list(data["outputs"])
         return circuit.validate()
-
-    def _add_checked_input(self, name: object, bits: object, where: str) -> None:
-        _check_name(name, where)
-        _check_bits(bits, f"input '{name}'")
-        self._claim(name, f"input '{name}'")  # type: ignore[arg-type]
-        self.inputs.append(Input(name, bits))  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         """The circuit as a JSON-ready dict (``from_dict`` inverts it)."""

@@ -95,3 +95,43 @@ def random_vectors(circuit: Circuit, count: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
     return rng.integers(0, maxima + 1, size=(count, circuit.n_inputs), dtype=np.int64)
+
+
+def read_vectors_file(circuit: Circuit, path: str) -> np.ndarray:
+    """:func:`read_vectors` from a file, or from stdin when ``path`` is ``"-"``."""
+    import sys
+
+    if path == "-":
+        return read_vectors(circuit, sys.stdin, "<stdin>")
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return read_vectors(circuit, f, path)
+    except FileNotFoundError:
+        raise CircuitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CircuitError(f"{path}: is a directory, not a vectors file") from None
+
+
+def pack_inputs(circuit: Circuit, X: np.ndarray) -> list[int]:
+    """Packed ``i_data`` words of input vectors (input 0 in the low bits)."""
+    words = []
+    for x in X:
+        word, pos = 0, 0
+        for inp, v in zip(circuit.inputs, x, strict=True):
+            word |= int(v) << pos
+            pos += inp.bits
+        words.append(word)
+    return words
+
+
+def unpack_outputs(circuit: Circuit, words: list[int]) -> np.ndarray:
+    """Output values from packed ``o_data`` words, shape (len(words), n_outputs)."""
+    rows = []
+    for w in words:
+        row, pos = [], 0
+        for o in circuit.outputs:
+            b = circuit.signal_bits(o)
+            row.append(w >> pos & ((1 << b) - 1))
+            pos += b
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(len(words), len(circuit.outputs))

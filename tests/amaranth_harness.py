@@ -8,32 +8,13 @@ from amaranth.sim import Simulator
 
 from hdlgen.circuit import Circuit
 from hdlgen.hdl import CircuitTop
-
-
-def pack(circuit: Circuit, X: np.ndarray) -> list[int]:
-    words = []
-    for x in X:
-        word, pos = 0, 0
-        for inp, v in zip(circuit.inputs, x, strict=True):
-            word |= int(v) << pos
-            pos += inp.bits
-        words.append(word)
-    return words
-
-
-def unpack_outputs(circuit: Circuit, word: int) -> list[int]:
-    out, pos = [], 0
-    for o in circuit.outputs:
-        b = circuit.signal_bits(o)
-        out.append(word >> pos & ((1 << b) - 1))
-        pos += b
-    return out
+from hdlgen.vectors import pack_inputs, unpack_outputs
 
 
 def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np.ndarray | None = None):
     """Gate registers, o_valid, o_data, o_energy after each edge."""
     dut = CircuitTop(circuit, gating=gating)
-    words = pack(circuit, X)
+    words = pack_inputs(circuit, X)
     n = len(words)
     rst = np.zeros(n, dtype=bool) if rst is None else rst
     regs = [dut.gate_registers[g.name] for g in circuit.gates]
@@ -53,7 +34,7 @@ def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np
             for j, r in enumerate(regs):
                 res["gates"][e, j] = ctx.get(r)
             res["o_valid"][e] = ctx.get(dut.o_valid)
-            res["o_data"][e] = unpack_outputs(circuit, ctx.get(dut.o_data))
+            res["o_data"][e] = unpack_outputs(circuit, [ctx.get(dut.o_data)])[0]
             res["o_energy"][e] = ctx.get(dut.o_energy)
 
     top = Module()

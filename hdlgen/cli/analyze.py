@@ -7,10 +7,9 @@ import sys
 import click
 
 from hdlgen.analysis import info as circuit_info
-from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_bar
 from hdlgen.reference import Reference
-from hdlgen.vectors import format_csv, read_vectors
+from hdlgen.vectors import format_csv, read_vectors_file
 
 __all__ = ["COMMANDS"]
 
@@ -57,16 +56,7 @@ def eval_command(file: str, vectors: str) -> None:
     vector: its outputs and the number of gates that fired.
     """
     circuit = load_circuit(file)
-    if vectors == "-":
-        X = read_vectors(circuit, sys.stdin, "<stdin>")
-    else:
-        try:
-            with open(vectors, encoding="utf-8", newline="") as f:
-                X = read_vectors(circuit, f, vectors)
-        except FileNotFoundError:
-            raise CircuitError(f"{vectors}: no such file") from None
-        except IsADirectoryError:
-            raise CircuitError(f"{vectors}: is a directory, not a vectors file") from None
+    X = read_vectors_file(circuit, vectors)
     outputs, act = Reference(circuit).run(X)
     import numpy as np
 

@@ -73,7 +73,7 @@ def sim_command(
     """
     from hdlgen.reference import enumerate_inputs
     from hdlgen.sim.run import simulate
-    from hdlgen.vectors import random_vectors, read_vectors
+    from hdlgen.vectors import random_vectors, read_vectors_file
 
     circuit = load_circuit(file)
     sources = sum([vectors_file is not None, n_vectors is not None, exhaustive])
@@ -86,11 +86,7 @@ def sim_command(
             )
         X = enumerate_inputs(circuit, 0, 1 << circuit.input_bits)
     elif vectors_file is not None:
-        try:
-            with open(vectors_file, encoding="utf-8", newline="") as f:
-                X = read_vectors(circuit, f, vectors_file)
-        except FileNotFoundError:
-            raise CircuitError(f"{vectors_file}: no such file") from None
+        X = read_vectors_file(circuit, vectors_file)
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
     result = simulate(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from hdlgen.errors import ToolError
 from hdlgen.link import protocol as p
+from hdlgen.vectors import pack_inputs, unpack_outputs
 
-__all__ = ["HostLink", "LinkError"]
+__all__ = ["HostLink", "LinkError", "pack_inputs", "unpack_outputs"]
 
 
 class LinkError(ToolError):
@@ -103,28 +102,3 @@ class HostLink:
             out.append(d)
             energy.append(e)
         return out, energy
-
-
-def pack_inputs(circuit, X: np.ndarray) -> list[int]:
-    """Packed ``i_data`` words of input vectors (input 0 in the low bits)."""
-    words = []
-    for x in X:
-        word, pos = 0, 0
-        for inp, v in zip(circuit.inputs, x, strict=True):
-            word |= int(v) << pos
-            pos += inp.bits
-        words.append(word)
-    return words
-
-
-def unpack_outputs(circuit, words: list[int]) -> np.ndarray:
-    """Output values from packed ``o_data`` words."""
-    rows = []
-    for w in words:
-        row, pos = [], 0
-        for o in circuit.outputs:
-            b = circuit.signal_bits(o)
-            row.append(w >> pos & ((1 << b) - 1))
-            pos += b
-        rows.append(row)
-    return np.array(rows, dtype=np.int64).reshape(len(words), len(circuit.outputs))
