@@ -46,7 +46,9 @@ def measure(circuit, family: str, n: int, e: int, d: int, synth: bool) -> dict:
         "energy": exact.value,
         "weight": circuit.weight,
         "ed": exact.value * circuit.depth,
-        # With an idle clock after each vector, a firing gate's register toggles twice.
+        # o_energy: the hardware's own count of the gate units that toggled for an inference
+        # (rtz with idle gaps: each firing unit rises, then falls back). The simulation also
+        # checks every gate register's measured toggles against the model (gate_toggles).
         "toggling_units_per_inference_max": sim.measured_energy_max,
         "gate_toggles": sim.gate_toggles,
         "expected_gate_toggles": sim.expected_gate_toggles,

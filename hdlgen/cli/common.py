@@ -11,10 +11,19 @@ from typing import Any
 
 import click
 
-from hdlgen.circuit import Circuit, CircuitError, load
+from hdlgen.circuit import Circuit, load
 from hdlgen.errors import CheckError, ToolError
 
-__all__ = ["CheckError", "ToolError", "circuit_argument", "emit_json", "load_circuit", "progress_bar"]
+__all__ = [
+    "CheckError",
+    "ToolError",
+    "circuit_argument",
+    "emit_json",
+    "load_circuit",
+    "on_terminal",
+    "one_line",
+    "progress_bar",
+]
 
 
 def load_circuit(path: str) -> Circuit:
@@ -63,6 +72,3 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
 def one_line(message: object) -> str:
     """A message folded onto one line."""
     return " ".join(str(message).split())
-
-
-__all__ += ["CircuitError", "on_terminal", "one_line"]
