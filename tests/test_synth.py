@@ -41,3 +41,12 @@ def test_does_not_fit_says_how_much(examples: Path):
 def test_unknown_target(capsys, examples: Path):
     assert main(["synth", str(examples / "cd8.json"), "--target", "xc7"]) == 2
     assert "Invalid value for '--target'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_does_not_fit_after_packing():
+    # CD_16 at energy 2, depth 2: its LUT4s fit the UP5K, its packed logic cells do not.
+    from hdlgen.constructions import cd_circuit
+
+    with pytest.raises(ToolError, match=r"does not fit ice40-up5k: placement needs \d+ logic cells"):
+        synthesize(cd_circuit(16, 2, 2), "ice40-up5k")

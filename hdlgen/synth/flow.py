@@ -15,6 +15,7 @@ Two runs of Yosys:
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -225,7 +226,17 @@ def synthesize_verilog(
                 "--freq",
                 "12",
             ]
-        run_tool(target.nextpnr, ["-q", "--seed", "1", *pnr], wd, log="nextpnr.log", verbose=verbose)
+        try:
+            run_tool(target.nextpnr, ["-q", "--seed", "1", *pnr], wd, log="nextpnr.log", verbose=verbose)
+        except ToolError as exc:
+            # LUTs and flip-flops pack into logic cells: a design can pass the LUT count and still not fit.
+            needed = re.search(r"of (\d+) (ICESTORM_LCs|TRELLIS_COMBs|TRELLIS_SLICEs)", str(exc))
+            if needed or "Unable to place" in str(exc) or "Failed to expand region" in str(exc):
+                how_much = f"placement needs {needed.group(1)} logic cells" if needed else "placement failed"
+                raise ToolError(
+                    f"design does not fit {target.name}: {how_much} ({luts} LUT4s); the part has {target.luts}"
+                ) from None
+            raise
         report = json.loads((wd / "report.json").read_text())
         fmax = [c["achieved"] for c in report.get("fmax", {}).values()]
         util = report.get("utilization", {})
