@@ -22,6 +22,7 @@ from hdlgen.analysis import energy
 from hdlgen.analysis.bound import theorem1
 from hdlgen.constructions import cd, energy1_circuit, mod_circuit
 from hdlgen.constructions.cd_tradeoff import cd_circuit
+from hdlgen.errors import ToolError
 from hdlgen.reference import enumerate_inputs
 from hdlgen.sim.run import simulate
 from hdlgen.synth import synthesize
@@ -58,8 +59,13 @@ def measure(circuit, family: str, n: int, e: int, d: int, synth: bool) -> dict:
         "slack": bound.slack,
     }
     if synth:
-        s = synthesize(circuit, "ice40-up5k")
-        row.update({"luts": s.luts, "carries": s.carries, "fmax_mhz": s.fmax_mhz})
+        try:
+            s = synthesize(circuit, "ice40-up5k")
+            row.update({"fits_up5k": True, "luts": s.luts, "carries": s.carries, "fmax_mhz": s.fmax_mhz})
+        except ToolError as exc:  # e.g. CD_16 at e = 2, d = 2 needs more logic cells than the UP5K has
+            if "does not fit" not in str(exc):
+                raise
+            row.update({"fits_up5k": False, "luts": None, "carries": None, "fmax_mhz": None})
     return row
 
 
