@@ -427,12 +427,9 @@ class Circuit:
     def _levels(self) -> dict[str, int]:
         levels: dict[str, int] = {i.name: 0 for i in self.inputs}
         for g in self._order:
-            levels[g.name] = 1 + max((levels[s] for s in g.inputs if s in self._gate_names), default=0)
+            # Circuit inputs are at level 0 in the same dict: a gate on inputs only is at level 1.
+            levels[g.name] = 1 + max((levels[s] for s in g.inputs), default=0)
         return levels
-
-    @property
-    def _gate_names(self) -> set[str]:
-        return self._names - {i.name for i in self.inputs}
 
     # ------------------------------------------------------------ properties
     @property

@@ -190,12 +190,8 @@ def _saif_toggles(path: Path, names: dict[str, str]) -> dict[str, int]:
     counts = dict.fromkeys(names, 0)
     found = set()
     pattern = re.compile(r"\(\s*(\\?[^\s()]+?)(?:\\?\[(\d+)\\?\])?\s+\(T0 \d+\).*?\(TC (\d+)\)")
-    depth_top = None
-    text = path.read_text()
-    # Only nets of the top instance: the first INSTANCE block's NET list.
-    for line in text.splitlines():
-        if "(INSTANCE" in line and depth_top is None:
-            depth_top = line
+    # The design is one flat module, so register names are unique in the file.
+    for line in path.read_text().splitlines():
         m = pattern.search(line)
         if m:
             net = m.group(1).replace("\\", "")
