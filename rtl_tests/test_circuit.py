@@ -2,10 +2,11 @@
 
 The stimulus (``HDLGEN_STIMULUS``, an ``.npz``) gives, for every clock edge,
 ``rst``, ``i_valid`` and ``i_data`` (little-endian bytes of the packed
-word). The test records ``o_valid``, ``o_data`` and ``o_energy`` as they are
-after every edge and writes them to ``HDLGEN_RESULTS``. All comparison is
-done afterwards, in NumPy, by the caller: the loop per edge does only the
-simulator calls it must.
+word). The test records ``o_valid``, ``o_data`` and ``o_energy`` (and
+``o_class`` when ``HDLGEN_PORTS`` lists it) as they are after every edge
+and writes them to ``HDLGEN_RESULTS``. All comparison is done afterwards,
+in NumPy, by the caller: the loop per edge does only the simulator calls it
+must.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ async def run_stimulus(dut) -> None:
     o_valid = [0] * n
     o_data = [0] * n
     o_energy = [0] * n
+    has_class = "o_class" in os.environ.get("HDLGEN_PORTS", "").split(",")
+    o_class = [0] * n
     clk = dut.clk
     dut.rst.value = 1
     dut.i_valid.value = 0
@@ -58,6 +61,7 @@ async def run_stimulus(dut) -> None:
     edge = RisingEdge(clk)
     p_rst, p_valid, p_data = dut.rst, dut.i_valid, dut.i_data
     get_valid, get_data, get_energy = _reader(dut.o_valid), _reader(dut.o_data), _reader(dut.o_energy)
+    get_class = _reader(dut.o_class) if has_class else (lambda: 0)
     # The reset above is sampled at a first edge that the stimulus does not count.
     await edge
     last_rst, last_valid, last_data = None, None, None
@@ -76,14 +80,17 @@ async def run_stimulus(dut) -> None:
             if v:
                 o_data[e - 1] = get_data()
                 o_energy[e - 1] = get_energy()
+                o_class[e - 1] = get_class()
     await edge
     o_valid[n - 1] = get_valid()
     o_data[n - 1] = get_data()
     o_energy[n - 1] = get_energy()
+    o_class[n - 1] = get_class()
     width = (len(dut.o_data) + 7) // 8
     np.savez(
         os.environ["HDLGEN_RESULTS"],
         o_valid=np.array(o_valid, dtype=bool),
         o_data=np.frombuffer(b"".join(v.to_bytes(width, "little") for v in o_data), dtype=np.uint8).reshape(n, width),
         o_energy=np.array(o_energy, dtype=np.int64),
+        o_class=np.array(o_class, dtype=np.int64),
     )

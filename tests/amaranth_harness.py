@@ -12,7 +12,7 @@ from hdlgen.vectors import pack_inputs, unpack_outputs
 
 
 def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np.ndarray | None = None):
-    """Gate registers, o_valid, o_data, o_energy after each edge."""
+    """Gate registers, o_valid, o_data, o_energy (and o_class for classifiers) after each edge."""
     dut = CircuitTop(circuit, gating=gating)
     words = pack_inputs(circuit, X)
     n = len(words)
@@ -23,6 +23,7 @@ def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np
         "o_valid": np.zeros(n, bool),
         "o_data": np.zeros((n, len(circuit.outputs)), np.int64),
         "o_energy": np.zeros(n, np.int64),
+        "o_class": np.zeros(n, np.int64),
     }
 
     async def bench(ctx):
@@ -36,6 +37,8 @@ def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np
             res["o_valid"][e] = ctx.get(dut.o_valid)
             res["o_data"][e] = unpack_outputs(circuit, [ctx.get(dut.o_data)])[0]
             res["o_energy"][e] = ctx.get(dut.o_energy)
+            if dut.classifier:
+                res["o_class"][e] = ctx.get(dut.o_class)
 
     top = Module()
     top.domains.sync = cd = ClockDomain("sync")

@@ -29,9 +29,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze, boards, hardware, simulate, theory
+    from hdlgen.cli import analyze, boards, hardware, learn, simulate, theory
 
-    commands = [*analyze.COMMANDS, *hardware.COMMANDS, *simulate.COMMANDS, *theory.COMMANDS, *boards.COMMANDS]
+    commands = [
+        *analyze.COMMANDS,
+        *hardware.COMMANDS,
+        *simulate.COMMANDS,
+        *theory.COMMANDS,
+        *boards.COMMANDS,
+        *learn.COMMANDS,
+    ]
     for command in commands:
         cli.add_command(command)
 

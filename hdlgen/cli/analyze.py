@@ -48,14 +48,38 @@ def info_command(file: str, as_json: bool, method: str, time_limit: float | None
 
 @click.command("eval")
 @circuit_argument
-@click.argument("vectors", required=False, default="-", metavar="[VECTORS]")
-def eval_command(file: str, vectors: str) -> None:
+@click.argument("vectors", required=False, default=None, metavar="[VECTORS]")
+@click.option(
+    "--dataset",
+    type=click.Choice(["digits"]),
+    default=None,
+    help="Run the data set's documented test split instead; print accuracy and mean_activity.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --dataset: print one JSON object.")
+def eval_command(file: str, vectors: str | None, dataset: str | None, as_json: bool) -> None:
     """Evaluate input vectors (CSV, or stdin) with the reference model.
 
     Prints CSV: a header of output names and `energy`, then one row per
-    vector: its outputs and the number of gates that fired.
+    vector: its outputs and the number of gates that fired. With --dataset,
+    prints the classifier's accuracy and mean activity on the test split.
     """
     circuit = load_circuit(file)
+    if dataset is not None:
+        from hdlgen.datasets import dataset_for_circuit
+        from hdlgen.learn import evaluate_dataset
+
+        if vectors is not None:
+            raise click.UsageError("give VECTORS or --dataset, not both")
+        data = {"dataset": dataset, **evaluate_dataset(circuit, dataset_for_circuit(circuit, dataset))}
+        if as_json:
+            emit_json(data)
+        else:
+            for key, value in data.items():
+                click.echo(f"{key:<17}  {value}")
+        return
+    if as_json:
+        raise click.UsageError("--json goes with --dataset; eval prints CSV")
+    vectors = vectors or "-"
     X = read_vectors_file(circuit, vectors)
     outputs, act = Reference(circuit).run(X)
     import numpy as np

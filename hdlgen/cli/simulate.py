@@ -27,6 +27,12 @@ EXHAUSTIVE_LIMIT = 24
     help="Simulate N random vectors (default 1000 when no other source is given).",
 )
 @click.option("--exhaustive", is_flag=True, help="Simulate all 2^(input bits) vectors.")
+@click.option(
+    "--dataset",
+    type=click.Choice(["digits"]),
+    default=None,
+    help="Simulate the data set's documented test split; report the hardware's accuracy and mean_activity.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random vectors and schedule.")
 @gating_option
 @click.option(
@@ -58,6 +64,7 @@ def sim_command(
     simulator: str,
     n_vectors: int | None,
     exhaustive: bool,
+    dataset: str | None,
     seed: int,
     gating: str,
     schedule: str,
@@ -76,10 +83,19 @@ def sim_command(
     from hdlgen.vectors import random_vectors, read_vectors_file
 
     circuit = load_circuit(file)
-    sources = sum([vectors_file is not None, n_vectors is not None, exhaustive])
+    sources = sum([vectors_file is not None, n_vectors is not None, exhaustive, dataset is not None])
     if sources > 1:
-        raise click.UsageError("give one of VECTORS.csv, --vectors N and --exhaustive")
-    if exhaustive:
+        raise click.UsageError("give one of VECTORS.csv, --vectors N, --exhaustive and --dataset")
+    labels = None
+    if dataset is not None:
+        from hdlgen.classify import class_labels
+        from hdlgen.datasets import dataset_for_circuit
+
+        if class_labels(circuit) is None:
+            raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
+        data_set = dataset_for_circuit(circuit, dataset)
+        X, labels = data_set.X_test, data_set.y_test
+    elif exhaustive:
         if circuit.input_bits > EXHAUSTIVE_LIMIT:
             raise CircuitError(
                 f"{file}: --exhaustive would simulate 2^{circuit.input_bits} vectors (at most 2^{EXHAUSTIVE_LIMIT})"
@@ -101,6 +117,20 @@ def sim_command(
         waves=waves,
     )
     data = result.to_dict()
+    if labels is not None and result.predictions is not None and result.energies is not None:
+        from hdlgen.learn.digits import activity_metrics
+        from hdlgen.reference import Reference
+
+        hardware = activity_metrics(circuit, result.predictions, result.energies, labels)
+        outputs, act = Reference(circuit).run(X)
+        reference = activity_metrics(circuit, outputs.argmax(axis=1), act, labels)
+        data.update(
+            dataset=dataset,
+            accuracy=hardware["accuracy"],
+            mean_activity=hardware["mean_activity"],
+            reference_accuracy=reference["accuracy"],
+            reference_mean_activity=reference["mean_activity"],
+        )
     if as_json:
         emit_json(data)
     else:
@@ -114,6 +144,7 @@ def sim_command(
             "reference_energy_max",
             "gate_toggles",
             "expected_gate_toggles",
+            *(("accuracy", "reference_accuracy", "mean_activity") if labels is not None else ()),
         ):
             click.echo(f"{key:<22}  {data[key]}")
         if waves:

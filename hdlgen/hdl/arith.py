@@ -3,12 +3,16 @@
 A gate computes ``S = sum(w_i * x_i)`` with constant integer weights. The
 sum is rewritten as ``S = U + offset`` with ``U`` unsigned:
 
+- a multi-bit operand of at most ``SPLIT_BITS`` bits is split into its bits,
+  bit ``k`` weighing ``w * 2**k`` (distributed arithmetic: the constant
+  multiplication disappears into the tables below);
 - one-bit operands are taken in groups of up to four; each group becomes a
   16-entry table of its partial sum minus the group's minimum (one LUT4 per
   output bit), the minimum going into ``offset``;
-- a multi-bit operand ``x`` (``b`` bits) with weight ``w < 0`` becomes
+- a wider operand ``x`` (``b`` bits) with weight ``w < 0`` becomes
   ``|w| * ~x`` (``~x = 2**b - 1 - x``), the constant going into ``offset``;
-- the unsigned terms are added in a balanced tree, narrowest first, each
+- the unsigned terms are added in a tree of depth ``ceil(log2(terms))``:
+  round by round, the two narrowest terms of the round are added first, each
   adder exactly as wide as its result can be.
 
 Whatever the grouping, ``U = S - min(S)`` ranges over ``[0, max(S) - min(S)]``.
@@ -20,7 +24,6 @@ the carry out of the adder tree, with no comparator. A relu gate compares
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
@@ -30,6 +33,8 @@ from amaranth.hdl import Cat, Const, Module, Signal, Value
 __all__ = ["Term", "UnsignedSum", "build_sum"]
 
 GROUP = 4
+#: Multi-bit operands up to this width are split into bits for the tables.
+SPLIT_BITS = 2
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,15 @@ def build_sum(
     offset = 0
     parts: list[tuple[int, int, Value]] = []  # (max value, tie-break, value)
     tie = count()
-    ones = [t for t in terms if t.bits == 1]
-    wide = [t for t in terms if t.bits > 1]
+    ones: list[Term] = []
+    wide: list[Term] = []
+    for t in terms:
+        if t.bits == 1:
+            ones.append(t)
+        elif t.bits <= SPLIT_BITS and group > 1:
+            ones.extend(Term(t.value[k], 1, t.weight << k) for k in range(t.bits))
+        else:
+            wide.append(t)
     for k in range(0, len(ones), group):
         chunk = ones[k : k + group]
         if len(chunk) == 1:  # a lone bit is cheaper as a plain term
@@ -110,14 +122,16 @@ def build_sum(
         offset -= bias
     if not parts:
         return UnsignedSum(Const(0, 1), 0, offset)
-    heapq.heapify(parts)
     n = count()
     while len(parts) > 1:
-        a_top, _, a = heapq.heappop(parts)
-        b_top, _, b = heapq.heappop(parts)
-        top = a_top + b_top
-        sig = Signal(range(top + 1), name=name(f"s{next(n)}"))
-        m.d.comb += sig.eq(a + b)
-        heapq.heappush(parts, (top, next(tie), sig))
+        # One round: pair the terms narrowest first; an odd one waits for the next round.
+        parts.sort(key=lambda p: (p[0], p[1]))
+        merged = [] if len(parts) % 2 == 0 else [parts.pop()]
+        for (a_top, _, a), (b_top, _, b) in zip(parts[0::2], parts[1::2], strict=True):
+            top = a_top + b_top
+            sig = Signal(range(top + 1), name=name(f"s{next(n)}"))
+            m.d.comb += sig.eq(a + b)
+            merged.append((top, next(tie), sig))
+        parts = merged
     top, _, value = parts[0]
     return UnsignedSum(value, top, offset)

@@ -19,6 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from hdlgen.analysis.metrics import latency
 from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.classify import class_labels, class_width
 from hdlgen.hdl.arith import GROUP, Term, build_sum
 from hdlgen.hdl.units import unit_logic
 
@@ -54,6 +55,10 @@ class CircuitTop(wiring.Component):
     ----------
     i_valid, i_data, o_valid, o_data, o_energy : Signal
         The SPEC ports.
+    o_class : Signal
+        Only for classifier circuits (``meta["classes"]``, see
+        :mod:`hdlgen.classify`): the index of the largest output in
+        ``o_data``, the first on ties; valid with ``o_valid``.
     latency : int
         Clock edges from ``i_valid`` sampled high to ``o_valid`` sampled high.
     gate_registers : dict of str to Signal
@@ -72,16 +77,18 @@ class CircuitTop(wiring.Component):
         self.gating = gating
         self.group = group
         self.latency = latency(circuit)
-        super().__init__(
-            {
-                "i_valid": In(1),
-                "i_data": In(max(1, circuit.input_bits)),
-                "o_valid": Out(1),
-                "o_data": Out(sum(circuit.signal_bits(o) for o in circuit.outputs)),
-                "o_energy": Out(energy_width(circuit)),
-            }
-        )
-        taken = set(PORT_NAMES)
+        self.classifier = class_labels(circuit) is not None
+        ports = {
+            "i_valid": In(1),
+            "i_data": In(max(1, circuit.input_bits)),
+            "o_valid": Out(1),
+            "o_data": Out(sum(circuit.signal_bits(o) for o in circuit.outputs)),
+            "o_energy": Out(energy_width(circuit)),
+        }
+        if self.classifier:
+            ports["o_class"] = Out(class_width(circuit))
+        super().__init__(ports)
+        taken = set(PORT_NAMES) | {"o_class"}
         self.register_names: dict[str, str] = {}
         for g in circuit.gates:
             name = g.name
@@ -126,6 +133,28 @@ class CircuitTop(wiring.Component):
             return Const(0, 1)
         flags = [Term(self.gate_registers[g.name].any(), 1, 1) for g in gates]
         return build_sum(m, lambda sfx: self._name(f"fired_l{level}_{sfx}"), flags, self.group).value
+
+    def _argmax(self, m: Module, values: list[Value]) -> Value:
+        """Index of the largest of ``values``, the first on ties: a balanced tree of comparisons.
+
+        At every node the left candidate (lower indices) wins unless the right
+        one is strictly larger, so ties go to the first index.
+        """
+        width = class_width(self.circuit)
+        nodes: list[tuple[Value, Value]] = [(v, Const(i, width)) for i, v in enumerate(values)]
+        depth = 0
+        while len(nodes) > 1:
+            depth += 1
+            merged = []
+            for k in range(0, len(nodes) - 1, 2):
+                (lv, li), (rv, ri) = nodes[k], nodes[k + 1]
+                right = Signal(name=self._name(f"argmax{depth}_{k // 2}_right"))
+                m.d.comb += right.eq(rv > lv)
+                merged.append((Mux(right, rv, lv), Mux(right, ri, li)))
+            if len(nodes) % 2:
+                merged.append(nodes[-1])
+            nodes = merged
+        return nodes[0][1]
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -180,9 +209,12 @@ class CircuitTop(wiring.Component):
                 m.d.comb += value.eq(logic.as_unsigned())
                 self._register(m, self.gate_registers[g.name], value, valid[level - 1], value.any())
         last = c.levels[stages - 1] if stages <= c.depth and c.depth else []
+        outputs = [value_at(o, stages) for o in c.outputs]
+        if self.classifier:
+            m.d.comb += self.o_class.eq(self._argmax(m, outputs))
         m.d.comb += [
             self.o_valid.eq(valid[stages]),
-            self.o_data.eq(Cat(*(value_at(o, stages) for o in c.outputs))),
+            self.o_data.eq(Cat(*outputs)),
             self.o_energy.eq((count + self._fired(m, last, stages))[:width]),
         ]
         return m

@@ -190,17 +190,19 @@ class LinkTop(wiring.Component):
         # -------------------------------------------------------- inference
         result = Signal(lay.out_bytes * 8)
         energy = Signal(lay.energy_bytes * 8)
+        klass = Signal(8)
         m.d.comb += core.i_data.eq(buffer[: len(core.i_data)])
         m.d.sync += core.i_valid.eq(0)
 
         # ---------------------------------------------------------- answer
         info = lay.info_payload()
-        n_result = lay.out_bytes + lay.energy_bytes
+        n_result = lay.result_bytes
         payload_len = Signal(16)
         rtype = Signal(8)
         payload = Array(
             [result.word_select(k, 8) for k in range(lay.out_bytes)]
             + [energy.word_select(k, 8) for k in range(lay.energy_bytes)]
+            + [klass] * lay.class_bytes
             + [Const(0, 8)] * max(0, len(info) - n_result)
         )
         info_bytes = Array([Const(b, 8) for b in info])
@@ -225,6 +227,7 @@ class LinkTop(wiring.Component):
                     m.d.sync += [
                         result.eq(core.o_data),
                         energy.eq(core.o_energy),
+                        klass.eq(core.o_class if lay.classes else 0),
                         rtype.eq(p.RESULT),
                         payload_len.eq(n_result),
                     ]

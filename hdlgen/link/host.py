@@ -84,21 +84,33 @@ class HostLink:
         self.layout = p.Layout.from_info(frame.payload)
         return self.layout
 
-    def infer(self, word: int) -> tuple[int, int]:
-        """Run one inference on a packed ``i_data`` word: ``(o_data, o_energy)``."""
+    def infer_class(self, word: int) -> tuple[int, int, int | None]:
+        """Run one inference: ``(o_data, o_energy, o_class)``; the class is None unless the design classifies."""
         lay = self.layout or self.hello()
         frame = self.request(p.INFER, word.to_bytes(lay.in_bytes, "little"))
-        if frame.type != p.RESULT or len(frame.payload) != lay.out_bytes + lay.energy_bytes:
-            raise LinkError(f"expected a RESULT frame of {lay.out_bytes + lay.energy_bytes} bytes")
+        if frame.type != p.RESULT or len(frame.payload) != lay.result_bytes:
+            raise LinkError(f"expected a RESULT frame of {lay.result_bytes} bytes")
+        end = lay.out_bytes + lay.energy_bytes
         data = int.from_bytes(frame.payload[: lay.out_bytes], "little")
-        energy = int.from_bytes(frame.payload[lay.out_bytes :], "little")
+        energy = int.from_bytes(frame.payload[lay.out_bytes : end], "little")
+        return data, energy, (frame.payload[end] if lay.class_bytes else None)
+
+    def infer(self, word: int) -> tuple[int, int]:
+        """Run one inference on a packed ``i_data`` word: ``(o_data, o_energy)``."""
+        data, energy, _ = self.infer_class(word)
         return data, energy
 
     def run(self, words: list[int]) -> tuple[list[int], list[int]]:
         """Run inferences on packed words; return ``o_data`` words and energies."""
-        out, energy = [], []
+        out, energy, _ = self.run_classes(words)
+        return out, energy
+
+    def run_classes(self, words: list[int]) -> tuple[list[int], list[int], list[int | None]]:
+        """Run inferences on packed words; return ``o_data`` words, energies and classes."""
+        out, energy, classes = [], [], []
         for w in words:
-            d, e = self.infer(int(w))
+            d, e, k = self.infer_class(int(w))
             out.append(d)
             energy.append(e)
-        return out, energy
+            classes.append(k)
+        return out, energy, classes

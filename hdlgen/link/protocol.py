@@ -16,9 +16,12 @@ Board to host:
 
 - ``RESULT`` (0x81): payload = ``o_data`` (``ceil(output_bits / 8)`` bytes)
   then ``o_energy`` (``ceil(energy_bits / 8)`` bytes), little-endian, both as
-  the hardware computed them.
+  the hardware computed them; for a classifier (``meta["classes"]``), then
+  one byte: ``o_class``, the predicted class.
 - ``INFO`` (0x82), the answer to ``HELLO``: ``input_bits`` (2 bytes),
-  ``output_bits`` (2), ``energy_bits`` (1), ``size`` (2), ``latency`` (1).
+  ``output_bits`` (2), ``energy_bits`` (1), ``size`` (2), ``latency`` (1),
+  ``classes`` (1: the number of classes, 0 when the design does not classify).
+  A host also accepts the 8-byte payload of earlier boards (no classes).
 - ``ERROR`` (0xFF): one byte, 1 bad checksum, 2 bad version, 3 bad length,
   4 unknown type.
 """
@@ -113,6 +116,17 @@ class Layout:
     energy_bits: int
     size: int
     latency: int
+    classes: int = 0
+
+    @property
+    def class_bytes(self) -> int:
+        """1 when ``RESULT`` carries the predicted class, else 0."""
+        return 1 if self.classes else 0
+
+    @property
+    def result_bytes(self) -> int:
+        """Payload length of a ``RESULT`` frame."""
+        return self.out_bytes + self.energy_bytes + self.class_bytes
 
     @property
     def in_bytes(self) -> int:
@@ -133,32 +147,36 @@ class Layout:
             + self.output_bits.to_bytes(2, "little")
             + bytes([self.energy_bits])
             + self.size.to_bytes(2, "little")
-            + bytes([self.latency & 0xFF])
+            + bytes([self.latency & 0xFF, self.classes & 0xFF])
         )
 
     @classmethod
     def from_info(cls, payload: bytes) -> Layout:
         """Parse an ``INFO`` payload."""
-        if len(payload) != 8:
-            raise FrameError(f"INFO payload of {len(payload)} bytes, expected 8")
+        if len(payload) not in (8, 9):
+            raise FrameError(f"INFO payload of {len(payload)} bytes, expected 9")
         return cls(
             int.from_bytes(payload[0:2], "little"),
             int.from_bytes(payload[2:4], "little"),
             payload[4],
             int.from_bytes(payload[5:7], "little"),
             payload[7],
+            payload[8] if len(payload) == 9 else 0,
         )
 
     @classmethod
     def of(cls, circuit) -> Layout:
         """The layout of a circuit's design."""
         from hdlgen.analysis.metrics import latency
+        from hdlgen.classify import class_labels
         from hdlgen.hdl.top import energy_width
 
+        labels = class_labels(circuit)
         return cls(
             max(1, circuit.input_bits),
             sum(circuit.signal_bits(o) for o in circuit.outputs),
             energy_width(circuit),
             circuit.size,
             latency(circuit),
+            len(labels) if labels else 0,
         )

@@ -28,6 +28,7 @@ import numpy as np
 
 from hdlgen.analysis.metrics import latency
 from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.classify import class_labels
 from hdlgen.errors import ToolError
 from hdlgen.hdl.model import bit_toggles, simulate_pipeline
 from hdlgen.reference import Reference, check_vectors
@@ -98,10 +99,18 @@ class SimResult:
     waves: str | None = None
     build_seconds: float = 0.0
     run_seconds: float = 0.0
+    classes_checked: bool = False
+    #: Per vector: ``o_class`` from the hardware for classifiers, else the argmax of its outputs.
+    predictions: np.ndarray | None = field(default=None, repr=False)
+    #: Per vector: ``o_energy`` from the hardware.
+    energies: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (without the per-vector arrays)."""
+        data = asdict(self)
+        data.pop("predictions")
+        data.pop("energies")
+        return data
 
 
 def cache_dir() -> Path:
@@ -407,9 +416,13 @@ def simulate(
     with tempfile.TemporaryDirectory(prefix="hdlgen-sim-") as tmp:
         test_dir = Path(tmp)
         np.savez(test_dir / "stimulus.npz", rst=rst, i_valid=i_valid, i_data=_pack_bytes(circuit, edges_X))
+        classifier = class_labels(circuit) is not None and (
+            rtl is None or re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
+        )
         env = {
             "HDLGEN_STIMULUS": str(test_dir / "stimulus.npz"),
             "HDLGEN_RESULTS": str(test_dir / "results.npz"),
+            "HDLGEN_PORTS": "o_class" if classifier else "",
         }
         # The runner passes this process's sys.path to the simulator's Python.
         package_root = str(Path(rtl_tests.__file__).resolve().parent.parent)
@@ -453,12 +466,17 @@ def simulate(
     got = _unpack_outputs(circuit, res["o_data"][o_valid])
     got_energy = res["o_energy"][o_valid]
     want, act = Reference(circuit).run(X)
+    want_class = np.argmax(want, axis=1) if want.shape[1] else np.zeros(len(want), dtype=np.int64)
+    got_class = res["o_class"][o_valid] if classifier else (np.argmax(got, axis=1) if got.shape[1] else None)
     n = X.shape[0]
     if got.shape[0] != n:
         bad = np.arange(n)
         detail = [{"error": f"{got.shape[0]} outputs for {n} vectors"}]
     else:
-        bad = np.flatnonzero((got != want).any(axis=1) | (got_energy != act))
+        wrong = (got != want).any(axis=1) | (got_energy != act)
+        if classifier:
+            wrong |= got_class != want_class
+        bad = np.flatnonzero(wrong)
         detail = []
     for k in bad[:5] if not detail else []:
         detail.append(
@@ -469,6 +487,11 @@ def simulate(
                 "actual": got[k].tolist(),
                 "expected_energy": int(act[k]),
                 "actual_energy": int(got_energy[k]),
+                **(
+                    {"expected_class": int(want_class[k]), "actual_class": int(got_class[k])}  # type: ignore[index]
+                    if classifier
+                    else {}
+                ),
             }
         )
     model = simulate_pipeline(circuit, edges_X, i_valid, rst, gating)
@@ -496,4 +519,7 @@ def simulate(
         waves=waves_path,
         build_seconds=round(build_seconds, 2),
         run_seconds=round(run_seconds, 2),
+        classes_checked=classifier,
+        predictions=got_class if got.shape[0] == n else None,
+        energies=got_energy if got.shape[0] == n else None,
     )

@@ -1,0 +1,219 @@
+"""``hdlgen train`` and ``hdlgen import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hdlgen.circuit import CircuitError
+from hdlgen.cli.common import emit_json, progress_bar
+
+__all__ = ["COMMANDS"]
+
+IMPORT_FORMATS = {".onnx": "qonnx", ".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn", ".npz": "npz"}
+
+
+@click.command("train")
+@click.option("--dataset", type=click.Choice(["digits"]), required=True, help="Training data (bundled, no download).")
+@click.option("--kind", type=click.Choice(["threshold", "relu"]), default="threshold", show_default=True)
+@click.option(
+    "--fan-in",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="Connections per gate [default: 12 threshold, 16 relu].",
+)
+@click.option(
+    "--energy-penalty",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="L",
+    help="Weight of the activity penalty [default: 0.5 threshold, 0.7 relu].",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option(
+    "--hidden",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Hidden gates [default: 64 threshold, 40 relu].",
+)
+@click.option(
+    "--input-bits", type=click.IntRange(1, 4), default=None, help="Bits per pixel [default: 2 threshold, 3 relu]."
+)
+@click.option("--weight-bits", type=click.IntRange(2, 8), default=4, show_default=True, help="Signed weight width.")
+@click.option("--epochs", type=click.IntRange(min=1), default=150, show_default=True)
+@click.option(
+    "--energy-time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds for the exact-energy MILP (a proven bound when it runs out).",
+)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Circuit file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def train_command(
+    dataset: str,
+    kind: str,
+    fan_in: int | None,
+    energy_penalty: float | None,
+    seed: int,
+    hidden: int | None,
+    input_bits: int | None,
+    weight_bits: int,
+    epochs: int,
+    energy_time_limit: float,
+    output: str,
+    as_json: bool,
+) -> None:
+    """Learn a sparse, low-activity classifier circuit.
+
+    Hidden threshold or relu gates with at most K connections each, one relu
+    output per class (the prediction is the largest, computed in hardware
+    on o_class). Figures are on the documented test split (see docs/training.md).
+    """
+    from hdlgen.circuit import write_atomic
+    from hdlgen.learn import train_digits
+
+    with progress_bar("training") as progress:
+        report = train_digits(
+            kind=kind,  # type: ignore[arg-type]
+            fan_in=fan_in,
+            energy_penalty=energy_penalty,
+            seed=seed,
+            input_bits=input_bits,
+            hidden=(hidden,) if hidden else None,
+            epochs=epochs,
+            weight_bits=weight_bits,
+            energy_time_limit=energy_time_limit,
+            name=f"{dataset}_{kind}",
+            progress=progress,
+        )
+    write_atomic(output, report.circuit.to_json())
+    data = {**report.metrics, "output": output}
+    if as_json:
+        emit_json(data)
+        return
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@click.command("import")
+@click.argument("model", metavar="MODEL", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Circuit file to write.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["qonnx", "sklearn", "npz"]),
+    default=None,
+    help="Model format [default: from the extension: .onnx, .joblib/.pkl, .npz].",
+)
+@click.option("--name", default=None, help="Circuit name [default: the model file's stem].")
+@click.option(
+    "--input-bits",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Width of circuit inputs (sklearn; qonnx inputs without a Quant node).",
+)
+@click.option(
+    "--input-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="sklearn: the model's input is this times the circuit's integer input.",
+)
+@click.option("--weight-bits", type=click.IntRange(2, 16), default=8, show_default=True, help="sklearn: weight width.")
+@click.option("--act-bits", type=click.IntRange(1, 32), default=None, help="sklearn: cap on hidden relu widths.")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="sklearn: .npz with integer X and labels y, to report the accuracy before and after rounding.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def import_command(
+    model: str,
+    output: str,
+    fmt: str | None,
+    name: str | None,
+    input_bits: int,
+    input_scale: float,
+    weight_bits: int,
+    act_bits: int | None,
+    data: str | None,
+    as_json: bool,
+) -> None:
+    """A circuit from a QONNX model, a pickled MLPClassifier (trusted files only) or NumPy layers."""
+    import re
+
+    import numpy as np
+
+    from hdlgen.circuit import write_atomic
+
+    path = Path(model)
+    fmt = fmt or IMPORT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise CircuitError(f"{model}: unknown model format {path.suffix!r} (give --format qonnx, sklearn or npz)")
+    if not path.exists():
+        raise CircuitError(f"{model}: no such file")
+    stem = re.sub(r"\W", "_", path.stem)
+    name = name or (stem if re.match(r"[A-Za-z_]", stem) else f"n{stem}")
+    figures: dict[str, object] = {}
+    if fmt == "npz":
+        from hdlgen.frontends import load_npz
+
+        circuit = load_npz(path, name=name)
+    elif fmt == "qonnx":
+        from hdlgen.frontends import load_qonnx
+
+        circuit = load_qonnx(path, name=name, input_bits=input_bits)
+    else:
+        from hdlgen.frontends import from_sklearn, load_sklearn
+
+        X = y = None
+        if data is not None:
+            try:
+                with np.load(data, allow_pickle=False) as arrays:
+                    X, y = arrays["X"], arrays["y"]
+            except KeyError as exc:
+                raise CircuitError(f"{data}: key {exc} is missing (expected X and y)") from None
+            except (OSError, ValueError) as exc:
+                raise CircuitError(f"{data}: not a readable .npz file: {exc}") from None
+        report = from_sklearn(
+            load_sklearn(path),
+            input_bits=input_bits,
+            input_scale=input_scale,
+            weight_bits=weight_bits,
+            act_bits=act_bits,
+            name=name,
+            X=X,
+            y=y,
+        )
+        circuit = report.circuit
+        figures = {k: v for k, v in report.to_dict().items() if v is not None and k.endswith(("accuracy", "agreement"))}
+    circuit.validate()
+    write_atomic(output, circuit.to_json())
+    info = {
+        "name": circuit.name,
+        "format": fmt,
+        "n_inputs": circuit.n_inputs,
+        "input_bits": circuit.input_bits,
+        "size": circuit.size,
+        "depth": circuit.depth,
+        "n_connections": circuit.n_connections,
+        **figures,
+        "output": output,
+    }
+    if as_json:
+        emit_json(info)
+        return
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        click.echo(f"{key:<{width}}  {value}")
+
+
+COMMANDS = [train_command, import_command]
