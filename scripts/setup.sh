@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Set up everything hdlgen needs on a fresh Debian/Ubuntu machine:
-# Icarus Verilog (apt), a virtual environment in .venv, hdlgen with its dev extra.
+# Icarus Verilog and Chromium (apt), a virtual environment in .venv, hdlgen with its dev extra.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Icarus Verilog for simulation; libusb for the board programmers (openFPGALoader, iceprog).
+# Icarus Verilog for simulation; libusb for the board programmers (openFPGALoader, iceprog);
+# Chromium, in which the test suite opens the HTML reports (driven by Playwright).
 missing=""
 command -v iverilog >/dev/null 2>&1 || missing="$missing iverilog"
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$missing chromium"
 ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing="$missing libusb-1.0-0"
 if [ -n "$missing" ]; then
     echo "setup: installing Debian packages:$missing" >&2

@@ -88,4 +88,77 @@ def eval_command(file: str, vectors: str | None, dataset: str | None, as_json: b
     sys.stdout.write(format_csv([*circuit.outputs, "energy"], table))
 
 
-COMMANDS = [info_command, eval_command]
+@click.command("report")
+@circuit_argument
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option(
+    "--synth",
+    "synth_target",
+    type=click.Choice(["ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k"]),
+    default=None,
+    help="Also synthesize for this target and show LUTs and Fmax.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Random inputs when there are more than 16 input bits (a trained classifier uses its test split).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds for the exact-energy MILP.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Also print the measured figures as one JSON object.")
+def report_command(
+    file: str, output: str, synth_target: str | None, samples: int, seed: int, time_limit: float, as_json: bool
+) -> None:
+    """One self-contained HTML page: resources, firing histogram and rates, synthesis, Theorem 1."""
+    from hdlgen.circuit import write_atomic
+    from hdlgen.report import collect, render_html
+
+    circuit = load_circuit(file)
+    data = collect(circuit, samples=samples, seed=seed, time_limit=time_limit, synth_target=synth_target)
+    write_atomic(output, render_html(circuit, data))
+    if as_json:
+        emit_json({**data.to_dict(), "output": output})
+    else:
+        click.echo(output)
+
+
+COMMANDS = [info_command, eval_command, report_command]
+
+
+@click.command("sweep")
+@click.argument("grid", metavar="GRID.toml", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Table to write (.csv/.parquet).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="An existing Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes [default: cores].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sweep_command(grid: str, output: str | None, scheduler: str | None, workers: int | None, as_json: bool) -> None:
+    """Run a grid of constructions or trainings in parallel on Dask; resumes where it stopped.
+
+    The grid file is TOML with [sweep] (task, output, synth), [grid] (a list
+    of values per parameter) and an optional [plot] (x, y, hue). Finished
+    points go to a journal beside the output at once, so running the same
+    command again after an interruption only runs what is left.
+    """
+    from hdlgen.sweep import load_grid, run_sweep
+
+    plan = load_grid(grid, output)
+    with progress_bar("sweep") as progress:
+        summary = run_sweep(plan, scheduler=scheduler, workers=workers, progress=progress)
+    data = summary.to_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:<12}  {value}")
+
+
+COMMANDS.append(sweep_command)

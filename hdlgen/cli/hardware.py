@@ -51,7 +51,8 @@ def verilog_command(file: str, output: str, gating: str, top: str | None) -> Non
 @gating_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep the tools' files here.")
-def synth_command(file: str, target: str, gating: str, as_json: bool, workdir: str | None) -> None:
+@click.option("--no-place", is_flag=True, help="Stop after Yosys's cell counts (no Fmax; several times faster).")
+def synth_command(file: str, target: str, gating: str, as_json: bool, workdir: str | None, no_place: bool) -> None:
     """Synthesize with Yosys and place and route with nextpnr: LUTs, FFs, carries, Fmax."""
     from hdlgen.synth import synthesize
 
@@ -62,6 +63,7 @@ def synth_command(file: str, target: str, gating: str, as_json: bool, workdir: s
         gating=gating,
         workdir=Path(workdir) if workdir else None,  # type: ignore[arg-type]
         verbose=on_terminal(),
+        place=not no_place,
     )
     data = result.to_dict()
     if as_json:

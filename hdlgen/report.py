@@ -1,0 +1,249 @@
+"""``hdlgen report``: one self-contained HTML page about a circuit.
+
+The page holds the resources (with the exact energy or its proven bounds),
+the distribution of firing gates per input (a histogram), the firing rate
+per gate and per level, synthesis results when asked for, and the Theorem 1
+check. Figures are matplotlib PNGs embedded as data URIs; the page loads
+nothing and runs no script.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hdlgen.circuit import Circuit, CircuitError
+
+__all__ = ["EXHAUSTIVE_BITS", "ReportData", "collect", "render_html"]
+
+#: Circuits with at most this many input bits are measured on every input.
+EXHAUSTIVE_BITS = 16
+#: Theorem 1 is checked up to this many input bits (truth tables of 2**n rows).
+BOUND_BITS = 16
+
+
+@dataclass
+class ReportData:
+    """What the page shows (also ``hdlgen report --json``)."""
+
+    resources: dict[str, Any]
+    vectors: str
+    n_vectors: int
+    firing_histogram: dict[int, int]
+    gate_rates: dict[str, float]
+    level_rates: list[float]
+    synthesis: dict[str, Any] | None = None
+    bound: list[dict[str, Any]] = field(default_factory=list)
+    bound_note: str = ""
+    dataset: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "resources": self.resources,
+            "vectors": self.vectors,
+            "n_vectors": self.n_vectors,
+            "firing_histogram": {str(k): v for k, v in self.firing_histogram.items()},
+            "gate_rates": self.gate_rates,
+            "level_rates": self.level_rates,
+            "synthesis": self.synthesis,
+            "bound": self.bound,
+            "bound_note": self.bound_note,
+            "dataset": self.dataset,
+        }
+
+
+def _input_vectors(circuit: Circuit, samples: int, seed: int) -> tuple[np.ndarray, str, dict[str, Any] | None]:
+    from hdlgen.classify import class_labels
+    from hdlgen.reference import enumerate_inputs
+    from hdlgen.vectors import random_vectors
+
+    meta = circuit.meta or {}
+    if class_labels(circuit) is not None and isinstance(meta.get("dataset"), dict):
+        from hdlgen.datasets import dataset_for_circuit
+        from hdlgen.learn import evaluate_dataset
+
+        name = meta["dataset"].get("name", "digits")
+        data = dataset_for_circuit(circuit, name)
+        return data.X_test, f"the {name} test split", {"name": name, **evaluate_dataset(circuit, data)}
+    if circuit.input_bits <= EXHAUSTIVE_BITS:
+        return enumerate_inputs(circuit, 0, 1 << circuit.input_bits), "every input", None
+    return random_vectors(circuit, samples, seed), f"{samples} random inputs (seed {seed})", None
+
+
+def collect(
+    circuit: Circuit,
+    samples: int = 10_000,
+    seed: int = 0,
+    time_limit: float = 30.0,
+    synth_target: str | None = None,
+) -> ReportData:
+    """Measure everything the report shows.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    samples : int
+        Random inputs for circuits with more than :data:`EXHAUSTIVE_BITS` input bits.
+    seed : int
+    time_limit : float
+        Seconds for the exact-energy MILP (bounds are shown when it runs out).
+    synth_target : str, optional
+        Synthesize for this target (Yosys + nextpnr) and show the results.
+    """
+    from hdlgen.analysis import info
+    from hdlgen.reference import Reference
+
+    circuit.validate()
+    resources = info(circuit, time_limit=time_limit)
+    X, how, dataset = _input_vectors(circuit, samples, seed)
+    gates = [g.name for g in circuit.gates]
+    values = Reference(circuit).gate_values(X) if gates else np.zeros((len(X), 0))
+    fired = np.asarray(values) != 0
+    per_input = fired.sum(axis=1)
+    hist = {int(k): int(v) for k, v in zip(*np.unique(per_input, return_counts=True), strict=True)}
+    rates = fired.mean(axis=0) if len(X) else np.zeros(len(gates))
+    gate_rates = {g: round(float(r), 6) for g, r in zip(gates, rates, strict=True)}
+    level_rates = [
+        round(float(np.mean([gate_rates[g.name] for g in level])), 6) if level else 0.0 for level in circuit.levels
+    ]
+    data = ReportData(resources, how, len(X), hist, gate_rates, level_rates, dataset=dataset)
+    if circuit.input_bits > BOUND_BITS:
+        data.bound_note = f"not computed: {circuit.input_bits} input bits (truth tables up to {BOUND_BITS} bits)"
+    else:
+        from hdlgen.analysis.bound import theorem1
+
+        try:
+            data.bound = [b.to_dict() for b in theorem1(circuit, time_limit=time_limit)]
+        except CircuitError as exc:
+            data.bound_note = f"not computed: {exc}"
+    if synth_target is not None:
+        from hdlgen.synth import synthesize
+
+        data.synthesis = synthesize(circuit, synth_target).to_dict()
+    return data
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _figures(data: ReportData) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = {}
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ks = sorted(data.firing_histogram)
+    ax.bar(ks, [data.firing_histogram[k] for k in ks], color="#3b6ea8")
+    energy = data.resources["energy"]
+    exact = data.resources.get("energy_exact", True)
+    label = f"energy {energy}" if exact else f"energy >= {energy} (<= {data.resources['energy_bounds'][1]})"
+    ax.axvline(energy, color="#c0392b", linestyle="--", label=label)
+    ax.set_xlabel("gates firing on an input")
+    ax.set_ylabel("inputs")
+    ax.set_title(f"Firing gates per input ({data.vectors})")
+    ax.legend()
+    fig.tight_layout()
+    figs["histogram"] = _png(fig)
+
+    names = list(data.gate_rates)
+    fig, ax = plt.subplots(figsize=(max(6, min(14, 0.12 * len(names) + 2)), 3.2))
+    ax.bar(range(len(names)), list(data.gate_rates.values()), color="#5d9b5d")
+    if len(names) <= 40:
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    else:
+        ax.set_xlabel("gates, in file order")
+    ax.set_ylabel("firing rate")
+    ax.set_ylim(0, 1)
+    ax.set_title("Firing rate per gate")
+    fig.tight_layout()
+    figs["gates"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    levels = range(1, len(data.level_rates) + 1)
+    ax.bar(levels, data.level_rates, color="#8e6bb0")
+    ax.set_xticks(list(levels))
+    ax.set_xlabel("level")
+    ax.set_ylabel("mean firing rate")
+    ax.set_ylim(0, 1)
+    ax.set_title("Firing rate per level")
+    fig.tight_layout()
+    figs["levels"] = _png(fig)
+    return figs
+
+
+def _table(rows: dict[str, Any]) -> str:
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+    return f"<table>{body}</table>"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; } th, td { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; }
+th { font-weight: 600; } img { max-width: 100%; } .note { color: #666; }
+.ok { color: #1e7b34; font-weight: 600; } .bad { color: #b03a2e; font-weight: 600; }
+"""
+
+
+def render_html(circuit: Circuit, data: ReportData) -> str:
+    """The report page for ``circuit`` from measured ``data``."""
+    figs = _figures(data)
+    r = dict(data.resources)
+    if not r.get("energy_exact", True):
+        r["energy"] = f"{r['energy']} (not proven: between {r['energy_bounds'][0]} and {r['energy_bounds'][1]})"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>hdlgen report: {html.escape(circuit.name)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>hdlgen report: {html.escape(circuit.name)}</h1>",
+        "<h2>Resources</h2>",
+        _table({k: v for k, v in r.items() if k not in ("level_widths", "energy_witness")}),
+    ]
+    if data.dataset:
+        parts += ["<h2>Data set</h2>", _table(data.dataset)]
+    parts += [
+        "<h2>Activity</h2>",
+        f"<p>Measured on {html.escape(data.vectors)} ({data.n_vectors} vectors). The dashed line is the "
+        "energy: the most gates that fire on any input.</p>",
+        f'<img id="fig-histogram" alt="histogram of firing gates per input" src="{figs["histogram"]}">',
+        f'<img id="fig-gates" alt="firing rate per gate" src="{figs["gates"]}">',
+        f'<img id="fig-levels" alt="firing rate per level" src="{figs["levels"]}">',
+        "<h2>Synthesis</h2>",
+    ]
+    if data.synthesis:
+        s = {k: v for k, v in data.synthesis.items() if k not in ("cells", "critical_path")}
+        parts.append(_table(s))
+    else:
+        parts.append('<p class="note">Not run (<code>hdlgen report FILE --synth TARGET</code> adds it).</p>')
+    parts.append("<h2>Theorem 1</h2>")
+    if data.bound:
+        rows = "".join(
+            f"<tr><td>{html.escape(b['output'])}</td><td>{b['log2_rank']:.3f}</td><td>{b['rhs']:.3f}</td>"
+            f'<td class="{"ok" if b["holds"] is not False else "bad"}">'
+            f"{'holds' if b['holds'] else ('violated' if b['holds'] is False else 'asymptotic (relu)')}</td></tr>"
+            for b in data.bound
+        )
+        parts.append(
+            "<p>log2 rk(f) &le; e &middot; d &middot; (log s + log w + log n), per Boolean output on its cone "
+            "(natural partition).</p>"
+            f"<table><tr><th>output</th><th>log2 rank</th><th>right-hand side</th><th></th></tr>{rows}</table>"
+        )
+    else:
+        parts.append(f'<p class="note">{html.escape(data.bound_note)}</p>')
+    parts.append("</body></html>\n")
+    return "\n".join(parts)

@@ -1,0 +1,94 @@
+"""``hdlgen sweep``: grids on Dask, resuming, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from hdlgen.analysis import info
+from hdlgen.cli import main
+from hdlgen.constructions.cd_tradeoff import cd_circuit
+
+GRID = """
+[sweep]
+task = "construct-cd"
+output = "out.csv"
+
+[grid]
+n = {n}
+energy = [2, 3]
+depth = [2]
+"""
+
+
+def run(capsys, argv: list[str]) -> dict:
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_sweep_runs_resumes_and_extends(tmp_path: Path, capsys):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(n="[4, 6]"))
+    first = run(capsys, ["sweep", str(grid), "--workers", "2"])
+    assert first["points"] == 4 and first["computed"] == 4 and first["done_before"] == 0 and first["failed"] == 0
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [(r["n"], r["energy"]) for r in rows] == [("4", "2"), ("4", "3"), ("6", "2"), ("6", "3")]
+    for r in rows:
+        facts = info(cd_circuit(int(r["n"]), int(r["energy"]), int(r["depth"])))
+        assert int(r["size"]) == facts["size"] and int(r["measured_energy"]) == facts["energy"] <= int(r["energy"])
+    assert (tmp_path / "out.png").stat().st_size > 1000
+
+    # An interruption can leave a half-written last journal line: that point runs again.
+    journal = tmp_path / "out.csv.jsonl"
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][: len(lines[-1]) // 2])
+    again = run(capsys, ["sweep", str(grid)])
+    assert again["done_before"] == 3 and again["computed"] == 1
+
+    grid.write_text(GRID.format(n="[4, 6, 8]") + '\n[plot]\nx = "n"\ny = "size"\n')
+    more = run(capsys, ["sweep", str(grid), "-o", str(tmp_path / "out.csv")])
+    assert more["points"] == 6 and more["done_before"] == 4 and more["computed"] == 2
+    assert len(list(csv.DictReader((tmp_path / "out.csv").open()))) == 6
+
+
+@pytest.mark.slow
+def test_sweep_on_an_existing_scheduler_to_parquet(tmp_path: Path, capsys):
+    import pandas as pd
+    from dask.distributed import LocalCluster
+
+    grid = tmp_path / "g.toml"
+    grid.write_text(GRID.format(n="[4, 5]").replace("out.csv", "out.parquet"))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        summary = run(capsys, ["sweep", str(grid), "--scheduler", cluster.scheduler_address])
+    assert summary["points"] == 4 and summary["failed"] == 2  # CD_n needs an even n
+    frame = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(frame["n"]) == [4, 4, 5, 5]
+    assert all("even" in e for e in frame["error"][2:]) and not any(frame["error"][:2])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sweep]\ntask = 'nope'\n[grid]\nn = [1]\n", "task must be one of"),
+        ("[sweep]\ntask = 'construct-cd'\n[grid]\nn = [4]\nenergy = [2]\n", "[grid] key 'depth' is missing"),
+        ("[sweep]\ntask = 'construct-cd'\n[grid]\nn = [4]\nenergy = [2]\ndepth = [2]\nx = [1]\n", "key 'x' is not"),
+        ("[sweep]\ntask = 'construct-cd'\n[grid]\nn = 4\n", "[grid] key 'n' must be a non-empty list"),
+        (
+            "[sweep]\ntask = 'construct-cd'\noutput = 'a.xlsx'\n[grid]\nn = [4]\nenergy = [2]\ndepth = [2]\n",
+            "must end in",
+        ),
+        ("[sweep\n", "not valid TOML"),
+        ("[grid]\nn = [4]\n", "missing table [sweep]"),
+    ],
+)
+def test_sweep_bad_grid_files(tmp_path: Path, capsys, text: str, message: str):
+    grid = tmp_path / "bad.toml"
+    grid.write_text(text)
+    assert main(["sweep", str(grid)]) == 2
+    err = capsys.readouterr().err
+    assert str(grid) in err and message in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("*.csv*"))
