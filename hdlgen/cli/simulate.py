@@ -19,6 +19,13 @@ EXHAUSTIVE_LIMIT = 24
 @click.argument("vectors_file", required=False, metavar="[VECTORS.csv]")
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option(
+    "--driver",
+    type=click.Choice(["cocotb", "hdl"]),
+    default="cocotb",
+    show_default=True,
+    help="Who drives the ports: the cocotb test, edge by edge, or a Verilog player reading a file (faster).",
+)
+@click.option(
     "--vectors",
     "n_vectors",
     type=click.IntRange(min=1),
@@ -62,6 +69,7 @@ def sim_command(
     file: str,
     vectors_file: str | None,
     simulator: str,
+    driver: str,
     n_vectors: int | None,
     exhaustive: bool,
     dataset: str | None,
@@ -115,6 +123,7 @@ def sim_command(
         rtl=rtl,
         top=top,
         waves=waves,
+        driver=driver,  # type: ignore[arg-type]
     )
     data = result.to_dict()
     if labels is not None and result.predictions is not None and result.energies is not None:

@@ -1,0 +1,278 @@
+"""All of hdlgen's benchmarks in one run, each against a baseline measured in the same run.
+
+Run: ``python bench/run.py [--quick] [--json]``. ``--json`` prints one
+object whose headline keys are ``lut_ratio_vs_da4ml`` (largest hdlgen/da4ml
+LUT4 ratio over the suite: below 1 means hdlgen is ahead on every network),
+``sim_vectors_per_second`` (Verilator, HDL-driven stimulus),
+``energy_fidelity`` (hardware-measured toggling units over the reference's
+firing count, rtz gating: 1.0 means exact) and ``gating_saving`` (gate-register
+toggles with gating ``none`` over ``rtz``).
+
+Sections:
+
+- reference: evaluation and exhaustive energy against a plain Python loop;
+  MILP energy time (bench_reference.py);
+- verilog: generation time for 100, 1000 (and, without --quick, 5000) gates;
+- simulation: vectors per second on Verilator and Icarus, HDL-driven
+  (the stimulus played by a Verilog module) and cocotb-driven;
+- hardware: LUT4 / FF / carry / Fmax on iCE40UP5K and ECP5-85F for a fixed
+  suite (a 16-input layer, CD_8 by construction C1, a trained digits
+  network), against da4ml's Verilog for the same networks through the same
+  Yosys and nextpnr, and against a lower bound of one LUT4 per three
+  operand bits beyond the first of each gate;
+- energy: fidelity and what gating saves, from RTL simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_reference
+from bench_hdl import layer16
+
+import hdlgen
+from hdlgen.constructions import cd_circuit
+from hdlgen.errors import ToolError
+from hdlgen.hdl import CircuitTop, to_verilog
+from hdlgen.random_circuits import random_layered
+from hdlgen.sim.run import simulate
+from hdlgen.synth import synthesize
+from hdlgen.synth.flow import harness_verilog, synthesize_verilog
+from hdlgen.vectors import random_vectors
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+
+
+# --------------------------------------------------------------------------- suite
+
+
+def digits_network() -> hdlgen.Circuit:
+    from hdlgen.learn import train_digits
+
+    return train_digits(kind="threshold", energy_time_limit=None).circuit
+
+
+def layered(c: hdlgen.Circuit) -> list[tuple[np.ndarray, np.ndarray, str, int]]:
+    """A strictly layered circuit as (W, T, kind, bits) per level."""
+    prev = [i.name for i in c.inputs]
+    out = []
+    for level in c.levels:
+        W = np.zeros((len(prev), len(level)), dtype=np.int64)
+        for j, g in enumerate(level):
+            for s, w in zip(g.inputs, g.weights, strict=True):
+                if s not in prev:
+                    raise ValueError(f"{c.name} is not strictly layered (gate {g.name} reads {s})")
+                W[prev.index(s), j] = w
+        out.append((W, np.array([g.threshold for g in level]), level[0].kind, level[0].bits))
+        prev = [g.name for g in level]
+    return out
+
+
+def da4ml_verilog(c: hdlgen.Circuit, workdir: Path) -> tuple[list[Path], int]:
+    """da4ml's combinational Verilog for the same network; returns its files and output width."""
+    from da4ml.codegen import VerilogModel
+    from da4ml.trace import FixedVariableArrayInput, comb_trace
+
+    bits = {i.bits for i in c.inputs}
+    inp = FixedVariableArrayInput(c.n_inputs)
+    x = inp.quantize(k=0, i=max(bits), f=0)
+    for W, T, kind, b in layered(c):
+        if kind == "threshold":
+            x = (x @ W) >= T
+        else:
+            x = (x @ W - T).relu(i=np.full(len(T), b), f=np.zeros(len(T), dtype=int), round_mode="TRN")
+    comb = comb_trace(inp, x)
+    VerilogModel(comb, c.name, str(workdir)).write()
+    src = workdir / "src"
+    files = [src / f"{c.name}.v"]
+    for f in sorted((src / "static").glob("*.v")):
+        if f.name != "lookup_table.v":  # wants a memory file, unused here
+            files.append(f)
+    text = files[0].read_text()
+    out_width = int(text.split("output [", 1)[1].split(":", 1)[0]) + 1
+    in_width = int(text.split("input [", 1)[1].split(":", 1)[0]) + 1
+    return files, in_width, out_width  # type: ignore[return-value]
+
+
+def da4ml_synth(c: hdlgen.Circuit, target: str, workdir: Path) -> dict[str, Any]:
+    """da4ml's design between input and output registers, through the same harness, Yosys and nextpnr."""
+    files, in_w, out_w = da4ml_verilog(c, workdir)
+    wrap = f"""
+module da4ml_wrap(input clk, input rst, input i_valid, input [{in_w - 1}:0] i_data,
+                  output reg o_valid, output reg [{out_w - 1}:0] o_data, output [0:0] o_energy);
+  reg [{in_w - 1}:0] x; reg v; wire [{out_w - 1}:0] y;
+  {c.name} core (.model_inp(x), .model_out(y));
+  always @(posedge clk) begin x <= i_data; v <= i_valid; o_data <= y; o_valid <= v; end
+  assign o_energy = 1'b0;
+endmodule
+"""
+    text = "\n".join(f.read_text() for f in files) + wrap
+    harness = harness_verilog(SimpleNamespace(top="da4ml_wrap"), in_w, out_w, 1)  # type: ignore[arg-type]
+    r = synthesize_verilog(text, "da4ml_wrap", harness, target)
+    return {"luts": r.luts, "ffs": r.ffs, "carries": r.carries, "fmax_mhz": r.fmax_mhz}
+
+
+def lut_lower_bound(c: hdlgen.Circuit) -> int:
+    """One LUT4 per three operand bits beyond the first, per gate (a LUT4 merges at most four signals)."""
+    total = 0
+    for g in c.gates:
+        operand_bits = sum(c.signal_bits(s) for s in g.inputs)
+        total += max(0, -(-(operand_bits - 1) // 3))
+    return total
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def bench_reference_all(quick: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    out.update(bench_reference.bench_evaluate(quick))
+    out.update(bench_reference.bench_exhaustive(quick))
+    milp = bench_reference.bench_milp(True)
+    out["milp_64in_100g"] = milp["milp_64in_100g"]
+    return out
+
+
+def bench_verilog(quick: bool) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    for gates in (100, 1000) if quick else (100, 1000, 5000):
+        c = random_layered(32, [gates // 4] * 4, fan_in=16, seed=1)
+        t = time.perf_counter()
+        CircuitTop(c).elaborate(None)
+        elaborate = time.perf_counter() - t
+        t = time.perf_counter()
+        to_verilog(c)
+        total = time.perf_counter() - t
+        rows[f"verilog_{gates}_gates_s"] = round(total, 2)
+        rows[f"verilog_{gates}_gates_vs_elaboration"] = round(total / max(elaborate, 1e-9), 1)
+    return rows
+
+
+def bench_simulation(quick: bool) -> dict[str, Any]:
+    c = cd_circuit(8, 2, 2)
+    n = 100_000 if quick else 400_000
+    X = random_vectors(c, n, 3)
+    rows: dict[str, Any] = {"design": c.name, "vectors": n}
+    for sim in ("verilator", "icarus"):
+        m = n if sim == "verilator" else n // 4
+        r = simulate(c, X[:m], simulator=sim, driver="hdl")
+        assert r.passed, r.first_mismatches
+        rows[f"{sim}_hdl_vectors_per_second"] = r.vectors_per_second
+        r = simulate(c, X[: m // 5], simulator=sim, driver="cocotb")
+        assert r.passed, r.first_mismatches
+        rows[f"{sim}_cocotb_vectors_per_second"] = r.vectors_per_second
+    rows["speedup_hdl_over_cocotb_verilator"] = round(
+        rows["verilator_hdl_vectors_per_second"] / rows["verilator_cocotb_vectors_per_second"], 1
+    )
+    return rows
+
+
+def bench_hardware(quick: bool, suite: list[hdlgen.Circuit]) -> dict[str, Any]:
+    targets = ("ice40-up5k",) if quick else ("ice40-up5k", "ecp5-85k")
+    table = []
+    for c in suite:
+        row: dict[str, Any] = {"network": c.name, "gates": c.size, "lut_lower_bound": lut_lower_bound(c)}
+        for target in targets:
+            short = "up5k" if target.startswith("ice40") else "ecp5"
+            try:
+                ours = synthesize(c, target)
+                row.update(
+                    {
+                        f"hdlgen_{short}_lut4": ours.luts,
+                        f"hdlgen_{short}_ff": ours.ffs,
+                        f"hdlgen_{short}_carry": ours.carries,
+                        f"hdlgen_{short}_fmax_mhz": ours.fmax_mhz,
+                    }
+                )
+            except ToolError as exc:
+                row[f"hdlgen_{short}_error"] = str(exc)
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    theirs = da4ml_synth(c, target, Path(tmp))
+                    row.update({f"da4ml_{short}_{k if k != 'luts' else 'lut4'}": v for k, v in theirs.items()})
+                except ToolError as exc:
+                    row[f"da4ml_{short}_error"] = str(exc)
+        if "hdlgen_up5k_lut4" in row and "da4ml_up5k_lut4" in row:
+            row["lut_ratio_vs_da4ml"] = round(row["hdlgen_up5k_lut4"] / max(1, row["da4ml_up5k_lut4"]), 3)
+        table.append(row)
+    ratios = [r["lut_ratio_vs_da4ml"] for r in table if "lut_ratio_vs_da4ml" in r]
+    return {"networks": table, "lut_ratio_vs_da4ml": max(ratios) if ratios else None}
+
+
+def bench_energy(quick: bool) -> dict[str, Any]:
+    c = cd_circuit(8, 2, 2)
+    X = random_vectors(c, 2000 if quick else 20000, 5)
+    firing = int(c.activity(X).sum())
+    rtz = simulate(c, X, simulator="verilator", gating="rtz", schedule="gaps", driver="hdl")
+    none = simulate(c, X, simulator="verilator", gating="none", schedule="gaps", driver="hdl")
+    assert rtz.passed and none.passed
+    # rtz with idle gaps: every firing gate's register rises once and falls once per inference.
+    fidelity = rtz.gate_toggles / (2 * firing) if firing else 1.0
+    measured = int(rtz.energies.sum()) if rtz.energies is not None else 0
+    return {
+        "design": c.name,
+        "reference_firing": firing,
+        "o_energy_total": measured,
+        "o_energy_fidelity": round(measured / firing, 6) if firing else 1.0,
+        "energy_fidelity": round(fidelity, 6),
+        "gate_toggles_rtz": rtz.gate_toggles,
+        "gate_toggles_none": none.gate_toggles,
+        "gating_saving": round(none.gate_toggles / max(1, rtz.gate_toggles), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="Fewer sizes and one FPGA target (<= 10 minutes).")
+    parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+
+    def section(name: str, fn, *a) -> None:
+        t = time.perf_counter()
+        results[name] = fn(*a)
+        results[name]["seconds"] = round(time.perf_counter() - t, 1)
+        if not args.json:
+            print(f"== {name} ({results[name]['seconds']} s)")
+            print(json.dumps(results[name], indent=1))
+
+    suite = [layer16(), cd_circuit(8, 2, 2), digits_network()]
+    section("reference", bench_reference_all, args.quick)
+    section("verilog", bench_verilog, args.quick)
+    section("simulation", bench_simulation, args.quick)
+    section("hardware", bench_hardware, args.quick, suite)
+    section("energy", bench_energy, args.quick)
+    results["lut_ratio_vs_da4ml"] = results["hardware"]["lut_ratio_vs_da4ml"]
+    results["sim_vectors_per_second"] = results["simulation"]["verilator_hdl_vectors_per_second"]
+    results["energy_fidelity"] = results["energy"]["energy_fidelity"]
+    results["gating_saving"] = results["energy"]["gating_saving"]
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(
+            f"lut_ratio_vs_da4ml {results['lut_ratio_vs_da4ml']}  sim_vectors_per_second "
+            f"{results['sim_vectors_per_second']}  energy_fidelity {results['energy_fidelity']}  "
+            f"({results['seconds']} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
