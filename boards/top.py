@@ -23,19 +23,28 @@ class BoardTop(Elaboratable):
     baud : int
         UART baud rate (the divisor is the board clock over it).
     gating : {"rtz", "delta", "none"}
+    pipeline : bool
+        A register stage inside every adder tree (see :class:`hdlgen.hdl.CircuitTop`).
     """
 
-    def __init__(self, circuit: Circuit, board: Board, baud: int = 115200, gating: Gating = "rtz") -> None:
+    def __init__(
+        self, circuit: Circuit, board: Board, baud: int = 115200, gating: Gating = "rtz", pipeline: bool = False
+    ) -> None:
         self.circuit = circuit
         self.board = board
         self.baud = baud
         self.gating = gating
+        self.pipeline = pipeline
 
     def elaborate(self, platform) -> Module:
         m = Module()
         divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.link = link = LinkTop(
-            self.circuit, divisor, self.gating, led_hold=int(platform.default_clk_frequency // 8)
+            self.circuit,
+            divisor,
+            self.gating,
+            led_hold=int(platform.default_clk_frequency // 8),
+            pipeline=self.pipeline,
         )
         uart = platform.request(self.board.uart, 0, dir="-")
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)

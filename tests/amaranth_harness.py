@@ -11,9 +11,16 @@ from hdlgen.hdl import CircuitTop
 from hdlgen.vectors import pack_inputs, unpack_outputs
 
 
-def run(circuit: Circuit, gating: str, X: np.ndarray, valid: np.ndarray, rst: np.ndarray | None = None):
+def run(
+    circuit: Circuit,
+    gating: str,
+    X: np.ndarray,
+    valid: np.ndarray,
+    rst: np.ndarray | None = None,
+    pipeline: bool = False,
+):
     """Gate registers, o_valid, o_data, o_energy (and o_class for classifiers) after each edge."""
-    dut = CircuitTop(circuit, gating=gating)
+    dut = CircuitTop(circuit, gating=gating, pipeline=pipeline)
     words = pack_inputs(circuit, X)
     n = len(words)
     rst = np.zeros(n, dtype=bool) if rst is None else rst

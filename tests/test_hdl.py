@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hdlgen
-from hdlgen.hdl import GATING_MODES, bit_toggles, simulate_pipeline, to_verilog
+from hdlgen.analysis.metrics import latency
+from hdlgen.hdl import GATING_MODES, CircuitTop, bit_toggles, simulate_pipeline, to_verilog
 from hdlgen.random_circuits import random_circuit, random_layered
 from hdlgen.sim.tools import icarus_path
 from hdlgen.vectors import random_vectors
@@ -49,18 +50,18 @@ def accepted(valid: np.ndarray, rst: np.ndarray, lat: int) -> np.ndarray:
     return keep
 
 
-def check(c: hdlgen.Circuit, gating: str, kind: str, seed: int, n: int = 36) -> None:
+def check(c: hdlgen.Circuit, gating: str, kind: str, seed: int, n: int = 36, pipeline: bool = False) -> None:
     valid, rst = schedule(kind, n, seed)
     X = random_vectors(c, n, seed)
-    hw = run(c, gating, X, valid, rst)
-    model = simulate_pipeline(c, X, valid, rst, gating)
+    hw = run(c, gating, X, valid, rst, pipeline=pipeline)
+    model = simulate_pipeline(c, X, valid, rst, gating, pipeline)
     assert np.array_equal(hw["gates"], model.gates), "gate registers differ from the pipeline model"
     assert np.array_equal(hw["o_valid"], model.o_valid)
     ov = model.o_valid
     assert np.array_equal(hw["o_data"][ov], model.o_data[ov])
     assert np.array_equal(hw["o_energy"][ov], model.o_energy[ov])
     # The outputs, in order, are the reference's for the accepted inputs.
-    kept = X[accepted(valid, rst, max(1, c.depth))]
+    kept = X[accepted(valid, rst, latency(c, pipeline))]
     want, act = hdlgen.Reference(c).run(kept)
     assert np.array_equal(hw["o_data"][ov], want)
     assert np.array_equal(hw["o_energy"][ov], act)
@@ -77,6 +78,24 @@ def test_examples_all_modes_and_schedules(examples: Path, gating: str, kind: str
 @given(seed=st.integers(0, 10**6), gating=st.sampled_from(GATING_MODES), kind=st.sampled_from(SCHEDULES))
 def test_random_circuits(seed: int, gating: str, kind: str):
     check(random_circuit(seed), gating, kind, seed)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), gating=st.sampled_from(("rtz", "delta")), kind=st.sampled_from(SCHEDULES))
+def test_pipelined_random_circuits(seed: int, gating: str, kind: str):
+    """A register stage inside every adder tree: same outputs, twice the latency, same gate-register traces."""
+    check(random_circuit(seed), gating, kind, seed, n=48, pipeline=True)
+
+
+@pytest.mark.parametrize("gating", ["rtz", "delta"])
+def test_pipelined_examples(examples: Path, gating: str):
+    for name in ("or2", "cd8", "layered"):
+        c = hdlgen.load(examples / f"{name}.json")
+        for kind in SCHEDULES:
+            check(c, gating, kind, seed=len(name), n=48, pipeline=True)
+        assert CircuitTop(c, pipeline=True).latency == 2 * c.depth
+    with pytest.raises(hdlgen.CircuitError, match="--pipeline needs gating rtz or delta"):
+        CircuitTop(c, gating="none", pipeline=True)
 
 
 def test_depth_zero_and_constant_gates():

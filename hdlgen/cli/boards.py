@@ -34,12 +34,13 @@ BOARD_NAMES = sorted(BOARDS)
 @click.option("--baud", type=click.IntRange(min=1200), default=115200, show_default=True, help="Host link baud rate.")
 @click.option("--gating", type=click.Choice(["rtz", "delta", "none"]), default="rtz", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def build_command(file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool) -> None:
+@click.option("--pipeline", is_flag=True, help="A register stage inside every gate's adder tree (faster clock).")
+def build_command(file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool, pipeline: bool) -> None:
     """Build a bitstream: the circuit behind a UART host link, for an open board."""
     from hdlgen.link.build import build_board
 
     circuit = load_circuit(file)
-    info = build_board(circuit, board, outdir, baud=baud, gating=gating, verbose=False)
+    info = build_board(circuit, board, outdir, baud=baud, gating=gating, verbose=False, pipeline=pipeline)
     if as_json:
         emit_json(info)
     else:

@@ -21,6 +21,11 @@ gating_option = click.option(
     "none: every register loads every clock.",
 )
 top_option = click.option("--top", metavar="NAME", default=None, help="Top module name (default: the circuit's name).")
+pipeline_option = click.option(
+    "--pipeline",
+    is_flag=True,
+    help="A register stage inside every gate's adder tree: faster clock, latency twice the depth.",
+)
 
 
 @click.command("verilog")
@@ -36,12 +41,13 @@ top_option = click.option("--top", metavar="NAME", default=None, help="Top modul
 )
 @gating_option
 @top_option
-def verilog_command(file: str, output: str, gating: str, top: str | None) -> None:
+@pipeline_option
+def verilog_command(file: str, output: str, gating: str, top: str | None, pipeline: bool) -> None:
     """Write synthesizable Verilog-2005 for a circuit (through Amaranth)."""
     from hdlgen.hdl import to_verilog
 
     circuit = load_circuit(file)
-    design = to_verilog(circuit, gating=gating, top=top)  # type: ignore[arg-type]
+    design = to_verilog(circuit, gating=gating, top=top, pipeline=pipeline)  # type: ignore[arg-type]
     write_atomic(output, design.text)
 
 
@@ -52,7 +58,10 @@ def verilog_command(file: str, output: str, gating: str, top: str | None) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep the tools' files here.")
 @click.option("--no-place", is_flag=True, help="Stop after Yosys's cell counts (no Fmax; several times faster).")
-def synth_command(file: str, target: str, gating: str, as_json: bool, workdir: str | None, no_place: bool) -> None:
+@pipeline_option
+def synth_command(
+    file: str, target: str, gating: str, as_json: bool, workdir: str | None, no_place: bool, pipeline: bool
+) -> None:
     """Synthesize with Yosys and place and route with nextpnr: LUTs, FFs, carries, Fmax."""
     from hdlgen.synth import synthesize
 
@@ -64,6 +73,7 @@ def synth_command(file: str, target: str, gating: str, as_json: bool, workdir: s
         workdir=Path(workdir) if workdir else None,  # type: ignore[arg-type]
         verbose=on_terminal(),
         place=not no_place,
+        pipeline=pipeline,
     )
     data = result.to_dict()
     if as_json:

@@ -6,7 +6,7 @@ import click
 
 from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
-from hdlgen.cli.hardware import gating_option, top_option
+from hdlgen.cli.hardware import gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError
 
 __all__ = ["COMMANDS"]
@@ -57,6 +57,7 @@ EXHAUSTIVE_LIMIT = 24
     help="Verify this Verilog (SPEC ports) instead of generating the design.",
 )
 @top_option
+@pipeline_option
 @click.option(
     "--waves",
     type=click.Path(dir_okay=False),
@@ -78,6 +79,7 @@ def sim_command(
     schedule: str,
     rtl: str | None,
     top: str | None,
+    pipeline: bool,
     waves: str | None,
     as_json: bool,
 ) -> None:
@@ -124,6 +126,7 @@ def sim_command(
         top=top,
         waves=waves,
         driver=driver,  # type: ignore[arg-type]
+        pipeline=pipeline,
     )
     data = result.to_dict()
     if labels is not None and result.predictions is not None and result.energies is not None:

@@ -56,7 +56,12 @@ class UnsignedSum:
 
 
 def build_sum(
-    m: Module, prefix: str | Callable[[str], str], terms: Sequence[Term], group: int = GROUP, bias: int = 0
+    m: Module,
+    prefix: str | Callable[[str], str],
+    terms: Sequence[Term],
+    group: int = GROUP,
+    bias: int = 0,
+    cut: Callable[[Value], Value] | None = None,
 ) -> UnsignedSum:
     """Add the combinational logic of ``sum(w_i * x_i)`` to ``m``.
 
@@ -74,6 +79,11 @@ def build_sum(
     bias : int
         A non-negative constant added to ``value`` (folded into the first
         lookup table when there is one, so it costs no adder).
+    cut : callable, optional
+        A pipeline cut: ``cut(v)`` returns a registered copy of ``v``. The
+        terms alive halfway through the adder tree (after ``ceil(rounds / 2)``
+        rounds, or the finished sum when there is a single term) pass
+        through it, so the tree's depth is split between two clock stages.
     """
     if bias < 0:
         raise ValueError(f"bias must be non-negative, not {bias}")
@@ -123,6 +133,14 @@ def build_sum(
     if not parts:
         return UnsignedSum(Const(0, 1), 0, offset)
     n = count()
+    # Rounds of the tree: a round halves the number of terms (rounding up).
+    rounds, k = 0, len(parts)
+    while k > 1:
+        k, rounds = (k + 1) // 2, rounds + 1
+    cut_after = (rounds + 1) // 2
+    done = 0
+    if cut is not None and cut_after == 0:
+        parts = [(top, t, cut(v)) for top, t, v in parts]
     while len(parts) > 1:
         # One round: pair the terms narrowest first; an odd one waits for the next round.
         parts.sort(key=lambda p: (p[0], p[1]))
@@ -133,5 +151,8 @@ def build_sum(
             m.d.comb += sig.eq(a + b)
             merged.append((top, next(tie), sig))
         parts = merged
+        done += 1
+        if cut is not None and done == cut_after:
+            parts = [(top, t, cut(v)) for top, t, v in parts]
     top, _, value = parts[0]
     return UnsignedSum(value, top, offset)

@@ -81,6 +81,7 @@ def simulate_pipeline(
     i_valid: np.ndarray,
     rst: np.ndarray | None = None,
     gating: str = "rtz",
+    pipeline: bool = False,
 ) -> PipelineTrace:
     """Predict the pipeline's registers for the given per-edge stimulus.
 
@@ -93,27 +94,35 @@ def simulate_pipeline(
     rst : array_like of bool, shape (edges,), optional
         Synchronous reset sampled at each edge.
     gating : {"rtz", "delta", "none"}
+    pipeline : bool
+        The design splits every level into two stages (see
+        :class:`hdlgen.hdl.CircuitTop`). Its partial-sum registers load under
+        the same gating as the operands they are computed from, so the model
+        registers the operands instead: gate values are the same function of
+        the same inputs, one stage later.
     """
     X = check_vectors(circuit, i_data)
     n = X.shape[0]
     valid = np.asarray(i_valid, dtype=bool).reshape(n)
     rst = np.zeros(n, dtype=bool) if rst is None else np.asarray(rst, dtype=bool).reshape(n)
-    stages = latency(circuit)
+    stages = latency(circuit, pipeline)
     # Stage 0 is combinational from the ports.
     cur: dict[str, np.ndarray] = {inp.name: X[:, j] for j, inp in enumerate(circuit.inputs)}
     valid_s = valid
     energy = np.zeros(n, dtype=np.int64)
     gate_regs: dict[str, np.ndarray] = {}
     levels = circuit.levels
-    for level in range(1, stages + 1):
+    step = 2 if pipeline else 1
+    for stage in range(1, stages + 1):
+        level = stage // step if stage % step == 0 else 0
         new: dict[str, np.ndarray] = {}
         fired = np.zeros(n, dtype=np.int64)
-        for g in levels[level - 1] if level <= circuit.depth else []:
+        for g in levels[level - 1] if 1 <= level <= circuit.depth else []:
             d = _gate(cur, g, n)
             new[g.name] = _load(d, valid_s, rst, gating)
             gate_regs[g.name] = new[g.name]
             fired += d != 0
-        # Everything read later passes through delay registers.
+        # Everything read later passes through delay (or partial-sum) registers.
         for name, arr in cur.items():
             new.setdefault(name, _load(arr, valid_s, rst, gating))
         energy = _load(energy + fired, valid_s, rst, gating)

@@ -69,14 +69,19 @@ class CircuitTop(wiring.Component):
         a port name (then ``<name>_q``).
     """
 
-    def __init__(self, circuit: Circuit, gating: Gating = "rtz", group: int = GROUP) -> None:
+    def __init__(self, circuit: Circuit, gating: Gating = "rtz", group: int = GROUP, pipeline: bool = False) -> None:
         circuit.validate()
         if gating not in GATING_MODES:
             raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
+        if pipeline and gating == "none":
+            # Ungated registers load every clock; after a reset the partial sums would hold
+            # zeros that no operand values produce, and the gate registers garbage nobody models.
+            raise CircuitError("--pipeline needs gating rtz or delta (gating none reloads partial sums every clock)")
         self.circuit = circuit
         self.gating = gating
         self.group = group
-        self.latency = latency(circuit)
+        self.pipeline = pipeline
+        self.latency = latency(circuit, pipeline)
         self.classifier = class_labels(circuit) is not None
         ports = {
             "i_valid": In(1),
@@ -176,8 +181,9 @@ class CircuitTop(wiring.Component):
             self.stage_names[(inp.name, 0)] = f"i_data[{pos}:{pos + inp.bits}]"
             native[inp.name] = 0
             pos += inp.bits
+        step = 2 if self.pipeline else 1
         for g in c.gates:
-            native[g.name] = c.level(g.name)
+            native[g.name] = step * c.level(g.name)
             at[(g.name, native[g.name])] = self.gate_registers[g.name]
             self.stage_names[(g.name, native[g.name])] = self.register_names[g.name]
 
@@ -191,30 +197,46 @@ class CircuitTop(wiring.Component):
                 self.stage_names[key] = reg.name
             return at[key]
 
-        # o_energy: each stage adds the gates of the previous level that fired, read
-        # from their registers (off the gates' own critical path); the last level
-        # is added at the port.
+        # Gates by the stage whose registers hold them.
+        by_stage: dict[int, list] = {}
+        for g in c.gates:
+            by_stage.setdefault(native[g.name], []).append(g)
+
+        for level in range(1, c.depth + 1):
+            out_stage = step * level
+            for g in c.levels[level - 1]:
+                operands = [value_at(src, out_stage - step) for src in g.inputs]
+                cut = None
+                if self.pipeline:
+
+                    def cut(v: Value, g=g, stage=out_stage - 1) -> Value:
+                        # Loaded by valid inferences only, held otherwise: the gate register
+                        # reads it only when the same inference is valid at its own stage.
+                        reg = Signal(len(v), name=self._name(f"{g.name}_p"))
+                        with m.If(valid[stage - 1]):
+                            m.d.sync += reg.eq(v)
+                        return reg
+
+                value = Signal(g.bits, name=self._name(f"{g.name}_next"))
+                logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group, cut)
+                m.d.comb += value.eq(logic.as_unsigned())
+                self._register(m, self.gate_registers[g.name], value, valid[out_stage - 1], value.any())
+
+        # o_energy: each stage adds the gates held by the previous stage's registers
+        # (off the gates' own critical path); the last stage's gates are added at the port.
         width = energy_width(c)
         count: Value = Const(0, width)
-        for level in range(1, stages + 1):
-            if level >= 2:
-                nxt = Signal(width, name=self._name(f"energy_s{level}"))
-                total = count + self._fired(m, c.levels[level - 2], level - 1)
-                self._register(m, nxt, total[:width], valid[level - 1])
-                count = nxt
-            for g in c.levels[level - 1] if level <= c.depth else []:
-                operands = [value_at(src, level - 1) for src in g.inputs]
-                value = Signal(g.bits, name=self._name(f"{g.name}_next"))
-                logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group)
-                m.d.comb += value.eq(logic.as_unsigned())
-                self._register(m, self.gate_registers[g.name], value, valid[level - 1], value.any())
-        last = c.levels[stages - 1] if stages <= c.depth and c.depth else []
+        for stage in range(2, stages + 1):
+            nxt = Signal(width, name=self._name(f"energy_s{stage}"))
+            total = count + self._fired(m, by_stage.get(stage - 1, []), stage - 1)
+            self._register(m, nxt, total[:width], valid[stage - 1])
+            count = nxt
         outputs = [value_at(o, stages) for o in c.outputs]
         if self.classifier:
             m.d.comb += self.o_class.eq(self._argmax(m, outputs))
         m.d.comb += [
             self.o_valid.eq(valid[stages]),
             self.o_data.eq(Cat(*outputs)),
-            self.o_energy.eq((count + self._fired(m, last, stages))[:width]),
+            self.o_energy.eq((count + self._fired(m, by_stage.get(stages, []), stages))[:width]),
         ]
         return m

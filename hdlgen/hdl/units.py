@@ -31,7 +31,12 @@ def _truth_table(gate: Gate, operands: Sequence[Value]) -> Value:
 
 
 def unit_logic(
-    m: Module, prefix: str | Callable[[str], str], gate: Gate, operands: Sequence[Value], group: int = GROUP
+    m: Module,
+    prefix: str | Callable[[str], str],
+    gate: Gate,
+    operands: Sequence[Value],
+    group: int = GROUP,
+    cut: Callable[[Value], Value] | None = None,
 ) -> Value:
     """Add a gate's combinational datapath to ``m`` and return its value.
 
@@ -48,12 +53,17 @@ def unit_logic(
         The gate's inputs, in the gate's input order.
     group : int
         One-bit operands per lookup table (see :mod:`hdlgen.hdl.arith`).
+    cut : callable, optional
+        A pipeline cut (see :func:`hdlgen.hdl.arith.build_sum`): the gate's
+        datapath is split into two clock stages; a gate that is one truth
+        table (or a constant) is computed in the first stage and registered.
     """
     terms = [Term(v, len(v), w) for v, w in zip(operands, gate.weights, strict=True)]
     total_bits = sum(len(v) for v in operands)
     if gate.kind == "threshold" and 0 < total_bits <= TRUTH_TABLE_BITS:
         # Few operand bits: the whole gate is one truth table (a LUT or a few).
-        return _truth_table(gate, operands)
+        value = _truth_table(gate, operands)
+        return cut(value) if cut is not None else value
     if gate.kind == "threshold":
         # S >= t  <=>  U >= bound. Adding 2**k - bound (k: width of U) makes the
         # comparison the carry out of the adder tree: bit k of U + 2**k - bound.
@@ -66,10 +76,10 @@ def unit_logic(
         if bound > s_max - s_min:
             return Const(0, 1)
         k = (s_max - s_min).bit_length()
-        s = build_sum(m, prefix, terms, group, bias=(1 << k) - bound)
+        s = build_sum(m, prefix, terms, group, bias=(1 << k) - bound, cut=cut)
         assert s.max_value < 1 << (k + 1)
         return s.value.as_unsigned()[k] if len(s.value) > k else Const(0, 1)
-    s = build_sum(m, prefix, terms, group)
+    s = build_sum(m, prefix, terms, group, cut=cut)
     bound = gate.threshold - s.offset  # S - t = U - bound
     cap = gate.max_value
     lo, hi = -bound, s.max_value - bound

@@ -36,7 +36,9 @@ class VerilogDesign:
     register_names: dict[str, str]
 
 
-def to_verilog(circuit: Circuit, gating: Gating = "rtz", top: str | None = None, group: int = GROUP) -> VerilogDesign:
+def to_verilog(
+    circuit: Circuit, gating: Gating = "rtz", top: str | None = None, group: int = GROUP, pipeline: bool = False
+) -> VerilogDesign:
     """Elaborate ``circuit`` and convert it to Verilog.
 
     The same circuit and options always give the same bytes.
@@ -49,9 +51,11 @@ def to_verilog(circuit: Circuit, gating: Gating = "rtz", top: str | None = None,
         Name of the top module (default: the circuit's name).
     group : int
         One-bit operands per partial-sum lookup table.
+    pipeline : bool
+        A register stage inside every gate's adder tree (latency twice the depth).
     """
     name = _check_name(top, "--top") if top is not None else circuit.name
-    design = CircuitTop(circuit, gating=gating, group=group)
+    design = CircuitTop(circuit, gating=gating, group=group, pipeline=pipeline)
     try:
         text = verilog.convert(design, name=name, emit_src=False, strip_internal_attrs=True)
     except Exception as exc:  # Amaranth refuses a name or a construct

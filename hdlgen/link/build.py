@@ -65,6 +65,7 @@ def build_board(
     baud: int = 115200,
     gating: str = "rtz",
     verbose: bool = False,
+    pipeline: bool = False,
 ) -> dict[str, Any]:
     """Build the bitstream of a circuit behind the host link for a board.
 
@@ -80,7 +81,7 @@ def build_board(
     out.mkdir(parents=True, exist_ok=True)
     platform = board.platform_class()()
     name = circuit.name
-    top = BoardTop(circuit, board, baud=baud, gating=gating)  # type: ignore[arg-type]
+    top = BoardTop(circuit, board, baud=baud, gating=gating, pipeline=pipeline)  # type: ignore[arg-type]
     log = io.StringIO()
     with toolchain_env(), contextlib.redirect_stdout(log):
         try:
@@ -106,7 +107,8 @@ def build_board(
         "clock_hz": platform.default_clk_frequency,
         "fmax_mhz": fmax,
         "gating": gating,
-        "layout": Layout.of(circuit).__dict__,
+        "pipeline": pipeline,
+        "layout": Layout.of(circuit, pipeline).__dict__,
         "circuit": name,
     }
     write_atomic(out / "build.json", json.dumps(info, indent=2) + "\n")

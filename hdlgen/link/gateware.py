@@ -112,18 +112,21 @@ class LinkTop(wiring.Component):
         lights after a bad frame until the next good one.
     """
 
-    def __init__(self, circuit: Circuit, divisor: int, gating: Gating = "rtz", led_hold: int = 1 << 20) -> None:
+    def __init__(
+        self, circuit: Circuit, divisor: int, gating: Gating = "rtz", led_hold: int = 1 << 20, pipeline: bool = False
+    ) -> None:
         self.circuit = circuit
+        self.pipeline = pipeline
         self.divisor = divisor
         self.gating = gating
         self.led_hold = led_hold
-        self.layout = p.Layout.of(circuit)
+        self.layout = p.Layout.of(circuit, pipeline)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(2)})
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
         lay = self.layout
-        m.submodules.core = core = CircuitTop(self.circuit, gating=self.gating)
+        m.submodules.core = core = CircuitTop(self.circuit, gating=self.gating, pipeline=self.pipeline)
         m.submodules.rx = rx = UARTReceiver(self.divisor)
         m.submodules.tx = tx = UARTTransmitter(self.divisor)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]

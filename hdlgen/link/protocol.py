@@ -165,7 +165,7 @@ class Layout:
         )
 
     @classmethod
-    def of(cls, circuit) -> Layout:
+    def of(cls, circuit, pipeline: bool = False) -> Layout:
         """The layout of a circuit's design."""
         from hdlgen.analysis.metrics import latency
         from hdlgen.classify import class_labels
@@ -177,6 +177,6 @@ class Layout:
             sum(circuit.signal_bits(o) for o in circuit.outputs),
             energy_width(circuit),
             circuit.size,
-            latency(circuit),
+            latency(circuit, pipeline),
             len(labels) if labels else 0,
         )

@@ -34,7 +34,8 @@ def exchange_frames(
         import os
 
         env, _ = verilator_env()
-        os.environ["VERILATOR_ROOT"], os.environ["PATH"] = env["VERILATOR_ROOT"], env["PATH"]
+        for key in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS"):
+            os.environ[key] = env[key]
     else:
         icarus_path()
     text = verilog.convert(

@@ -426,6 +426,7 @@ def simulate(
     top: str | None = None,
     waves: str | os.PathLike[str] | None = None,
     driver: Literal["cocotb", "hdl"] = "cocotb",
+    pipeline: bool = False,
 ) -> SimResult:
     """Simulate the circuit's hardware on the given vectors and compare with the reference.
 
@@ -451,6 +452,9 @@ def simulate(
         Python. ``hdl``: a Verilog player (:func:`player_verilog`) reads the
         stimulus from a file and writes the outputs, cocotb only runs the
         clock: several times faster, the same comparisons.
+    pipeline : bool
+        Generate the design with a register stage inside every adder tree
+        (with ``rtl``: the given Verilog was generated so).
     """
     from hdlgen.hdl import to_verilog
 
@@ -463,12 +467,12 @@ def simulate(
         raise CircuitError("no input vectors to simulate")
     if simulator == "verilator":
         env, _ = verilator_env()
-        os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
-        os.environ["PATH"] = env["PATH"]
+        for key in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS"):
+            os.environ[key] = env[key]
     else:
         icarus_path()
     if rtl is None:
-        design = to_verilog(circuit, gating=gating, top=top)  # type: ignore[arg-type]
+        design = to_verilog(circuit, gating=gating, top=top, pipeline=pipeline)  # type: ignore[arg-type]
         text, top_name, names = design.text, design.top, design.register_names
     else:
         try:
@@ -515,7 +519,7 @@ def simulate(
         )
     runner, build_dir, build_seconds = _build(text, sim_top, simulator, dump, waves is not None)
 
-    lat = latency(circuit)
+    lat = latency(circuit, pipeline)
     index, i_valid, rst = make_schedule(X.shape[0], schedule, seed, drain=lat + 2)
     data_rows = np.zeros(len(index), dtype=np.int64)
     data_rows[index >= 0] = index[index >= 0]
@@ -614,7 +618,7 @@ def simulate(
                 ),
             }
         )
-    model = simulate_pipeline(circuit, edges_X, i_valid, rst, gating)
+    model = simulate_pipeline(circuit, edges_X, i_valid, rst, gating, pipeline)
     expected_by_gate = dict(zip((g.name for g in circuit.gates), bit_toggles(model.gates).tolist(), strict=True))
     gate_toggles = None
     toggles_ok = True

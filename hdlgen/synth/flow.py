@@ -289,14 +289,16 @@ def synthesize(
     workdir: Path | None = None,
     verbose: bool = False,
     place: bool = True,
+    pipeline: bool = False,
 ) -> SynthResult:
     """Generate a circuit's Verilog, synthesize it and place and route it.
 
-    See :func:`synthesize_verilog`.
+    See :func:`synthesize_verilog`; ``pipeline`` adds a register stage inside
+    every gate's adder tree (:class:`hdlgen.hdl.CircuitTop`).
     """
     from hdlgen.hdl.top import energy_width
 
-    design = to_verilog(circuit, gating=gating)
+    design = to_verilog(circuit, gating=gating, pipeline=pipeline)
     harness = harness_verilog(
         design,
         max(1, circuit.input_bits),
