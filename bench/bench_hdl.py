@@ -53,8 +53,8 @@ def mlp(seed: int = 1) -> hdlgen.Circuit:
     return c.validate()
 
 
-def layers_of(c: hdlgen.Circuit) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Dense (W, T) per level of a strictly layered threshold circuit (every gate reads the level below)."""
+def layers_of(c: hdlgen.Circuit) -> list[tuple[np.ndarray, np.ndarray, str, int]]:
+    """Dense (W, T, kind, bits) per level of a strictly layered circuit (every gate reads the level below)."""
     prev = [i.name for i in c.inputs]
     out = []
     for level in c.levels:
@@ -64,7 +64,7 @@ def layers_of(c: hdlgen.Circuit) -> list[tuple[np.ndarray, np.ndarray]]:
                 if s not in prev:
                     raise ValueError(f"{c.name} is not strictly layered (gate {g.name} reads {s})")
                 W[prev.index(s), j] = w
-        out.append((W, np.array([g.threshold for g in level])))
+        out.append((W, np.array([g.threshold for g in level]), level[0].kind, level[0].bits))
         prev = [g.name for g in level]
     return out
 
@@ -101,7 +101,7 @@ def da4ml_cells(c: hdlgen.Circuit) -> dict[str, int]:
 
     inp = FixedVariableArrayInput(c.n_inputs)
     x = inp.quantize(k=0, i=1, f=0)
-    for W, T in layers_of(c):
+    for W, T, _, _ in layers_of(c):
         x = (x @ W) >= T
     comb = comb_trace(inp, x)
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,13 +116,17 @@ def da4ml_cells(c: hdlgen.Circuit) -> dict[str, int]:
 
 
 def lut_lower_bound(c: hdlgen.Circuit) -> int:
-    """One LUT4 per three inputs beyond the first, per gate (a 4-input LUT merges at most 4 signals)."""
-    return sum(max(0, -(-(len(g.inputs) - 1) // 3)) for g in c.gates)
+    """One LUT4 per three operand bits beyond the first, per gate (a LUT4 merges at most four signals)."""
+    total = 0
+    for g in c.gates:
+        operand_bits = sum(c.signal_bits(s) for s in g.inputs)
+        total += max(0, -(-(operand_bits - 1) // 3))
+    return total
 
 
-def bench_verilog_time(quick: bool) -> dict:
+def bench_verilog_time(quick: bool, sizes: tuple[int, ...] | None = None) -> dict:
     rows = {}
-    for gates in (100,) if quick else (100, 1000):
+    for gates in sizes or ((100,) if quick else (100, 1000)):
         c = random_layered(32, [gates // 4] * 4, fan_in=16, seed=1)
         t = time.perf_counter()
         CircuitTop(c).elaborate(None)

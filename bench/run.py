@@ -40,13 +40,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_reference
-from bench_hdl import layer16
+from bench_hdl import bench_verilog_time, layer16, layers_of, lut_lower_bound
 
 import hdlgen
 from hdlgen.constructions import cd_circuit
 from hdlgen.errors import ToolError
-from hdlgen.hdl import CircuitTop, to_verilog
-from hdlgen.random_circuits import random_layered
 from hdlgen.sim.run import simulate
 from hdlgen.synth import synthesize
 from hdlgen.synth.flow import harness_verilog, synthesize_verilog
@@ -68,22 +66,6 @@ def digits_network() -> hdlgen.Circuit:
     return train_digits(kind="threshold", energy_time_limit=None).circuit
 
 
-def layered(c: hdlgen.Circuit) -> list[tuple[np.ndarray, np.ndarray, str, int]]:
-    """A strictly layered circuit as (W, T, kind, bits) per level."""
-    prev = [i.name for i in c.inputs]
-    out = []
-    for level in c.levels:
-        W = np.zeros((len(prev), len(level)), dtype=np.int64)
-        for j, g in enumerate(level):
-            for s, w in zip(g.inputs, g.weights, strict=True):
-                if s not in prev:
-                    raise ValueError(f"{c.name} is not strictly layered (gate {g.name} reads {s})")
-                W[prev.index(s), j] = w
-        out.append((W, np.array([g.threshold for g in level]), level[0].kind, level[0].bits))
-        prev = [g.name for g in level]
-    return out
-
-
 def da4ml_verilog(c: hdlgen.Circuit, workdir: Path) -> tuple[list[Path], int]:
     """da4ml's combinational Verilog for the same network; returns its files and output width."""
     from da4ml.codegen import VerilogModel
@@ -92,7 +74,7 @@ def da4ml_verilog(c: hdlgen.Circuit, workdir: Path) -> tuple[list[Path], int]:
     bits = {i.bits for i in c.inputs}
     inp = FixedVariableArrayInput(c.n_inputs)
     x = inp.quantize(k=0, i=max(bits), f=0)
-    for W, T, kind, b in layered(c):
+    for W, T, kind, b in layers_of(c):
         if kind == "threshold":
             x = (x @ W) >= T
         else:
@@ -128,15 +110,6 @@ endmodule
     return {"luts": r.luts, "ffs": r.ffs, "carries": r.carries, "fmax_mhz": r.fmax_mhz}
 
 
-def lut_lower_bound(c: hdlgen.Circuit) -> int:
-    """One LUT4 per three operand bits beyond the first, per gate (a LUT4 merges at most four signals)."""
-    total = 0
-    for g in c.gates:
-        operand_bits = sum(c.signal_bits(s) for s in g.inputs)
-        total += max(0, -(-(operand_bits - 1) // 3))
-    return total
-
-
 # --------------------------------------------------------------------------- sections
 
 
@@ -150,17 +123,8 @@ def bench_reference_all(quick: bool) -> dict[str, Any]:
 
 
 def bench_verilog(quick: bool) -> dict[str, Any]:
-    rows: dict[str, Any] = {}
-    for gates in (100, 1000) if quick else (100, 1000, 5000):
-        c = random_layered(32, [gates // 4] * 4, fan_in=16, seed=1)
-        t = time.perf_counter()
-        CircuitTop(c).elaborate(None)
-        elaborate = time.perf_counter() - t
-        t = time.perf_counter()
-        to_verilog(c)
-        total = time.perf_counter() - t
-        rows[f"verilog_{gates}_gates_s"] = round(total, 2)
-        rows[f"verilog_{gates}_gates_vs_elaboration"] = round(total / max(elaborate, 1e-9), 1)
+    rows = bench_verilog_time(quick, (100, 1000) if quick else (100, 1000, 5000))
+    rows.pop("target", None)
     return rows
 
 

@@ -58,3 +58,26 @@ def test_digits_training_to_bitstream(tmp_path: Path):
     assert train["test_accuracy"] >= 0.93 and train["mean_activity"] <= 0.25
     assert synth["luts"] <= 5280 and synth["fmax_mhz"] >= 24
     assert (out / "board" / "digits_threshold.bin").stat().st_size > 100_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("grid", ["cd.toml", "digits.toml"])
+def test_sweep_examples(tmp_path: Path, grid: str):
+    out = tmp_path / "sweep.csv"
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "hdlgen"),
+            "sweep",
+            str(ROOT / "examples/sweeps" / grid),
+            "-o",
+            str(out),
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    summary = json.loads(proc.stdout)
+    assert summary["failed"] == 0 and summary["computed"] == summary["points"] > 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == summary["points"] and (tmp_path / "sweep.png").stat().st_size > 1000

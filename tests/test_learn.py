@@ -175,3 +175,15 @@ def test_link_returns_the_class(small_net):
     classes = [r.payload[-1] for r in answers[1:]]
     assert all(len(r.payload) == lay.result_bytes for r in answers[1:])
     assert classes == predict(c, X).tolist()
+
+
+@pytest.mark.slow
+def test_relu_digits_target_with_pipeline():
+    """The relu network: accuracy >= 0.95, activity <= 25%, fits the UP5K at >= 24 MHz with --pipeline."""
+    from hdlgen.synth import synthesize
+
+    report = train_digits(kind="relu", energy_time_limit=None)
+    assert report.metrics["test_accuracy"] >= 0.95 and report.metrics["mean_activity"] <= 0.25
+    assert report.metrics["train_seconds"] < 180
+    result = synthesize(report.circuit, "ice40-up5k", pipeline=True)
+    assert result.luts <= 5280 and result.logic_cells <= 5280 and result.fmax_mhz >= 24

@@ -7,7 +7,7 @@ import sys
 import click
 
 from hdlgen.analysis import info as circuit_info
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_bar
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar
 from hdlgen.reference import Reference
 from hdlgen.vectors import format_csv, read_vectors_file
 
@@ -74,8 +74,7 @@ def eval_command(file: str, vectors: str | None, dataset: str | None, as_json: b
         if as_json:
             emit_json(data)
         else:
-            for key, value in data.items():
-                click.echo(f"{key:<17}  {value}")
+            print_table(data)
         return
     if as_json:
         raise click.UsageError("--json goes with --dataset; eval prints CSV")
@@ -157,8 +156,7 @@ def sweep_command(grid: str, output: str | None, scheduler: str | None, workers:
     if as_json:
         emit_json(data)
     else:
-        for key, value in data.items():
-            click.echo(f"{key:<12}  {value}")
+        print_table(data)
 
 
 COMMANDS.append(sweep_command)

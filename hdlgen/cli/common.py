@@ -22,6 +22,7 @@ __all__ = [
     "load_circuit",
     "on_terminal",
     "one_line",
+    "print_table",
     "progress_bar",
 ]
 
@@ -67,6 +68,14 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def print_table(data: dict[str, Any], keys: list[str] | None = None) -> None:
+    """Print ``key  value`` lines, keys padded to the longest (all keys, or ``keys`` in that order)."""
+    keys = list(data) if keys is None else keys
+    width = max((len(k) for k in keys), default=0)
+    for key in keys:
+        click.echo(f"{key:<{width}}  {data[key]}")
 
 
 def one_line(message: object) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hdlgen.circuit import CircuitError
-from hdlgen.cli.common import emit_json, progress_bar
+from hdlgen.cli.common import emit_json, print_table, progress_bar
 
 __all__ = ["COMMANDS"]
 
@@ -96,9 +96,7 @@ def train_command(
     if as_json:
         emit_json(data)
         return
-    width = max(len(k) for k in data)
-    for key, value in data.items():
-        click.echo(f"{key:<{width}}  {value}")
+    print_table(data)
 
 
 @click.command("import")
@@ -211,9 +209,7 @@ def import_command(
     if as_json:
         emit_json(info)
         return
-    width = max(len(k) for k in info)
-    for key, value in info.items():
-        click.echo(f"{key:<{width}}  {value}")
+    print_table(info)
 
 
 COMMANDS = [train_command, import_command]

@@ -193,20 +193,22 @@ def synthesize_verilog(
         luts = sum(v for k, v in cells.items() if k in _LUT_CELLS)
         if luts > target.luts:
             raise ToolError(f"design does not fit {target.name}: it needs {luts} LUT4s, the part has {target.luts}")
-        ffs = sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF")
+        counts = {
+            "target": target.name,
+            "luts": luts,
+            "ffs": sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF"),
+            "carries": sum(v for k, v in cells.items() if k in _CARRY_CELLS),
+            "ram": sum(v for k, v in cells.items() if k in _RAM_CELLS),
+            "dsp": sum(v for k, v in cells.items() if k in _DSP_CELLS),
+            "utilization_percent": round(100.0 * luts / target.luts, 2),
+            "cells": dict(sorted(cells.items())),
+        }
         if not place:
             return SynthResult(
-                target=target.name,
-                luts=luts,
-                ffs=ffs,
-                carries=sum(v for k, v in cells.items() if k in _CARRY_CELLS),
-                ram=sum(v for k, v in cells.items() if k in _RAM_CELLS),
-                dsp=sum(v for k, v in cells.items() if k in _DSP_CELLS),
+                **counts,
                 fmax_mhz=0.0,
                 logic_cells=0,
                 logic_cells_available=0,
-                utilization_percent=round(100.0 * luts / target.luts, 2),
-                cells=dict(sorted(cells.items())),
                 seconds=round(time.perf_counter() - start, 2),
                 placed=False,
             )
@@ -266,17 +268,10 @@ def synthesize_verilog(
         lc = util.get(lc_key, {"used": 0, "available": 0})
         critical = _critical_path(report)
         return SynthResult(
-            target=target.name,
-            luts=luts,
-            ffs=ffs,
-            carries=sum(v for k, v in cells.items() if k in _CARRY_CELLS),
-            ram=sum(v for k, v in cells.items() if k in _RAM_CELLS),
-            dsp=sum(v for k, v in cells.items() if k in _DSP_CELLS),
+            **counts,
             fmax_mhz=round(min(fmax), 2) if fmax else 0.0,
             logic_cells=int(lc["used"]),
             logic_cells_available=int(lc["available"]),
-            utilization_percent=round(100.0 * luts / target.luts, 2),
-            cells=dict(sorted(cells.items())),
             critical_path=critical,
             seconds=round(time.perf_counter() - start, 2),
         )
