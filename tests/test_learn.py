@@ -187,3 +187,22 @@ def test_relu_digits_target_with_pipeline():
     assert report.metrics["train_seconds"] < 180
     result = synthesize(report.circuit, "ice40-up5k", pipeline=True)
     assert result.luts <= 5280 and result.logic_cells <= 5280 and result.fmax_mhz >= 24
+
+
+@pytest.mark.slow
+def test_hdlgen_run_prints_the_boards_class(capsys, tmp_path: Path):
+    from tests.link_bridge import SimulatedBoard
+
+    c = hdlgen.Circuit("ties", meta={"classes": ["a", "b", "c"]})
+    x = c.add_inputs("x", 2)
+    for k, t in enumerate((1, 0, 1)):
+        c.add_gate(f"o{k}", x, [1, 1], t)
+    c.add_output("o0", "o1", "o2")
+    c.save(tmp_path / "ties.json")
+    (tmp_path / "v.csv").write_text("0,0\n1,0\n1,1\n")
+    with SimulatedBoard(c) as board:
+        argv = ["run", "--port", board.port, "--circuit", str(tmp_path / "ties.json"), str(tmp_path / "v.csv")]
+        assert main([*argv, "--check", "--timeout", "30"]) == 0
+    lines = capsys.readouterr().out.strip().split("\n")
+    assert lines[0] == "o0,o1,o2,energy,class"
+    assert [line.split(",")[-1] for line in lines[1:]] == ["1", "0", "0"]

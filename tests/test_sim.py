@@ -220,3 +220,19 @@ def test_pipelined_design_in_rtl(capsys, examples: Path, simulator: str):
             assert r.gate_toggles == r.expected_gate_toggles
     code, data = sim_json(capsys, str(examples / "cd8.json"), "--pipeline", "--exhaustive", "--simulator", simulator)
     assert code == 0 and data["passed"]
+
+
+@pytest.mark.slow
+def test_random_idle_data_shows_what_gating_saves():
+    c = random_layered(6, [5, 3], fan_in=4, seed=10, relu_fraction=0.3, relu_bits=2)
+    X = random_vectors(c, 300, 7)
+    toggles = {}
+    for gating in GATING_MODES:
+        r = simulate(c, X, gating=gating, schedule="gaps", idle="random", driver="hdl")  # type: ignore[arg-type]
+        assert r.passed and r.gate_toggles == r.expected_gate_toggles
+        toggles[gating] = r.gate_toggles
+    # rtz: each set bit of a firing gate rises and falls once per inference, whatever the bus does.
+    values = hdlgen.Reference(c).gate_values(X)
+    ones = sum(int(np.unpackbits(v.astype(">u4").view(np.uint8)).sum()) for v in values)
+    assert toggles["rtz"] == 2 * ones
+    assert toggles["none"] > toggles["delta"] and toggles["none"] > 0

@@ -130,14 +130,19 @@ def run_command(
                     f"the board holds another design ({layout.input_bits} input bits, {layout.size} gates; "
                     f"{circuit.name} has {expected.input_bits} and {expected.size})"
                 )
-        out_words, energy = link.run(words)
+        out_words, energy, classes = link.run_classes(words)
     finally:
         link.close()
     energy_arr = np.array(energy, dtype=np.int64)
+    classified = bool(words) and classes[0] is not None
     if circuit is not None:
         outputs = unpack_outputs(circuit, out_words)
         header = [*circuit.outputs, "energy"]
         table = np.concatenate([outputs, energy_arr.reshape(-1, 1)], axis=1)
+        if classified:
+            # A classifier board also returns its prediction (o_class).
+            header.append("class")
+            table = np.concatenate([table, np.array(classes, dtype=np.int64).reshape(-1, 1)], axis=1)
     else:
         header = ["o_data", "energy"]
         table = np.array([out_words, energy], dtype=object).T.reshape(len(words), 2)
@@ -146,7 +151,10 @@ def run_command(
         from hdlgen.reference import Reference
 
         want, act = Reference(circuit).run(X)  # type: ignore[arg-type]
-        mismatches = int(((want != outputs).any(axis=1) | (act != energy_arr)).sum())
+        wrong = (want != outputs).any(axis=1) | (act != energy_arr)
+        if classified:
+            wrong |= np.argmax(want, axis=1) != np.array(classes)
+        mismatches = int(wrong.sum())
     if as_json:
         emit_json(
             {

@@ -427,6 +427,7 @@ def simulate(
     waves: str | os.PathLike[str] | None = None,
     driver: Literal["cocotb", "hdl"] = "cocotb",
     pipeline: bool = False,
+    idle: Literal["zero", "random"] = "zero",
 ) -> SimResult:
     """Simulate the circuit's hardware on the given vectors and compare with the reference.
 
@@ -455,6 +456,9 @@ def simulate(
     pipeline : bool
         Generate the design with a register stage inside every adder tree
         (with ``rtl``: the given Verilog was generated so).
+    idle : {"zero", "random"}
+        What ``i_data`` holds on edges without ``i_valid``: zeros, or random
+        vectors (a bus that carries other traffic; what gating is for).
     """
     from hdlgen.hdl import to_verilog
 
@@ -524,7 +528,12 @@ def simulate(
     data_rows = np.zeros(len(index), dtype=np.int64)
     data_rows[index >= 0] = index[index >= 0]
     edges_X = X[data_rows]
-    edges_X[index < 0] = 0  # idle edges present zeros on i_data
+    if idle == "random":
+        from hdlgen.vectors import random_vectors
+
+        edges_X[index < 0] = random_vectors(circuit, int((index < 0).sum()), seed + 1)
+    else:
+        edges_X[index < 0] = 0  # idle edges present zeros on i_data
     import rtl_tests
 
     with tempfile.TemporaryDirectory(prefix="hdlgen-sim-") as tmp:
