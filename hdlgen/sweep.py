@@ -186,8 +186,8 @@ def run_point(task: str, point: dict[str, Any], synth: str | None, place: bool) 
             if place:
                 row["fmax_mhz"] = result.fmax_mhz
         row["error"] = ""
-    except (CircuitError, ToolError) as exc:
-        row["error"] = str(exc)
+    except (CircuitError, ToolError, TypeError) as exc:  # TypeError: a grid value of the wrong type
+        row["error"] = f"{type(exc).__name__}: {exc}" if isinstance(exc, TypeError) else str(exc)
     return row
 
 

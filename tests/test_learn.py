@@ -97,6 +97,13 @@ def test_cli_train_eval_and_errors(tmp_path: Path, capsys):
     )
     assert main(["eval", str(other), "--dataset", "digits"]) == 2
     assert "has 1 inputs; 'digits' has 64 features" in capsys.readouterr().err
+    plain = tmp_path / "plain.json"
+    inputs = [f"x{k}" for k in range(64)]
+    plain.write_text(
+        json.dumps({"format": "hdlgen-circuit", "version": 1, "inputs": inputs, "gates": [], "outputs": inputs[:2]})
+    )
+    assert main(["eval", str(plain), "--dataset", "digits"]) == 2
+    assert "is not a classifier" in capsys.readouterr().err
     assert main(["train", "--dataset", "digits", "--fan-in", "0", "-o", str(tmp_path / "x.json")]) == 2
     assert not (tmp_path / "x.json").exists()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit
+from hdlgen.circuit import Circuit, CircuitError
 from hdlgen.datasets import Dataset, load_dataset
 from hdlgen.learn.sparse import Kind, TrainConfig, TrainedNetwork, train_network
 
@@ -64,7 +64,8 @@ def evaluate_dataset(circuit: Circuit, data: Dataset) -> dict[str, Any]:
     from hdlgen.classify import class_labels, predict
     from hdlgen.reference import Reference
 
-    class_labels(circuit)
+    if class_labels(circuit) is None:
+        raise CircuitError(f"circuit '{circuit.name}' is not a classifier (meta 'classes' lists one label per output)")
     outputs, act = Reference(circuit).run(data.X_test)
     pred = predict(circuit, None, outputs)
     return activity_metrics(circuit, pred, act, data.y_test)

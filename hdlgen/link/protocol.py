@@ -172,6 +172,12 @@ class Layout:
         from hdlgen.hdl.top import energy_width
 
         labels = class_labels(circuit)
+        if labels and len(labels) > 255:
+            from hdlgen.circuit import CircuitError
+
+            raise CircuitError(
+                f"circuit '{circuit.name}': the host link carries at most 255 classes, not {len(labels)}"
+            )
         return cls(
             max(1, circuit.input_bits),
             sum(circuit.signal_bits(o) for o in circuit.outputs),

@@ -571,7 +571,7 @@ def simulate(
             res = _read_results_text(
                 results,
                 len(index),
-                (max(1, len(circuit.outputs) and sum(circuit.signal_bits(o) for o in circuit.outputs)) + 7) // 8,
+                (max(1, sum(circuit.signal_bits(o) for o in circuit.outputs)) + 7) // 8,
                 classifier,
             )
         else:
