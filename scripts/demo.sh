@@ -27,5 +27,6 @@ hdlgen synth "$example" --target ecp5-85k --workdir "$out/ecp5-85k"
 hdlgen sim "$example" --rtl "$out/ice40-up5k/netlist.v" --vectors 2000
 hdlgen verify "$example" --formal
 hdlgen bound "$example"
+hdlgen report "$example" -o "$out/report.html"
 hdlgen build "$example" --board icebreaker -o "$out/icebreaker"
 hdlgen flash "$out/icebreaker" --board icebreaker --dry-run
