@@ -305,3 +305,24 @@ def test_qonnx_unsupported_node_is_named(tmp_path: Path, capsys):
     onnx.save(model.model, tmp_path / "irr.onnx")
     assert main(["import", str(tmp_path / "irr.onnx"), "-o", str(out)]) == 2
     assert "not on an integer grid" in capsys.readouterr().err
+
+
+def test_qonnx_signed_input_quant_becomes_offset_unsigned_inputs():
+    from onnx import helper
+
+    W = np.array([[1.0, -1.0], [2.0, 1.0], [-1.0, 3.0]])
+    nodes = [
+        quant("x", "xq", 3, 1, "qin"),  # signed 3-bit inputs: -4..3
+        helper.make_node("MatMul", ["xq", "W"], ["s"], name="mm"),
+        mt("s", "T", "y", out_dtype="UINT2"),
+    ]
+    inits = {"qin_s": 1.0, "qin_z": 0.0, "qin_b": 3.0, "W": W, "T": np.array([[-2.0, 0.5, 3.0]])}
+    model = qonnx_model(nodes, inits, 3, 2)
+    c = from_qonnx(model.model)
+    assert [i.bits for i in c.inputs] == [3, 3, 3]
+    U = np.array([[a, b, d] for a in range(8) for b in range(8) for d in range(0, 8, 3)])
+    # Each channel's count of thresholds reached (three threshold gates) leaves as one relu gate.
+    aff = c.meta["output_affine"][0]
+    counts = (c.evaluate(U) + aff["lower"]) / aff["mu"]
+    want = run_qonnx(model, U - 4)  # circuit input u stands for u - 4
+    assert np.array_equal(counts, want) and sum(g.kind == "threshold" for g in c.gates) == 6

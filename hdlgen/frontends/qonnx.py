@@ -191,9 +191,10 @@ class _Importer:
         signed, narrow = int(self.attr(node, "signed", 1)), int(self.attr(node, "narrow", 0))
         if np.any(zero != 0):
             raise CircuitError(f"{self.where(node)}: a nonzero zero point is not supported")
-        bw = int(np.asarray(bitwidth).reshape(-1)[0])
-        if np.asarray(bitwidth).size != 1 or bw != float(np.asarray(bitwidth).reshape(-1)[0]) or not 1 <= bw <= 16:
+        width = np.asarray(bitwidth).reshape(-1)
+        if width.size != 1 or width[0] != round(float(width[0])) or not 1 <= width[0] <= 16:
             raise CircuitError(f"{self.where(node)}: bit width must be one integer between 1 and 16")
+        bw = int(width[0])
         lo = (-(1 << (bw - 1)) + narrow) if signed else 0
         hi = ((1 << (bw - 1)) - 1) if signed else (1 << bw) - 1 - narrow
         if isinstance(x, np.ndarray):
