@@ -11,6 +11,7 @@ stage, the number of gates that fired for the inference in flight.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -132,6 +133,21 @@ class CircuitTop(wiring.Component):
             with m.If(en):
                 m.d.sync += reg.eq(d)
 
+    def _cut(self, m: Module, gate: str, valid: Value) -> Callable[[Value], Value]:
+        """A pipeline cut for ``gate``: a register per value, loaded by valid inferences only.
+
+        Held otherwise: the gate register reads it only when the same
+        inference is valid at the gate's own stage.
+        """
+
+        def cut(v: Value) -> Value:
+            reg = Signal(len(v), name=self._name(f"{gate}_p"))
+            with m.If(valid):
+                m.d.sync += reg.eq(v)
+            return reg
+
+        return cut
+
     def _fired(self, m: Module, gates: list, level: int) -> Value:
         """Number of ``gates`` whose register is nonzero (a popcount of lookup tables)."""
         if not gates:
@@ -206,17 +222,8 @@ class CircuitTop(wiring.Component):
             out_stage = step * level
             for g in c.levels[level - 1]:
                 operands = [value_at(src, out_stage - step) for src in g.inputs]
-                cut = None
-                if self.pipeline:
-
-                    def cut(v: Value, g=g, stage=out_stage - 1) -> Value:
-                        # Loaded by valid inferences only, held otherwise: the gate register
-                        # reads it only when the same inference is valid at its own stage.
-                        reg = Signal(len(v), name=self._name(f"{g.name}_p"))
-                        with m.If(valid[stage - 1]):
-                            m.d.sync += reg.eq(v)
-                        return reg
-
+                # The pipeline cut registers at stage out_stage - 1, from stage out_stage - 2's valid bit.
+                cut = self._cut(m, g.name, valid[out_stage - 2]) if self.pipeline else None
                 value = Signal(g.bits, name=self._name(f"{g.name}_next"))
                 logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group, cut)
                 m.d.comb += value.eq(logic.as_unsigned())
