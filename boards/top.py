@@ -25,16 +25,26 @@ class BoardTop(Elaboratable):
     gating : {"rtz", "delta", "none"}
     pipeline : bool
         A register stage inside every adder tree (see :class:`hdlgen.hdl.CircuitTop`).
+    clock_gating : {"enable", "physical"}
+        ``physical``: gate registers on stopped clocks, with the board
+        family's clock gate (ECP5 DCCA, iCE40 SB_GB).
     """
 
     def __init__(
-        self, circuit: Circuit, board: Board, baud: int = 115200, gating: Gating = "rtz", pipeline: bool = False
+        self,
+        circuit: Circuit,
+        board: Board,
+        baud: int = 115200,
+        gating: Gating = "rtz",
+        pipeline: bool = False,
+        clock_gating: str = "enable",
     ) -> None:
         self.circuit = circuit
         self.board = board
         self.baud = baud
         self.gating = gating
         self.pipeline = pipeline
+        self.clock_gating = clock_gating
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -45,6 +55,8 @@ class BoardTop(Elaboratable):
             self.gating,
             led_hold=int(platform.default_clk_frequency // 8),
             pipeline=self.pipeline,
+            clock_gating=self.clock_gating,
+            clock_gate_cell=self.board.family,
         )
         uart = platform.request(self.board.uart, 0, dir="-")
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)

@@ -138,3 +138,23 @@ def test_flash_dry_run_and_fake_programmer(capsys, tmp_path: Path, monkeypatch):
     assert "not found" in capsys.readouterr().err
     assert main(["flash", str(build / "net.bin"), "--board", "ulx3s-85f", "--dry-run"]) == 2
     assert "takes a .bit bitstream" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_physical_clock_gating_behind_the_link(tmp_path: Path, capsys, examples: Path):
+    """Gate registers on stopped clocks: the link still answers with the reference's results; both boards build."""
+    c = hdlgen.load(examples / "layered.json")
+    X = random_vectors(c, 8, 9)
+    lay = p.Layout.of(c)
+    frames = [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in pack_inputs(c, X)]
+    answers = [p.decode(a)[0] for a in exchange_frames(c, frames, "icarus", clock_gating="physical")]
+    got = unpack_outputs(c, [int.from_bytes(r.payload[: lay.out_bytes], "little") for r in answers])
+    energy = [int.from_bytes(r.payload[lay.out_bytes :], "little") for r in answers]
+    want, act = hdlgen.Reference(c).run(X)
+    assert np.array_equal(got, want) and energy == act.tolist()
+    for board, suffix in (("icebreaker", ".bin"), ("ulx3s-85f", ".bit")):
+        out = tmp_path / board
+        argv = ["build", str(examples / "layered.json"), "--board", board, "-o", str(out), "--clock-gating", "physical"]
+        assert main([*argv, "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert info["clock_gating"] == "physical" and (out / f"layered{suffix}").stat().st_size > 1000

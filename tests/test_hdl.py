@@ -50,7 +50,14 @@ def accepted(valid: np.ndarray, rst: np.ndarray, lat: int) -> np.ndarray:
     return keep
 
 
-def check(c: hdlgen.Circuit, gating: str, kind: str, seed: int, n: int = 36, pipeline: bool = False) -> None:
+def check(
+    c: hdlgen.Circuit,
+    gating: str,
+    kind: str,
+    seed: int,
+    n: int = 36,
+    pipeline: bool = False,
+) -> None:
     valid, rst = schedule(kind, n, seed)
     X = random_vectors(c, n, seed)
     hw = run(c, gating, X, valid, rst, pipeline=pipeline)
@@ -85,6 +92,16 @@ def test_random_circuits(seed: int, gating: str, kind: str):
 def test_pipelined_random_circuits(seed: int, gating: str, kind: str):
     """A register stage inside every adder tree: same outputs, twice the latency, same gate-register traces."""
     check(random_circuit(seed), gating, kind, seed, n=48, pipeline=True)
+
+
+def test_physical_clock_gating_stops_the_clocks(examples: Path):
+    from amaranth.back import rtlil
+
+    c = hdlgen.load(examples / "layered.json")
+    assert "DCCA" in rtlil.convert(CircuitTop(c, clock_gating="physical", clock_gate_cell="ecp5"))
+    assert rtlil.convert(CircuitTop(c, clock_gating="physical", clock_gate_cell="ice40")).count("SB_GB") == 1
+    with pytest.raises(hdlgen.CircuitError, match="needs gating rtz or delta"):
+        CircuitTop(c, gating="none", clock_gating="physical")
 
 
 @pytest.mark.parametrize("gating", ["rtz", "delta"])

@@ -35,12 +35,23 @@ BOARD_NAMES = sorted(BOARDS)
 @click.option("--gating", type=click.Choice(["rtz", "delta", "none"]), default="rtz", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--pipeline", is_flag=True, help="A register stage inside every gate's adder tree (faster clock).")
-def build_command(file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool, pipeline: bool) -> None:
+@click.option(
+    "--clock-gating",
+    type=click.Choice(["enable", "physical"]),
+    default="enable",
+    show_default=True,
+    help="physical: gate registers on clocks stopped between inferences (ECP5 DCCA per level, iCE40 SB_GB).",
+)
+def build_command(
+    file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool, pipeline: bool, clock_gating: str
+) -> None:
     """Build a bitstream: the circuit behind a UART host link, for an open board."""
     from hdlgen.link.build import build_board
 
     circuit = load_circuit(file)
-    info = build_board(circuit, board, outdir, baud=baud, gating=gating, verbose=False, pipeline=pipeline)
+    info = build_board(
+        circuit, board, outdir, baud=baud, gating=gating, verbose=False, pipeline=pipeline, clock_gating=clock_gating
+    )
     if as_json:
         emit_json(info)
     else:

@@ -21,6 +21,14 @@ gating_option = click.option(
     "none: every register loads every clock.",
 )
 top_option = click.option("--top", metavar="NAME", default=None, help="Top module name (default: the circuit's name).")
+clock_gating_option = click.option(
+    "--clock-gating",
+    type=click.Choice(["enable", "physical"]),
+    default="enable",
+    show_default=True,
+    help="enable: a clock enable per gate register; physical: gate registers on clocks stopped between "
+    "inferences (ECP5 DCCA per level, iCE40 one gated global clock).",
+)
 pipeline_option = click.option(
     "--pipeline",
     is_flag=True,
@@ -42,12 +50,29 @@ pipeline_option = click.option(
 @gating_option
 @top_option
 @pipeline_option
-def verilog_command(file: str, output: str, gating: str, top: str | None, pipeline: bool) -> None:
+@clock_gating_option
+@click.option(
+    "--clock-gate-cell",
+    type=click.Choice(["generic", "ecp5", "ice40"]),
+    default="generic",
+    show_default=True,
+    help="With --clock-gating physical: AND gates (simulation), ECP5 DCCAs or an iCE40 SB_GB.",
+)
+def verilog_command(
+    file: str, output: str, gating: str, top: str | None, pipeline: bool, clock_gating: str, clock_gate_cell: str
+) -> None:
     """Write synthesizable Verilog-2005 for a circuit (through Amaranth)."""
     from hdlgen.hdl import to_verilog
 
     circuit = load_circuit(file)
-    design = to_verilog(circuit, gating=gating, top=top, pipeline=pipeline)  # type: ignore[arg-type]
+    design = to_verilog(
+        circuit,
+        gating=gating,  # type: ignore[arg-type]
+        top=top,
+        pipeline=pipeline,
+        clock_gating=clock_gating,
+        clock_gate_cell=clock_gate_cell,
+    )
     write_atomic(output, design.text)
 
 
@@ -59,8 +84,16 @@ def verilog_command(file: str, output: str, gating: str, top: str | None, pipeli
 @click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep the tools' files here.")
 @click.option("--no-place", is_flag=True, help="Stop after Yosys's cell counts (no Fmax; several times faster).")
 @pipeline_option
+@clock_gating_option
 def synth_command(
-    file: str, target: str, gating: str, as_json: bool, workdir: str | None, no_place: bool, pipeline: bool
+    file: str,
+    target: str,
+    gating: str,
+    as_json: bool,
+    workdir: str | None,
+    no_place: bool,
+    pipeline: bool,
+    clock_gating: str,
 ) -> None:
     """Synthesize with Yosys and place and route with nextpnr: LUTs, FFs, carries, Fmax."""
     from hdlgen.synth import synthesize
@@ -74,6 +107,7 @@ def synth_command(
         verbose=on_terminal(),
         place=not no_place,
         pipeline=pipeline,
+        clock_gating=clock_gating,
     )
     data = result.to_dict()
     if as_json:

@@ -6,7 +6,7 @@ import click
 
 from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
-from hdlgen.cli.hardware import gating_option, pipeline_option, top_option
+from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError
 
 __all__ = ["COMMANDS"]
@@ -58,6 +58,7 @@ EXHAUSTIVE_LIMIT = 24
 )
 @top_option
 @pipeline_option
+@clock_gating_option
 @click.option(
     "--waves",
     type=click.Path(dir_okay=False),
@@ -80,6 +81,7 @@ def sim_command(
     rtl: str | None,
     top: str | None,
     pipeline: bool,
+    clock_gating: str,
     waves: str | None,
     as_json: bool,
 ) -> None:
@@ -127,6 +129,7 @@ def sim_command(
         waves=waves,
         driver=driver,  # type: ignore[arg-type]
         pipeline=pipeline,
+        clock_gating=clock_gating,
     )
     data = result.to_dict()
     if labels is not None and result.predictions is not None and result.energies is not None:

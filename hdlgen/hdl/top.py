@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,6 +28,9 @@ __all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "energy_width"]
 
 Gating = Literal["rtz", "delta", "none"]
 GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
+#: How gated clocks are made for ``clock_gating="physical"``.
+ClockGateCell = Literal["generic", "ecp5", "ice40"]
+CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
 PORT_NAMES = ("clk", "rst", "i_valid", "i_data", "o_valid", "o_data", "o_energy")
 
 
@@ -70,10 +73,24 @@ class CircuitTop(wiring.Component):
         a port name (then ``<name>_q``).
     """
 
-    def __init__(self, circuit: Circuit, gating: Gating = "rtz", group: int = GROUP, pipeline: bool = False) -> None:
+    def __init__(
+        self,
+        circuit: Circuit,
+        gating: Gating = "rtz",
+        group: int = GROUP,
+        pipeline: bool = False,
+        clock_gating: str = "enable",
+        clock_gate_cell: ClockGateCell = "generic",
+    ) -> None:
         circuit.validate()
         if gating not in GATING_MODES:
             raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
+        if clock_gating not in ("enable", "physical"):
+            raise CircuitError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}")
+        if clock_gating == "physical" and gating == "none":
+            raise CircuitError("--clock-gating physical needs gating rtz or delta (gating none never stops a clock)")
+        if clock_gate_cell not in CLOCK_GATE_CELLS:
+            raise CircuitError(f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}")
         if pipeline and gating == "none":
             # Ungated registers load every clock; after a reset the partial sums would hold
             # zeros that no operand values produce, and the gate registers garbage nobody models.
@@ -82,6 +99,8 @@ class CircuitTop(wiring.Component):
         self.gating = gating
         self.group = group
         self.pipeline = pipeline
+        self.clock_gating = clock_gating
+        self.clock_gate_cell = clock_gate_cell
         self.latency = latency(circuit, pipeline)
         self.classifier = class_labels(circuit) is not None
         ports = {
@@ -132,6 +151,47 @@ class CircuitTop(wiring.Component):
             m.d.comb += en.eq(valid & (d != reg))
             with m.If(en):
                 m.d.sync += reg.eq(d)
+
+    def _clock_groups(self) -> list[list[int]]:
+        """Levels sharing a gated clock: one per level, or all of them on iCE40."""
+        levels = list(range(1, self.circuit.depth + 1))
+        return [levels] if self.clock_gate_cell == "ice40" and levels else [[lv] for lv in levels]
+
+    def _gated_domain(self, level: int) -> str:
+        for k, group in enumerate(self._clock_groups()):
+            if level in group:
+                return f"gclk{k}"
+        raise AssertionError(level)
+
+    def _gated_clocks(self, m: Module, valid: list[Value], step: int) -> None:
+        """Make the gated clock domains ``gclk<k>`` (see ``clock_gating``)."""
+        c = self.circuit
+        neg = ClockDomain("gate_neg", clk_edge="neg", reset_less=True, local=True)
+        m.domains += neg
+        m.d.comb += neg.clk.eq(ClockSignal("sync"))
+        for k, group in enumerate(self._clock_groups()):
+            need = [valid[step * lv - 1] for lv in group]
+            if self.gating == "rtz":
+                need += [self.gate_registers[g.name].any() for lv in group for g in c.levels[lv - 1]]
+            en = Signal(name=self._name(f"gclk{k}_need"))
+            # Starts high: an extra clock edge never changes a register (rtz loads the 0 it holds,
+            # delta holds), and the first edge of a simulation may come before any falling edge.
+            en_q = Signal(init=1, name=self._name(f"gclk{k}_en"))
+            m.d.comb += en.eq(Cat(*need, ResetSignal("sync", allow_reset_less=True)).any())
+            # Changed on the falling edge, while the clock is low: the gate cannot glitch.
+            m.d.gate_neg += en_q.eq(en)
+            cd = ClockDomain(f"gclk{k}", local=True)
+            m.domains += cd
+            gated = Signal(name=self._name(f"gclk{k}_clk"))
+            if self.clock_gate_cell == "ecp5":
+                m.submodules[f"gclk{k}_dcca"] = Instance("DCCA", i_CLKI=ClockSignal("sync"), i_CE=en_q, o_CLKO=gated)
+            elif self.clock_gate_cell == "ice40":
+                m.submodules[f"gclk{k}_gb"] = Instance(
+                    "SB_GB", i_USER_SIGNAL_TO_GLOBAL_BUFFER=ClockSignal("sync") & en_q, o_GLOBAL_BUFFER_OUTPUT=gated
+                )
+            else:
+                m.d.comb += gated.eq(ClockSignal("sync") & en_q)
+            m.d.comb += [cd.clk.eq(gated), cd.rst.eq(ResetSignal("sync", allow_reset_less=True))]
 
     def _cut(self, m: Module, gate: str, valid: Value) -> Callable[[Value], Value]:
         """A pipeline cut for ``gate``: a register per value, loaded by valid inferences only.
@@ -227,7 +287,15 @@ class CircuitTop(wiring.Component):
                 value = Signal(g.bits, name=self._name(f"{g.name}_next"))
                 logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group, cut)
                 m.d.comb += value.eq(logic.as_unsigned())
-                self._register(m, self.gate_registers[g.name], value, valid[out_stage - 1], value.any())
+                if self.clock_gating == "physical":
+                    # No enable: the register's own clock runs only when it may change.
+                    reg = self.gate_registers[g.name]
+                    hold = 0 if self.gating == "rtz" else reg
+                    m.d[self._gated_domain(level)] += reg.eq(Mux(valid[out_stage - 1], value, hold))
+                else:
+                    self._register(m, self.gate_registers[g.name], value, valid[out_stage - 1], value.any())
+        if self.clock_gating == "physical":
+            self._gated_clocks(m, valid, step)
 
         # o_energy: each stage adds the gates held by the previous stage's registers
         # (off the gates' own critical path); the last stage's gates are added at the port.

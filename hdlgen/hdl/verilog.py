@@ -37,7 +37,13 @@ class VerilogDesign:
 
 
 def to_verilog(
-    circuit: Circuit, gating: Gating = "rtz", top: str | None = None, group: int = GROUP, pipeline: bool = False
+    circuit: Circuit,
+    gating: Gating = "rtz",
+    top: str | None = None,
+    group: int = GROUP,
+    pipeline: bool = False,
+    clock_gating: str = "enable",
+    clock_gate_cell: str = "generic",
 ) -> VerilogDesign:
     """Elaborate ``circuit`` and convert it to Verilog.
 
@@ -53,9 +59,18 @@ def to_verilog(
         One-bit operands per partial-sum lookup table.
     pipeline : bool
         A register stage inside every gate's adder tree (latency twice the depth).
+    clock_gating, clock_gate_cell
+        ``"physical"``: gate registers on stopped clocks (see :class:`~hdlgen.hdl.CircuitTop`).
     """
     name = _check_name(top, "--top") if top is not None else circuit.name
-    design = CircuitTop(circuit, gating=gating, group=group, pipeline=pipeline)
+    design = CircuitTop(
+        circuit,
+        gating=gating,
+        group=group,
+        pipeline=pipeline,
+        clock_gating=clock_gating,
+        clock_gate_cell=clock_gate_cell,  # type: ignore[arg-type]
+    )
     try:
         text = verilog.convert(design, name=name, emit_src=False, strip_internal_attrs=True)
     except Exception as exc:  # Amaranth refuses a name or a construct

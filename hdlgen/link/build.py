@@ -66,6 +66,7 @@ def build_board(
     gating: str = "rtz",
     verbose: bool = False,
     pipeline: bool = False,
+    clock_gating: str = "enable",
 ) -> dict[str, Any]:
     """Build the bitstream of a circuit behind the host link for a board.
 
@@ -81,7 +82,14 @@ def build_board(
     out.mkdir(parents=True, exist_ok=True)
     platform = board.platform_class()()
     name = circuit.name
-    top = BoardTop(circuit, board, baud=baud, gating=gating, pipeline=pipeline)  # type: ignore[arg-type]
+    top = BoardTop(
+        circuit,
+        board,
+        baud=baud,
+        gating=gating,
+        pipeline=pipeline,
+        clock_gating=clock_gating,  # type: ignore[arg-type]
+    )
     log = io.StringIO()
     with toolchain_env(), contextlib.redirect_stdout(log):
         try:
@@ -108,6 +116,7 @@ def build_board(
         "fmax_mhz": fmax,
         "gating": gating,
         "pipeline": pipeline,
+        "clock_gating": clock_gating,
         "layout": Layout.of(circuit, pipeline).__dict__,
         "circuit": name,
     }

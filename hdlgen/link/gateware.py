@@ -113,10 +113,19 @@ class LinkTop(wiring.Component):
     """
 
     def __init__(
-        self, circuit: Circuit, divisor: int, gating: Gating = "rtz", led_hold: int = 1 << 20, pipeline: bool = False
+        self,
+        circuit: Circuit,
+        divisor: int,
+        gating: Gating = "rtz",
+        led_hold: int = 1 << 20,
+        pipeline: bool = False,
+        clock_gating: str = "enable",
+        clock_gate_cell: str = "generic",
     ) -> None:
         self.circuit = circuit
         self.pipeline = pipeline
+        self.clock_gating = clock_gating
+        self.clock_gate_cell = clock_gate_cell
         self.divisor = divisor
         self.gating = gating
         self.led_hold = led_hold
@@ -126,7 +135,13 @@ class LinkTop(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         lay = self.layout
-        m.submodules.core = core = CircuitTop(self.circuit, gating=self.gating, pipeline=self.pipeline)
+        m.submodules.core = core = CircuitTop(
+            self.circuit,
+            gating=self.gating,
+            pipeline=self.pipeline,
+            clock_gating=self.clock_gating,
+            clock_gate_cell=self.clock_gate_cell,  # type: ignore[arg-type]
+        )
         m.submodules.rx = rx = UARTReceiver(self.divisor)
         m.submodules.tx = tx = UARTTransmitter(self.divisor)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]

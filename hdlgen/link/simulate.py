@@ -24,6 +24,7 @@ def exchange_frames(
     divisor: int = 8,
     period_ns: int = 10,
     gating: str = "rtz",
+    clock_gating: str = "enable",
 ) -> list[bytes]:
     """Send frames to a simulated :class:`LinkTop` through cocotbext-uart; return its answers."""
     import rtl_tests
@@ -39,7 +40,7 @@ def exchange_frames(
     else:
         icarus_path()
     text = verilog.convert(
-        LinkTop(circuit, divisor, gating, led_hold=16),
+        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),
         name="link_top",
         emit_src=False,  # type: ignore[arg-type]
         strip_internal_attrs=True,

@@ -206,8 +206,9 @@ def player_verilog(top: str, in_width: int, out_width: int, energy_width: int, c
     in hex) and writes ``results.txt`` (one line per edge: ``o_valid o_data
     o_energy [o_class]`` after the edge), both in the simulator's working
     directory. The clock comes from outside (cocotb): no Python runs per
-    edge. Inputs change and outputs are sampled on falling edges, after a
-    first rising edge that resets the design, as the cocotb driver does.
+    edge. Inputs change right after rising edges (non-blocking assignments)
+    and outputs are sampled on falling edges, after a first rising edge that
+    resets the design, as the cocotb driver does.
     """
     cls = class_width is not None
     fmt = "%h %h %h %h" if cls else "%h %h %h"
@@ -223,8 +224,8 @@ module {PLAYER}(input clk, output reg done);
 {f"  wire [{class_width - 1}:0] o_class;" if cls else ""}
   {top} dut (.clk(clk), .rst(rst), .i_valid(i_valid), .i_data(i_data), .o_valid(o_valid),
     .o_data(o_data), .o_energy(o_energy){", .o_class(o_class)" if cls else ""});
-  integer fin, fout, r;
-  reg seen = 1'b0, started = 1'b0;
+  integer fin, fout, r, posedges = 0;
+  reg last = 1'b0;
   reg v_rst, v_valid;
   reg [{in_width - 1}:0] v_data;
   initial begin
@@ -232,17 +233,26 @@ module {PLAYER}(input clk, output reg done);
     fin = $fopen("stimulus.txt", "r");
     fout = $fopen("results.txt", "w");
   end
-  always @(posedge clk) seen <= 1'b1;
-  always @(negedge clk) begin
-    if (seen && !done) begin
-      if (started) $fwrite(fout, "{fmt}\\n", {ports});
+  // Inputs for the next edge are set with non-blocking assignments at this edge,
+  // so the design samples the previous ones: no race, and they are stable at the falling edge.
+  always @(posedge clk) begin
+    if (!done && !last) begin
       r = $fscanf(fin, "%h %h %h\\n", v_rst, v_valid, v_data);
       if (r == 3) begin
         rst <= v_rst;
         i_valid <= v_valid;
         i_data <= v_data;
-        started <= 1'b1;
       end else begin
+        last <= 1'b1;
+      end
+    end
+    posedges <= posedges + 1;
+  end
+  // The state after each stimulus edge (the first edge only resets the design).
+  always @(negedge clk) begin
+    if (!done && posedges >= 2) begin
+      $fwrite(fout, "{fmt}\\n", {ports});
+      if (last) begin
         $fclose(fout);
         done <= 1'b1;
       end
@@ -428,6 +438,7 @@ def simulate(
     driver: Literal["cocotb", "hdl"] = "cocotb",
     pipeline: bool = False,
     idle: Literal["zero", "random"] = "zero",
+    clock_gating: str = "enable",
 ) -> SimResult:
     """Simulate the circuit's hardware on the given vectors and compare with the reference.
 
@@ -456,6 +467,9 @@ def simulate(
     pipeline : bool
         Generate the design with a register stage inside every adder tree
         (with ``rtl``: the given Verilog was generated so).
+    clock_gating : {"enable", "physical"}
+        Generate the design with its gate registers on stopped clocks
+        (generic clock gates); register contents are those of ``gating``.
     idle : {"zero", "random"}
         What ``i_data`` holds on edges without ``i_valid``: zeros, or random
         vectors (a bus that carries other traffic; what gating is for).
@@ -476,7 +490,13 @@ def simulate(
     else:
         icarus_path()
     if rtl is None:
-        design = to_verilog(circuit, gating=gating, top=top, pipeline=pipeline)  # type: ignore[arg-type]
+        design = to_verilog(
+            circuit,
+            gating=gating,
+            top=top,
+            pipeline=pipeline,
+            clock_gating=clock_gating,  # type: ignore[arg-type]
+        )
         text, top_name, names = design.text, design.top, design.register_names
     else:
         try:

@@ -285,15 +285,21 @@ def synthesize(
     verbose: bool = False,
     place: bool = True,
     pipeline: bool = False,
+    clock_gating: str = "enable",
 ) -> SynthResult:
     """Generate a circuit's Verilog, synthesize it and place and route it.
 
     See :func:`synthesize_verilog`; ``pipeline`` adds a register stage inside
-    every gate's adder tree (:class:`hdlgen.hdl.CircuitTop`).
+    every gate's adder tree, ``clock_gating="physical"`` puts the gate
+    registers on stopped clocks: DCCAs on ECP5, one gated global clock on
+    iCE40 (:class:`hdlgen.hdl.CircuitTop`).
     """
     from hdlgen.hdl.top import energy_width
 
-    design = to_verilog(circuit, gating=gating, pipeline=pipeline)
+    target = get_target(target) if isinstance(target, str) else target
+    design = to_verilog(
+        circuit, gating=gating, pipeline=pipeline, clock_gating=clock_gating, clock_gate_cell=target.family
+    )
     harness = harness_verilog(
         design,
         max(1, circuit.input_bits),
