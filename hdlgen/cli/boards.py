@@ -12,6 +12,7 @@ import numpy as np
 from boards.registry import BOARDS
 from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
+from hdlgen.cli.hardware import clock_gating_option
 from hdlgen.errors import CheckError, ToolError
 
 __all__ = ["COMMANDS"]
@@ -35,13 +36,7 @@ BOARD_NAMES = sorted(BOARDS)
 @click.option("--gating", type=click.Choice(["rtz", "delta", "none"]), default="rtz", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--pipeline", is_flag=True, help="A register stage inside every gate's adder tree (faster clock).")
-@click.option(
-    "--clock-gating",
-    type=click.Choice(["enable", "physical"]),
-    default="enable",
-    show_default=True,
-    help="physical: gate registers on clocks stopped between inferences (ECP5 DCCA per level, iCE40 SB_GB).",
-)
+@clock_gating_option
 def build_command(
     file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool, pipeline: bool, clock_gating: str
 ) -> None:
