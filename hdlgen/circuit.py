@@ -480,6 +480,11 @@ class Circuit:
         return sum(i.bits for i in self.inputs)
 
     @property
+    def output_bits(self) -> int:
+        """Total number of output bits (the width of ``o_data``)."""
+        return sum(self.signal_bits(o) for o in self.outputs)
+
+    @property
     def n_connections(self) -> int:
         """Number of edges (nonzero weights)."""
         return sum(1 for g in self.gates for w in g.weights if w != 0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,19 +43,10 @@ class ReportData:
     dataset: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "resources": self.resources,
-            "vectors": self.vectors,
-            "n_vectors": self.n_vectors,
-            "firing_histogram": {str(k): v for k, v in self.firing_histogram.items()},
-            "gate_rates": self.gate_rates,
-            "level_rates": self.level_rates,
-            "synthesis": self.synthesis,
-            "bound": self.bound,
-            "bound_note": self.bound_note,
-            "dataset": self.dataset,
-        }
+        """JSON-ready dict (histogram keys as strings, as JSON has them)."""
+        data = asdict(self)
+        data["firing_histogram"] = {str(k): v for k, v in self.firing_histogram.items()}
+        return data
 
 
 def _input_vectors(circuit: Circuit, samples: int, seed: int) -> tuple[np.ndarray, str, dict[str, Any] | None]:
@@ -130,6 +121,7 @@ def collect(
 
 
 def _png(fig: Any) -> str:
+    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     import matplotlib.pyplot as plt
@@ -156,7 +148,6 @@ def _figures(data: ReportData) -> dict[str, str]:
     ax.set_ylabel("inputs")
     ax.set_title(f"Firing gates per input ({data.vectors})")
     ax.legend()
-    fig.tight_layout()
     figs["histogram"] = _png(fig)
 
     names = list(data.gate_rates)
@@ -169,7 +160,6 @@ def _figures(data: ReportData) -> dict[str, str]:
     ax.set_ylabel("firing rate")
     ax.set_ylim(0, 1)
     ax.set_title("Firing rate per gate")
-    fig.tight_layout()
     figs["gates"] = _png(fig)
 
     fig, ax = plt.subplots(figsize=(5, 3))
@@ -180,7 +170,6 @@ def _figures(data: ReportData) -> dict[str, str]:
     ax.set_ylabel("mean firing rate")
     ax.set_ylim(0, 1)
     ax.set_title("Firing rate per level")
-    fig.tight_layout()
     figs["levels"] = _png(fig)
     return figs
 

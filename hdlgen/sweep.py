@@ -207,18 +207,20 @@ class SweepSummary:
         return dict(self.__dict__)
 
 
-def _read_journal(path: Path) -> dict[str, dict[str, Any]]:
+def _read_journal(path: Path) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The finished points' rows by key, and whether the file ends in half a line (an interrupted write)."""
     done: dict[str, dict[str, Any]] = {}
     if not path.exists():
-        return done
-    for line in path.read_text().splitlines():
+        return done, False
+    text = path.read_text()
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut by an interruption: that point runs again
         if isinstance(entry, dict) and "point" in entry and "row" in entry:
             done[_key(entry["point"])] = entry["row"]
-    return done
+    return done, bool(text) and not text.endswith("\n")
 
 
 def _write_table(rows: list[dict[str, Any]], out: Path) -> None:
@@ -306,7 +308,7 @@ def run_sweep(
 
     points = plan.points()
     plan.output.parent.mkdir(parents=True, exist_ok=True)
-    done = _read_journal(plan.journal)
+    done, cut = _read_journal(plan.journal)
     todo = [p for p in points if _key(p) not in done]
     before = len(points) - len(todo)
     if todo:
@@ -324,10 +326,8 @@ def run_sweep(
             client = Client(cluster)
         try:
             futures = {client.submit(run_point, plan.task, p, plan.synth, plan.place, pure=False): p for p in todo}
-            # An interrupted write can leave half a line: end it before appending.
-            cut = plan.journal.exists() and plan.journal.read_bytes()[-1:] not in (b"", b"\n")
             with plan.journal.open("a") as journal:
-                if cut:
+                if cut:  # end the half line an interrupted write left before appending
                     journal.write("\n")
                 for k, future in enumerate(as_completed(futures), start=1):
                     point = futures[future]

@@ -133,12 +133,10 @@ def sim_command(
     )
     data = result.to_dict()
     if labels is not None and result.predictions is not None and result.energies is not None:
-        from hdlgen.learn.digits import activity_metrics
-        from hdlgen.reference import Reference
+        from hdlgen.learn.digits import activity_metrics, evaluate_dataset
 
         hardware = activity_metrics(circuit, result.predictions, result.energies, labels)
-        outputs, act = Reference(circuit).run(X)
-        reference = activity_metrics(circuit, outputs.argmax(axis=1), act, labels)
+        reference = evaluate_dataset(circuit, data_set)
         data.update(
             dataset=dataset,
             accuracy=hardware["accuracy"],

@@ -96,8 +96,9 @@ def simulate_pipeline(
     gating : {"rtz", "delta", "none"}
     pipeline : bool
         The design splits every level into two stages (see
-        :class:`hdlgen.hdl.CircuitTop`). Its partial-sum registers load under
-        the same gating as the operands they are computed from, so the model
+        :class:`hdlgen.hdl.CircuitTop`). Its partial-sum registers load on
+        valid inferences and hold otherwise, and a gate register reads them
+        only when the same inference is valid at its stage, so the model
         registers the operands instead: gate values are the same function of
         the same inputs, one stage later.
     """

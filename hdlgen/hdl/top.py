@@ -107,7 +107,7 @@ class CircuitTop(wiring.Component):
             "i_valid": In(1),
             "i_data": In(max(1, circuit.input_bits)),
             "o_valid": Out(1),
-            "o_data": Out(sum(circuit.signal_bits(o) for o in circuit.outputs)),
+            "o_data": Out(circuit.output_bits),
             "o_energy": Out(energy_width(circuit)),
         }
         if self.classifier:
@@ -158,10 +158,8 @@ class CircuitTop(wiring.Component):
         return [levels] if self.clock_gate_cell == "ice40" and levels else [[lv] for lv in levels]
 
     def _gated_domain(self, level: int) -> str:
-        for k, group in enumerate(self._clock_groups()):
-            if level in group:
-                return f"gclk{k}"
-        raise AssertionError(level)
+        """The gated clock domain of a level's gate registers (its index in :meth:`_clock_groups`)."""
+        return "gclk0" if self.clock_gate_cell == "ice40" else f"gclk{level - 1}"
 
     def _gated_clocks(self, m: Module, valid: list[Value], step: int) -> None:
         """Make the gated clock domains ``gclk<k>`` (see ``clock_gating``)."""

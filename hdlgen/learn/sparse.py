@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hdlgen.circuit import Circuit, CircuitError
-from hdlgen.classify import CLASSES_KEY
+from hdlgen.classify import CLASSES_KEY, predict
 
 __all__ = ["TrainConfig", "TrainedNetwork", "train_network"]
 
@@ -198,7 +198,8 @@ class _Net:
         q = np.round(W * scale)
         return q, scale, q / scale
 
-    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+        """Logits, and per layer ``(input, pre-activation, output, quantized weights)`` for the backward pass."""
         cfg = self.cfg
         a = X
         cache = []
@@ -211,11 +212,11 @@ class _Net:
             else:
                 z = a @ Wf + self.b[i]
                 out = (z >= 0).astype(np.float64)
-            cache.append((a, z, out))
+            cache.append((a, z, out, Wf))
             a = out
         _, _, Wf = self.quantized(len(cfg.hidden))
         logits = a @ Wf + self.b[-1]
-        cache.append((a, logits, logits))
+        cache.append((a, logits, logits, Wf))
         return logits, cache
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float, float, list[np.ndarray]]:
@@ -235,13 +236,12 @@ class _Net:
         L = len(cfg.hidden)
         total_hidden = sum(cfg.hidden)
         firing = 0.0
-        a, _, _ = cache[L]
+        a, _, _, Wf = cache[L]
         gW[L] = (a.T @ d) * self.masks[L]
         gb[L] = d.sum(axis=0)
-        _, _, Wf = self.quantized(L)
         da = d @ Wf.T
         for i in range(L - 1, -1, -1):
-            a_in, z, out = cache[i]
+            a_in, z, out, Wf = cache[i]
             if cfg.kind == "relu":
                 act_max = (1 << cfg.act_bits) - 1
                 dz = da * np.where((z > -1) & (z < act_max + 1), 1.0, 0.05)
@@ -256,7 +256,6 @@ class _Net:
             gW[i] = (a_in.T @ dz) * self.masks[i]
             gb[i] = dz.sum(axis=0)
             if i:
-                _, _, Wf = self.quantized(i)
                 da = dz @ Wf.T
         return loss, acc, firing / total_hidden, [*gW, *gb]
 
@@ -388,7 +387,7 @@ def train_network(
         net.masks = best[2]
 
     circuit = _to_circuit(net, X, y, input_bits, classes, name, meta or {})
-    train_acc = float((np.argmax(circuit.evaluate(X), axis=1) == y).mean())
+    train_acc = float((predict(circuit, X) == y).mean())
     return TrainedNetwork(circuit, config, train_acc, history)
 
 

@@ -180,7 +180,7 @@ class Layout:
             )
         return cls(
             max(1, circuit.input_bits),
-            sum(circuit.signal_bits(o) for o in circuit.outputs),
+            circuit.output_bits,
             energy_width(circuit),
             circuit.size,
             latency(circuit, pipeline),

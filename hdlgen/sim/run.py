@@ -28,7 +28,7 @@ import numpy as np
 
 from hdlgen.analysis.metrics import latency
 from hdlgen.circuit import Circuit, CircuitError
-from hdlgen.classify import class_labels
+from hdlgen.classify import class_labels, predict
 from hdlgen.errors import ToolError
 from hdlgen.hdl.model import bit_toggles, simulate_pipeline
 from hdlgen.reference import Reference, check_vectors
@@ -103,7 +103,7 @@ class SimResult:
     run_seconds: float = 0.0
     classes_checked: bool = False
     driver: str = "cocotb"
-    #: Per vector: ``o_class`` from the hardware for classifiers, else the argmax of its outputs.
+    #: Per vector: ``o_class`` from the hardware (classifiers only).
     predictions: np.ndarray | None = field(default=None, repr=False)
     #: Per vector: ``o_energy`` from the hardware.
     energies: np.ndarray | None = field(default=None, repr=False)
@@ -524,7 +524,7 @@ def simulate(
         text = text + player_verilog(
             top_name,
             max(1, circuit.input_bits),
-            max(1, sum(circuit.signal_bits(o) for o in circuit.outputs)),
+            max(1, circuit.output_bits),
             energy_width(circuit),
             class_width(circuit) if classifier else None,
         )
@@ -591,7 +591,7 @@ def simulate(
             res = _read_results_text(
                 results,
                 len(index),
-                (max(1, sum(circuit.signal_bits(o) for o in circuit.outputs)) + 7) // 8,
+                (max(1, circuit.output_bits) + 7) // 8,
                 classifier,
             )
         else:
@@ -619,8 +619,8 @@ def simulate(
     got = _unpack_outputs(circuit, res["o_data"][o_valid])
     got_energy = res["o_energy"][o_valid]
     want, act = Reference(circuit).run(X)
-    want_class = np.argmax(want, axis=1) if want.shape[1] else np.zeros(len(want), dtype=np.int64)
-    got_class = res["o_class"][o_valid] if classifier else (np.argmax(got, axis=1) if got.shape[1] else None)
+    want_class = predict(circuit, None, want) if classifier else None
+    got_class = res["o_class"][o_valid] if classifier else None
     n = X.shape[0]
     if got.shape[0] != n:
         bad = np.arange(n)
@@ -674,6 +674,6 @@ def simulate(
         run_seconds=round(run_seconds, 2),
         classes_checked=classifier,
         driver=driver,
-        predictions=got_class if got.shape[0] == n else None,
+        predictions=got_class if classifier and got.shape[0] == n else None,
         energies=got_energy if got.shape[0] == n else None,
     )

@@ -303,7 +303,7 @@ def synthesize(
     harness = harness_verilog(
         design,
         max(1, circuit.input_bits),
-        sum(circuit.signal_bits(o) for o in circuit.outputs),
+        circuit.output_bits,
         energy_width(circuit),
     )
     return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose, place)
