@@ -29,7 +29,7 @@ import hdlgen
 from hdlgen.constructions import cd_circuit
 from hdlgen.hdl import CircuitTop, to_verilog
 from hdlgen.random_circuits import random_layered
-from hdlgen.synth.tools import find_tool
+from hdlgen.toolchain.tools import find_tool
 
 
 def layer16() -> hdlgen.Circuit:

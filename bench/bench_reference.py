@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from hdlgen.analysis import energy_exhaustive, energy_milp
+from hdlgen.ir.reference import Reference, enumerate_inputs
 from hdlgen.random_circuits import random_layered
-from hdlgen.reference import Reference, enumerate_inputs
 
 
 def python_loop_activity(circuit, X) -> np.ndarray:

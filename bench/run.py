@@ -45,10 +45,10 @@ from bench_hdl import bench_verilog_time, layer16, layers_of, lut_lower_bound
 import hdlgen
 from hdlgen.constructions import cd_circuit
 from hdlgen.errors import ToolError
+from hdlgen.ir.vectors import random_vectors
 from hdlgen.sim.run import simulate
 from hdlgen.synth import synthesize
 from hdlgen.synth.flow import harness_verilog, synthesize_verilog
-from hdlgen.vectors import random_vectors
 
 
 def machine() -> dict[str, Any]:

@@ -5,7 +5,7 @@ platform, the UART and LED resources, and how it is programmed. Adding any
 amaranth-boards board with a clock and a UART is one more entry.
 """
 
-from boards.registry import BOARDS, Board, get_board
-from boards.top import BoardTop
+from hdlgen.boards.registry import BOARDS, Board, get_board
+from hdlgen.boards.top import BoardTop
 
 __all__ = ["BOARDS", "Board", "BoardTop", "get_board"]

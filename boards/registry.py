@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from hdlgen.circuit import CircuitError
+from hdlgen.errors import CircuitError
 
 __all__ = ["BOARDS", "Board", "get_board"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
+from hdlgen.boards.registry import Board
 
-from boards.registry import Board
-from hdlgen.circuit import Circuit
+from hdlgen.hdl.link import LinkTop
 from hdlgen.hdl.top import Gating
-from hdlgen.link.gateware import LinkTop
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["BoardTop"]
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hdlgen.circuit import Circuit, CircuitError, Gate, Input, load
-from hdlgen.reference import Reference
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit, Gate, Input, load
+from hdlgen.ir.reference import Reference
 
 if TYPE_CHECKING:
     from hdlgen.analysis.exact_energy import Method

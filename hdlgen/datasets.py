@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["DATASETS", "TEST_SIZE", "Dataset", "dataset_for_circuit", "encode_pixels", "load_dataset"]
 

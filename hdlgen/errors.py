@@ -1,8 +1,29 @@
-"""Errors shared by every layer (``CircuitError`` lives in :mod:`hdlgen.circuit`)."""
+"""The error classes of hdlgen, one per cause, shared by every layer.
+
+The command line maps them to exit statuses: ``CircuitError`` and
+``UsageError`` and ``ToolError`` exit 2, ``CheckError`` exits 1; anything
+else is an internal error (exit 3), which is always a bug.
+"""
 
 from __future__ import annotations
 
-__all__ = ["CheckError", "ToolError"]
+__all__ = ["CheckError", "CircuitError", "ToolError", "UsageError"]
+
+
+class CircuitError(ValueError):
+    """A circuit, a circuit file or a set of input vectors is not valid.
+
+    The message is one line that names the file (when there is one) and the
+    offending gate, key or row.
+    """
+
+
+class UsageError(ValueError):
+    """A parameter is not valid: an option value, a target, a board, a hyperparameter.
+
+    Library layers name the parameter (``target``, ``fan_in``); the command
+    line reports the message in one line and exits 2.
+    """
 
 
 class ToolError(Exception):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hdlgen.circuit import Circuit
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["random_circuit", "random_layered"]
 

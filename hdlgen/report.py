@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["EXHAUSTIVE_BITS", "ReportData", "collect", "render_html"]
 
@@ -50,9 +51,9 @@ class ReportData:
 
 
 def _input_vectors(circuit: Circuit, samples: int, seed: int) -> tuple[np.ndarray, str, dict[str, Any] | None]:
-    from hdlgen.classify import class_labels
-    from hdlgen.reference import enumerate_inputs
-    from hdlgen.vectors import random_vectors
+    from hdlgen.ir.classify import class_labels
+    from hdlgen.ir.reference import enumerate_inputs
+    from hdlgen.ir.vectors import random_vectors
 
     meta = circuit.meta or {}
     if class_labels(circuit) is not None and isinstance(meta.get("dataset"), dict):
@@ -88,7 +89,7 @@ def collect(
         Synthesize for this target (Yosys + nextpnr) and show the results.
     """
     from hdlgen.analysis import info
-    from hdlgen.reference import Reference
+    from hdlgen.ir.reference import Reference
 
     circuit.validate()
     resources = info(circuit, time_limit=time_limit)

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hdlgen.circuit import CircuitError, write_atomic
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import write_atomic
 
 __all__ = ["TASKS", "SweepPlan", "SweepSummary", "load_grid", "run_point", "run_sweep"]
 

@@ -3,7 +3,7 @@
 ``HDLGEN_LINK`` (a JSON file) gives the baud rate, the clock period and the
 frames to send; the test writes the answers (raw bytes, per frame) to
 ``HDLGEN_RESULTS``. Decoding and comparison are done by the caller with
-:mod:`hdlgen.link.protocol`.
+:mod:`hdlgen.protocol`.
 """
 
 from __future__ import annotations

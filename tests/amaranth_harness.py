@@ -6,9 +6,9 @@ import numpy as np
 from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
-from hdlgen.circuit import Circuit
 from hdlgen.hdl import CircuitTop
-from hdlgen.vectors import pack_inputs, unpack_outputs
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.ports import PortLayout
 
 
 def run(
@@ -21,7 +21,7 @@ def run(
 ):
     """Gate registers, o_valid, o_data, o_energy (and o_class for classifiers) after each edge."""
     dut = CircuitTop(circuit, gating=gating, pipeline=pipeline)
-    words = pack_inputs(circuit, X)
+    words = PortLayout.of(circuit).pack_inputs(X)
     n = len(words)
     rst = np.zeros(n, dtype=bool) if rst is None else rst
     regs = [dut.gate_registers[g.name] for g in circuit.gates]
@@ -42,7 +42,7 @@ def run(
             for j, r in enumerate(regs):
                 res["gates"][e, j] = ctx.get(r)
             res["o_valid"][e] = ctx.get(dut.o_valid)
-            res["o_data"][e] = unpack_outputs(circuit, [ctx.get(dut.o_data)])[0]
+            res["o_data"][e] = PortLayout.of(circuit).unpack_outputs([ctx.get(dut.o_data)])[0]
             res["o_energy"][e] = ctx.get(dut.o_energy)
             if dut.classifier:
                 res["o_class"][e] = ctx.get(dut.o_class)

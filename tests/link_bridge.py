@@ -15,7 +15,7 @@ import tty
 
 from amaranth.sim import Simulator
 
-from hdlgen.link.gateware import LinkTop
+from hdlgen.hdl.link import LinkTop
 
 
 class SimulatedBoard:

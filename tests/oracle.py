@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from hdlgen.circuit import Circuit
+from hdlgen.ir.circuit import Circuit
 
 
 def gate_values(circuit: Circuit, vector: list[int]) -> dict[str, int]:

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 import hdlgen
+from hdlgen import protocol as p
 from hdlgen.cli import main
-from hdlgen.link import protocol as p
-from hdlgen.link.host import HostLink, LinkError, pack_inputs, unpack_outputs
-from hdlgen.link.simulate import exchange_frames
-from hdlgen.vectors import random_vectors
+from hdlgen.host.client import HostLink, LinkError
+from hdlgen.ir.ports import PortLayout
+from hdlgen.ir.vectors import random_vectors
+from hdlgen.sim.link import exchange_frames
 from tests.link_bridge import SimulatedBoard
 
 
@@ -38,13 +39,13 @@ def test_link_gateware_in_cocotb(examples: Path, simulator: str):
     X = random_vectors(c, 12, 5)
     lay = p.Layout.of(c)
     frames = [p.encode(p.HELLO)]
-    frames += [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in pack_inputs(c, X)]
+    frames += [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in PortLayout.of(c).pack_inputs(X)]
     frames += [p.encode(p.INFER, b"\x01"), p.encode(p.HELLO, version=2), bytes.fromhex("a50101020001020000")]
     answers = [p.decode(a)[0] for a in exchange_frames(c, frames, simulator)]
     assert answers[0] == p.Frame(p.INFO, lay.info_payload())
     results = answers[1:-3]
     assert all(r.type == p.RESULT for r in results)
-    got = unpack_outputs(c, [int.from_bytes(r.payload[: lay.out_bytes], "little") for r in results])
+    got = PortLayout.of(c).unpack_outputs([int.from_bytes(r.payload[: lay.out_bytes], "little") for r in results])
     energy = [int.from_bytes(r.payload[lay.out_bytes :], "little") for r in results]
     want, act = hdlgen.Reference(c).run(X)
     assert np.array_equal(got, want) and energy == act.tolist()
@@ -146,9 +147,9 @@ def test_physical_clock_gating_behind_the_link(tmp_path: Path, capsys, examples:
     c = hdlgen.load(examples / "layered.json")
     X = random_vectors(c, 8, 9)
     lay = p.Layout.of(c)
-    frames = [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in pack_inputs(c, X)]
+    frames = [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in PortLayout.of(c).pack_inputs(X)]
     answers = [p.decode(a)[0] for a in exchange_frames(c, frames, "icarus", clock_gating="physical")]
-    got = unpack_outputs(c, [int.from_bytes(r.payload[: lay.out_bytes], "little") for r in answers])
+    got = PortLayout.of(c).unpack_outputs([int.from_bytes(r.payload[: lay.out_bytes], "little") for r in answers])
     energy = [int.from_bytes(r.payload[lay.out_bytes :], "little") for r in answers]
     want, act = hdlgen.Reference(c).run(X)
     assert np.array_equal(got, want) and energy == act.tolist()

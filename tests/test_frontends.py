@@ -131,7 +131,7 @@ def test_sklearn_mlp_import_is_the_documented_rounding(digits_mlp):
     report = from_sklearn(model, input_bits=5, input_scale=1 / 16, weight_bits=8, name="mlp", X=X, y=y)
     c = report.circuit
     assert c.meta["classes"] == list(range(10)) and c.size == 24 + 10
-    assert np.array_equal(hdlgen.classify.predict(c, X), rounded_forward(model, X, 5, 1 / 16, 8).argmax(axis=1))
+    assert np.array_equal(hdlgen.ir.classify.predict(c, X), rounded_forward(model, X, 5, 1 / 16, 8).argmax(axis=1))
     assert report.model_accuracy > 0.9 and report.agreement >= 0.97
     assert abs(report.model_accuracy - report.circuit_accuracy) <= 0.02
 

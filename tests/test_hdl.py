@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hdlgen
-from hdlgen.analysis.metrics import latency
 from hdlgen.hdl import GATING_MODES, CircuitTop, bit_toggles, simulate_pipeline, to_verilog
+from hdlgen.ir.ports import latency
+from hdlgen.ir.vectors import random_vectors
 from hdlgen.random_circuits import random_circuit, random_layered
-from hdlgen.sim.tools import icarus_path
-from hdlgen.vectors import random_vectors
+from hdlgen.toolchain.tools import icarus_path
 from tests.amaranth_harness import run
 
 SCHEDULES = ("back_to_back", "idle_gaps", "random", "reset")
@@ -241,7 +241,7 @@ LINT_WAIVED = ("WIDTHEXPAND", "WIDTHTRUNC", "PROCASSINIT", "UNUSEDSIGNAL")
 
 
 def test_verilator_lint(tmp_path: Path, examples: Path):
-    from hdlgen.sim.tools import verilator_env
+    from hdlgen.toolchain.tools import verilator_env
 
     env, exe = verilator_env()
     for name in ("cd8", "layered"):

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hdlgen
-from hdlgen.classify import class_labels, predict
 from hdlgen.cli import main
 from hdlgen.datasets import encode_pixels, load_dataset
+from hdlgen.ir.classify import class_labels, predict
 from hdlgen.learn import TrainConfig, evaluate_dataset, train_digits, train_network
 from hdlgen.random_circuits import random_layered
 from tests.amaranth_harness import run as run_amaranth
@@ -168,15 +168,16 @@ def test_sim_dataset_accuracy_equals_reference(tmp_path: Path, capsys, small_net
 
 @pytest.mark.slow
 def test_link_returns_the_class(small_net):
-    from hdlgen.link import protocol as p
-    from hdlgen.link.simulate import exchange_frames
-    from hdlgen.vectors import pack_inputs
+    from hdlgen import protocol as p
+    from hdlgen.ir.ports import PortLayout
+    from hdlgen.sim.link import exchange_frames
 
     c = small_net.circuit
     X = load_dataset("digits", 2).X_test[:5]
     lay = p.Layout.of(c)
     assert lay.classes == 10 and p.Layout.from_info(lay.info_payload()) == lay
-    frames = [p.encode(p.HELLO)] + [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in pack_inputs(c, X)]
+    words = PortLayout.of(c).pack_inputs(X)
+    frames = [p.encode(p.HELLO)] + [p.encode(p.INFER, w.to_bytes(lay.in_bytes, "little")) for w in words]
     answers = [p.decode(a)[0] for a in exchange_frames(c, frames, "verilator")]
     assert answers[0].payload == lay.info_payload()
     classes = [r.payload[-1] for r in answers[1:]]

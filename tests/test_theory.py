@@ -26,8 +26,8 @@ from hdlgen.constructions import (
     relu_to_threshold,
     unt_circuit,
 )
+from hdlgen.ir.reference import enumerate_inputs
 from hdlgen.random_circuits import random_circuit, random_layered
-from hdlgen.reference import enumerate_inputs
 from tests import oracle
 
 

@@ -23,10 +23,10 @@ from hdlgen.analysis.bound import theorem1
 from hdlgen.constructions import cd, energy1_circuit, mod_circuit
 from hdlgen.constructions.cd_tradeoff import cd_circuit
 from hdlgen.errors import ToolError
-from hdlgen.reference import enumerate_inputs
+from hdlgen.ir.reference import enumerate_inputs
+from hdlgen.ir.vectors import random_vectors
 from hdlgen.sim.run import simulate
 from hdlgen.synth import synthesize
-from hdlgen.vectors import random_vectors
 
 
 def measure(circuit, family: str, n: int, e: int, d: int, synth: bool) -> dict:

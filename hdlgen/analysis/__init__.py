@@ -7,7 +7,7 @@ from hdlgen.analysis.exact_energy import (
     energy_exhaustive,
     energy_milp,
 )
-from hdlgen.analysis.metrics import info, latency, resources
+from hdlgen.analysis.metrics import info, resources
 
 __all__ = [
     "EXHAUSTIVE_MAX_BITS",
@@ -16,6 +16,5 @@ __all__ = [
     "energy_exhaustive",
     "energy_milp",
     "info",
-    "latency",
     "resources",
 ]

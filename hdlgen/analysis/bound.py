@@ -22,7 +22,7 @@ from hdlgen.analysis.exact_energy import energy
 from hdlgen.analysis.rank import function_rank, truth_table
 
 if TYPE_CHECKING:
-    from hdlgen.circuit import Circuit
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = ["TOLERANCE", "BoundCheck", "theorem1"]
 
@@ -87,7 +87,7 @@ def theorem1(
     Multi-bit outputs are left out. Each output is judged on its cone (the gates it depends on), over all the
     circuit's input bits (``n`` counts input bits).
     """
-    from hdlgen.circuit import CircuitError
+    from hdlgen.errors import CircuitError
 
     out = []
     n = circuit.input_bits

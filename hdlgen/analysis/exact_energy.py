@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from hdlgen.circuit import CircuitError
-from hdlgen.reference import Reference, enumerate_inputs, value_ranges
+from hdlgen.errors import CircuitError
+from hdlgen.ir.reference import Reference, enumerate_inputs
 
 if TYPE_CHECKING:
-    from hdlgen.circuit import Circuit
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = ["EXHAUSTIVE_MAX_BITS", "EnergyResult", "energy", "energy_exhaustive", "energy_milp"]
 
@@ -196,7 +196,7 @@ def energy_milp(circuit: Circuit, time_limit: float | None = None, samples: int 
 
     start_time = time.perf_counter()
     ref = Reference(circuit)
-    ranges = value_ranges(circuit)
+    ranges = circuit.value_ranges
     X = _samples(circuit, samples)
     out_act = ref.activity(X)
     k = int(np.argmax(out_act))

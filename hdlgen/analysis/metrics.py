@@ -5,22 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hdlgen.analysis.exact_energy import EnergyResult, Method, Progress, energy
+from hdlgen.ir.ports import latency
 
 if TYPE_CHECKING:
-    from hdlgen.circuit import Circuit
+    from hdlgen.ir.circuit import Circuit
 
-__all__ = ["info", "latency", "resources"]
-
-
-def latency(circuit: Circuit, pipeline: bool = False) -> int:
-    """Clock edges from ``i_valid`` sampled high to the matching ``o_valid``.
-
-    The generated pipeline registers every level once, so the latency is the
-    circuit's depth (at least 1: a circuit whose outputs are inputs still
-    passes through one register stage). With ``pipeline`` (a register stage
-    inside every gate's adder tree) it is twice the depth.
-    """
-    return max(1, 2 * circuit.depth if pipeline else circuit.depth)
+__all__ = ["info", "resources"]
 
 
 def resources(circuit: Circuit) -> dict[str, Any]:

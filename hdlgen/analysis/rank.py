@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hdlgen.circuit import CircuitError
+from hdlgen.errors import CircuitError
 
 if TYPE_CHECKING:
-    from hdlgen.circuit import Circuit
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = [
     "RankResult",
@@ -48,7 +48,7 @@ def truth_table(circuit: Circuit, output: int | str = 0) -> np.ndarray:
     CircuitError
         When the output is not Boolean or the table would be too large.
     """
-    from hdlgen.reference import Reference, enumerate_inputs
+    from hdlgen.ir.reference import Reference, enumerate_inputs
 
     j = circuit.outputs.index(output) if isinstance(output, str) else output
     name = circuit.outputs[j]

@@ -12,9 +12,8 @@ import traceback
 import click
 
 from hdlgen import __version__
-from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import one_line
-from hdlgen.errors import CheckError, ToolError
+from hdlgen.errors import CheckError, CircuitError, ToolError
 
 __all__ = ["cli", "main"]
 

@@ -8,8 +8,8 @@ import click
 
 from hdlgen.analysis import info as circuit_info
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar
-from hdlgen.reference import Reference
-from hdlgen.vectors import format_csv, read_vectors_file
+from hdlgen.ir.reference import Reference
+from hdlgen.ir.vectors import format_csv, read_vectors_file
 
 __all__ = ["COMMANDS"]
 
@@ -118,7 +118,7 @@ def report_command(
     file: str, output: str, synth_target: str | None, samples: int, seed: int, time_limit: float, as_json: bool
 ) -> None:
     """One self-contained HTML page: resources, firing histogram and rates, synthesis, Theorem 1."""
-    from hdlgen.circuit import write_atomic
+    from hdlgen.ir.circuit import write_atomic
     from hdlgen.report import collect, render_html
 
     circuit = load_circuit(file)

@@ -9,11 +9,10 @@ import sys
 import click
 import numpy as np
 
-from boards.registry import BOARDS
-from hdlgen.circuit import CircuitError
+from hdlgen.boards.registry import BOARDS
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
 from hdlgen.cli.hardware import clock_gating_option
-from hdlgen.errors import CheckError, ToolError
+from hdlgen.errors import CheckError, CircuitError, ToolError
 
 __all__ = ["COMMANDS"]
 
@@ -41,7 +40,7 @@ def build_command(
     file: str, board: str, outdir: str, baud: int, gating: str, as_json: bool, pipeline: bool, clock_gating: str
 ) -> None:
     """Build a bitstream: the circuit behind a UART host link, for an open board."""
-    from hdlgen.link.build import build_board
+    from hdlgen.bitstream import build_board
 
     circuit = load_circuit(file)
     info = build_board(
@@ -60,7 +59,7 @@ def build_command(
 @click.option("--dry-run", is_flag=True, help="Print the programming command instead of running it.")
 def flash_command(target: str, board: str, dry_run: bool) -> None:
     """Program a board with a bitstream (iceprog for iCE40, openFPGALoader for ECP5)."""
-    from hdlgen.link.build import flash_command as command_for
+    from hdlgen.bitstream import flash_command as command_for
 
     cmd = command_for(target, board)
     if dry_run:
@@ -103,8 +102,9 @@ def run_command(
     With --circuit, VECTORS is CSV like `eval` takes. Without it, each row is
     one packed i_data word and the output is the packed o_data word.
     """
-    from hdlgen.link.host import HostLink, pack_inputs, unpack_outputs
-    from hdlgen.vectors import format_csv, read_vectors
+    from hdlgen.host.client import HostLink
+    from hdlgen.ir.ports import PortLayout
+    from hdlgen.ir.vectors import format_csv, read_vectors
 
     if check and circuit_file is None:
         raise click.UsageError("--check needs --circuit FILE")
@@ -117,14 +117,14 @@ def run_command(
     with f:
         if circuit is not None:
             X = read_vectors(circuit, f, vectors if stream is None else "<stdin>")
-            words = pack_inputs(circuit, X)
+            words = PortLayout.of(circuit).pack_inputs(X)
         else:
             words = _read_words(f, vectors if stream is None else "<stdin>")
     link = HostLink.open(port, baud=baud, timeout=timeout)
     try:
         layout = link.hello()
         if circuit is not None:
-            from hdlgen.link.protocol import Layout
+            from hdlgen.protocol import Layout
 
             expected = Layout.of(circuit)
             if (layout.input_bits, layout.output_bits, layout.size) != (
@@ -142,7 +142,7 @@ def run_command(
     energy_arr = np.array(energy, dtype=np.int64)
     classified = bool(words) and classes[0] is not None
     if circuit is not None:
-        outputs = unpack_outputs(circuit, out_words)
+        outputs = PortLayout.of(circuit).unpack_outputs(out_words)
         header = [*circuit.outputs, "energy"]
         table = np.concatenate([outputs, energy_arr.reshape(-1, 1)], axis=1)
         if classified:
@@ -154,8 +154,8 @@ def run_command(
         table = np.array([out_words, energy], dtype=object).T.reshape(len(words), 2)
     mismatches = 0
     if check:
-        from hdlgen.classify import predict
-        from hdlgen.reference import Reference
+        from hdlgen.ir.classify import predict
+        from hdlgen.ir.reference import Reference
 
         want, act = Reference(circuit).run(X)  # type: ignore[arg-type]
         wrong = (want != outputs).any(axis=1) | (act != energy_arr)

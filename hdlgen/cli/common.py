@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from hdlgen.circuit import Circuit, load
 from hdlgen.errors import CheckError, ToolError
+from hdlgen.ir.circuit import Circuit, load
 
 __all__ = [
     "CheckError",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from hdlgen.circuit import write_atomic
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
+from hdlgen.ir.circuit import write_atomic
 from hdlgen.synth.targets import TARGETS as TARGET_NAMES
 
 __all__ = ["COMMANDS"]

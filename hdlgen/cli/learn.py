@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import emit_json, print_table, progress_bar
+from hdlgen.errors import CircuitError
 
 __all__ = ["COMMANDS"]
 
@@ -74,7 +74,7 @@ def train_command(
     output per class (the prediction is the largest, computed in hardware
     on o_class). Figures are on the documented test split (see docs/training.md).
     """
-    from hdlgen.circuit import write_atomic
+    from hdlgen.ir.circuit import write_atomic
     from hdlgen.learn import train_digits
 
     with progress_bar("training") as progress:
@@ -150,7 +150,7 @@ def import_command(
 
     import numpy as np
 
-    from hdlgen.circuit import write_atomic
+    from hdlgen.ir.circuit import write_atomic
 
     path = Path(model)
     fmt = fmt or IMPORT_FORMATS.get(path.suffix.lower())

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from hdlgen.circuit import CircuitError
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
-from hdlgen.errors import CheckError
+from hdlgen.errors import CheckError, CircuitError
 
 __all__ = ["COMMANDS"]
 
@@ -90,9 +89,9 @@ def sim_command(
     Exit status 1 when an output, an o_energy or a gate-register toggle count
     differs from the reference's prediction.
     """
-    from hdlgen.reference import enumerate_inputs
+    from hdlgen.ir.reference import enumerate_inputs
+    from hdlgen.ir.vectors import random_vectors, read_vectors_file
     from hdlgen.sim.run import simulate
-    from hdlgen.vectors import random_vectors, read_vectors_file
 
     circuit = load_circuit(file)
     sources = sum([vectors_file is not None, n_vectors is not None, exhaustive, dataset is not None])
@@ -100,8 +99,8 @@ def sim_command(
         raise click.UsageError("give one of VECTORS.csv, --vectors N, --exhaustive and --dataset")
     labels = None
     if dataset is not None:
-        from hdlgen.classify import class_labels
         from hdlgen.datasets import dataset_for_circuit
+        from hdlgen.ir.classify import class_labels
 
         if class_labels(circuit) is None:
             raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")

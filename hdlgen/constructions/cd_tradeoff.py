@@ -18,7 +18,8 @@ energy ``<= e``; weight ``b + 1`` with one block per chain, else up to
 
 from __future__ import annotations
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["cd_circuit", "split"]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["energy1_circuit"]
 

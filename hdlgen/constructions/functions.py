@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hdlgen.circuit import CircuitError
+from hdlgen.errors import CircuitError
 
 __all__ = ["FUNCTIONS", "and_", "bits_of", "cd", "mod", "named_table", "or_", "parity"]
 

@@ -14,7 +14,8 @@ threshold ``m j r**p``. The output has ``+m j r**p`` from each digit gate,
 
 from __future__ import annotations
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["base", "mod_circuit"]
 

@@ -10,7 +10,7 @@ at most a factor ``b``, weight by ``2**(b-1)``. Each ``b``-bit output becomes
 
 from __future__ import annotations
 
-from hdlgen.circuit import Circuit
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["relu_to_threshold"]
 

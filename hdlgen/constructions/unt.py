@@ -19,7 +19,8 @@ original name. ``a``-gates sit at odd levels, ``b``-gates at even ones.
 
 from __future__ import annotations
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["unt_circuit"]
 
@@ -89,7 +90,7 @@ def unt_circuit(circuit: Circuit, energy: int | None = None) -> Circuit:
             if name not in out._names:
                 out._claim(name, f"gate '{name}'")
                 out.gates.append(
-                    __import__("hdlgen.circuit", fromlist=["Gate"]).Gate(
+                    __import__("hdlgen.ir.circuit", fromlist=["Gate"]).Gate(
                         name, "threshold", tuple(srcs), tuple([1] * len(srcs)), 1
                     )
                 )

@@ -40,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["from_qonnx", "load_qonnx"]
 

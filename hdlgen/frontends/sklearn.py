@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
-from hdlgen.classify import CLASSES_KEY
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.classify import CLASSES_KEY
 
 __all__ = ["ImportReport", "from_sklearn", "load_sklearn"]
 

@@ -1,7 +1,7 @@
 """Hardware: Amaranth gate units, the gated pipeline top, Verilog export."""
 
 from hdlgen.hdl.model import PipelineTrace, bit_toggles, simulate_pipeline
-from hdlgen.hdl.top import GATING_MODES, CircuitTop, Gating, energy_width
+from hdlgen.hdl.top import GATING_MODES, CircuitTop, Gating
 from hdlgen.hdl.units import GateUnit, ReluUnit, ThresholdUnit, make_unit
 from hdlgen.hdl.verilog import VerilogDesign, to_verilog
 
@@ -15,7 +15,6 @@ __all__ = [
     "ThresholdUnit",
     "VerilogDesign",
     "bit_toggles",
-    "energy_width",
     "make_unit",
     "simulate_pipeline",
     "to_verilog",

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdlgen.analysis.metrics import latency
-from hdlgen.circuit import Circuit, Gate
-from hdlgen.reference import check_vectors
+from hdlgen.ir.circuit import Circuit, Gate
+from hdlgen.ir.ports import latency
+from hdlgen.ir.reference import check_vectors
 
 __all__ = ["PipelineTrace", "bit_toggles", "simulate_pipeline"]
 

@@ -18,25 +18,19 @@ from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module,
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.analysis.metrics import latency
-from hdlgen.circuit import Circuit, CircuitError
-from hdlgen.classify import class_labels, class_width
+from hdlgen.errors import CircuitError
 from hdlgen.hdl.arith import GROUP, Term, build_sum
 from hdlgen.hdl.units import unit_logic
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.ports import PORT_NAMES, PortLayout
 
-__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "energy_width"]
+__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating"]
 
 Gating = Literal["rtz", "delta", "none"]
 GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
 #: How gated clocks are made for ``clock_gating="physical"``.
 ClockGateCell = Literal["generic", "ecp5", "ice40"]
 CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
-PORT_NAMES = ("clk", "rst", "i_valid", "i_data", "o_valid", "o_data", "o_energy")
-
-
-def energy_width(circuit: Circuit) -> int:
-    """Width of ``o_energy``: enough for ``size``."""
-    return max(1, circuit.size.bit_length())
 
 
 class CircuitTop(wiring.Component):
@@ -61,7 +55,7 @@ class CircuitTop(wiring.Component):
         The SPEC ports.
     o_class : Signal
         Only for classifier circuits (``meta["classes"]``, see
-        :mod:`hdlgen.classify`): the index of the largest output in
+        :mod:`hdlgen.ir.classify`): the index of the largest output in
         ``o_data``, the first on ties; valid with ``o_valid``.
     latency : int
         Clock edges from ``i_valid`` sampled high to ``o_valid`` sampled high.
@@ -101,17 +95,18 @@ class CircuitTop(wiring.Component):
         self.pipeline = pipeline
         self.clock_gating = clock_gating
         self.clock_gate_cell = clock_gate_cell
-        self.latency = latency(circuit, pipeline)
-        self.classifier = class_labels(circuit) is not None
+        self.layout = PortLayout.of(circuit, pipeline)
+        self.latency = self.layout.latency
+        self.classifier = self.layout.classifier
         ports = {
             "i_valid": In(1),
-            "i_data": In(max(1, circuit.input_bits)),
+            "i_data": In(self.layout.i_width),
             "o_valid": Out(1),
-            "o_data": Out(circuit.output_bits),
-            "o_energy": Out(energy_width(circuit)),
+            "o_data": Out(self.layout.output_bits),
+            "o_energy": Out(self.layout.energy_width),
         }
-        if self.classifier:
-            ports["o_class"] = Out(class_width(circuit))
+        if self.layout.class_width is not None:
+            ports["o_class"] = Out(self.layout.class_width)
         super().__init__(ports)
         taken = set(PORT_NAMES) | {"o_class"}
         self.register_names: dict[str, str] = {}
@@ -219,7 +214,8 @@ class CircuitTop(wiring.Component):
         At every node the left candidate (lower indices) wins unless the right
         one is strictly larger, so ties go to the first index.
         """
-        width = class_width(self.circuit)
+        width = self.layout.class_width
+        assert width is not None
         nodes: list[tuple[Value, Value]] = [(v, Const(i, width)) for i, v in enumerate(values)]
         depth = 0
         while len(nodes) > 1:
@@ -297,7 +293,7 @@ class CircuitTop(wiring.Component):
 
         # o_energy: each stage adds the gates held by the previous stage's registers
         # (off the gates' own critical path); the last stage's gates are added at the port.
-        width = energy_width(c)
+        width = self.layout.energy_width
         count: Value = Const(0, width)
         for stage in range(2, stages + 1):
             nxt = Signal(width, name=self._name(f"energy_s{stage}"))

@@ -8,8 +8,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.circuit import Gate
 from hdlgen.hdl.arith import GROUP, Term, build_sum
+from hdlgen.ir.circuit import Gate
 
 __all__ = ["GateUnit", "ReluUnit", "ThresholdUnit", "make_unit", "unit_logic"]
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from amaranth.back import verilog
 
-from hdlgen.circuit import Circuit, CircuitError, _check_name
+from hdlgen.errors import CircuitError
 from hdlgen.hdl.arith import GROUP
 from hdlgen.hdl.top import CircuitTop, Gating
+from hdlgen.ir.circuit import Circuit, _check_name
 
 __all__ = ["VerilogDesign", "to_verilog"]
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
 from hdlgen.datasets import Dataset, load_dataset
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 from hdlgen.learn.sparse import Kind, TrainConfig, TrainedNetwork, train_network
 
 __all__ = [
@@ -61,8 +62,8 @@ def evaluate_dataset(circuit: Circuit, data: Dataset) -> dict[str, Any]:
         ``accuracy``, ``mean_activity`` (mean fraction of gates firing),
         ``mean_firing_gates``, ``max_firing_gates`` (over the test split) and ``vectors``.
     """
-    from hdlgen.classify import class_labels, predict
-    from hdlgen.reference import Reference
+    from hdlgen.ir.classify import class_labels, predict
+    from hdlgen.ir.reference import Reference
 
     if class_labels(circuit) is None:
         raise CircuitError(f"circuit '{circuit.name}' is not a classifier (meta 'classes' lists one label per output)")

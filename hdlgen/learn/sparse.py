@@ -34,8 +34,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
-from hdlgen.classify import CLASSES_KEY, predict
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.classify import CLASSES_KEY, predict
 
 __all__ = ["TrainConfig", "TrainedNetwork", "train_network"]
 

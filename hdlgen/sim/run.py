@@ -26,13 +26,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hdlgen.analysis.metrics import latency
-from hdlgen.circuit import Circuit, CircuitError
-from hdlgen.classify import class_labels, predict
-from hdlgen.errors import ToolError
+from hdlgen.errors import CircuitError, ToolError
 from hdlgen.hdl.model import bit_toggles, simulate_pipeline
-from hdlgen.reference import Reference, check_vectors
-from hdlgen.sim.tools import icarus_path, verilator_env
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.classify import predict
+from hdlgen.ir.ports import PortLayout
+from hdlgen.ir.reference import Reference, check_vectors
+from hdlgen.toolchain.tools import icarus_path, verilator_env
 
 __all__ = ["Schedule", "SimResult", "cache_dir", "make_schedule", "simulate"]
 
@@ -171,29 +171,6 @@ def _on_sys_path(path: str) -> Iterator[None]:
 
 def _escape(name: str) -> str:
     return f"\\{name} " if name in _KEYWORDS else name
-
-
-def _pack_bytes(circuit: Circuit, X: np.ndarray) -> np.ndarray:
-    """Packed ``i_data`` words as little-endian bytes, shape (n, ceil(bits / 8))."""
-    width = max(1, circuit.input_bits)
-    nbytes = (width + 7) // 8
-    bits = np.zeros((X.shape[0], nbytes * 8), dtype=np.uint8)
-    pos = 0
-    for j, inp in enumerate(circuit.inputs):
-        for b in range(inp.bits):
-            bits[:, pos + b] = (X[:, j] >> b) & 1
-        pos += inp.bits
-    return np.packbits(bits, axis=1, bitorder="little")
-
-
-def _unpack_outputs(circuit: Circuit, data: np.ndarray) -> np.ndarray:
-    bits = np.unpackbits(data, axis=1, bitorder="little").astype(np.int64)
-    cols, pos = [], 0
-    for o in circuit.outputs:
-        b = circuit.signal_bits(o)
-        cols.append((bits[:, pos : pos + b] << np.arange(b)).sum(axis=1))
-        pos += b
-    return np.stack(cols, axis=1) if cols else np.zeros((data.shape[0], 0), dtype=np.int64)
 
 
 PLAYER = "hdlgen_player"
@@ -513,20 +490,18 @@ def simulate(
             raise CircuitError(
                 f"{rtl}: an ECP5 netlist needs --simulator verilator (Icarus 11 rejects Yosys's ECP5 cell models)"
             )
-    classifier = class_labels(circuit) is not None and (
+    layout = PortLayout.of(circuit, pipeline)
+    classifier = layout.classifier and (
         rtl is None or re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
     )
     sim_top, dut_scope = top_name, top_name
     if driver == "hdl":
-        from hdlgen.classify import class_width
-        from hdlgen.hdl.top import energy_width
-
         text = text + player_verilog(
             top_name,
-            max(1, circuit.input_bits),
-            max(1, circuit.output_bits),
-            energy_width(circuit),
-            class_width(circuit) if classifier else None,
+            layout.i_width,
+            layout.o_width,
+            layout.energy_width,
+            layout.class_width if classifier else None,
         )
         sim_top, dut_scope = PLAYER, f"{PLAYER}.dut"
     dump = None
@@ -543,22 +518,21 @@ def simulate(
         )
     runner, build_dir, build_seconds = _build(text, sim_top, simulator, dump, waves is not None)
 
-    lat = latency(circuit, pipeline)
+    lat = layout.latency
     index, i_valid, rst = make_schedule(X.shape[0], schedule, seed, drain=lat + 2)
     data_rows = np.zeros(len(index), dtype=np.int64)
     data_rows[index >= 0] = index[index >= 0]
     edges_X = X[data_rows]
     if idle == "random":
-        from hdlgen.vectors import random_vectors
+        from hdlgen.ir.vectors import random_vectors
 
         edges_X[index < 0] = random_vectors(circuit, int((index < 0).sum()), seed + 1)
     else:
         edges_X[index < 0] = 0  # idle edges present zeros on i_data
-    import rtl_tests
 
     with tempfile.TemporaryDirectory(prefix="hdlgen-sim-") as tmp:
         test_dir = Path(tmp)
-        packed = _pack_bytes(circuit, edges_X)
+        packed = layout.pack_input_bytes(edges_X)
         if driver == "hdl":
             _write_stimulus_text(test_dir / "stimulus.txt", rst, i_valid, packed)
         else:
@@ -569,12 +543,12 @@ def simulate(
             "HDLGEN_PORTS": "o_class" if classifier else "",
         }
         # The runner passes this process's sys.path to the simulator's Python.
-        package_root = str(Path(rtl_tests.__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])
         start = time.perf_counter()
         log = io.StringIO()
         with contextlib.redirect_stdout(log), _on_sys_path(package_root):
             runner.test(
-                test_module="rtl_tests.test_player" if driver == "hdl" else "rtl_tests.test_circuit",
+                test_module="hdlgen.rtl_tests.test_player" if driver == "hdl" else "hdlgen.rtl_tests.test_circuit",
                 hdl_toplevel=sim_top,
                 build_dir=build_dir,
                 test_dir=test_dir,
@@ -616,7 +590,7 @@ def simulate(
             waves_path = str(waves)
 
     o_valid = res["o_valid"]
-    got = _unpack_outputs(circuit, res["o_data"][o_valid])
+    got = layout.unpack_output_bytes(res["o_data"][o_valid])
     got_energy = res["o_energy"][o_valid]
     want, act = Reference(circuit).run(X)
     want_class = predict(circuit, None, want) if classifier else None

@@ -27,12 +27,13 @@ from amaranth.hdl import Cat, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.circuit import Circuit
 from hdlgen.errors import ToolError
 from hdlgen.hdl import Gating, to_verilog
 from hdlgen.hdl.verilog import VerilogDesign
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.ports import PortLayout
 from hdlgen.synth.targets import Target, get_target
-from hdlgen.synth.tools import run_tool
+from hdlgen.toolchain.tools import run_tool
 
 __all__ = ["SynthResult", "harness_verilog", "synthesize", "synthesize_verilog"]
 
@@ -294,16 +295,15 @@ def synthesize(
     registers on stopped clocks: DCCAs on ECP5, one gated global clock on
     iCE40 (:class:`hdlgen.hdl.CircuitTop`).
     """
-    from hdlgen.hdl.top import energy_width
-
     target = get_target(target) if isinstance(target, str) else target
     design = to_verilog(
         circuit, gating=gating, pipeline=pipeline, clock_gating=clock_gating, clock_gate_cell=target.family
     )
+    layout = PortLayout.of(circuit, pipeline)
     harness = harness_verilog(
         design,
-        max(1, circuit.input_bits),
-        circuit.output_bits,
-        energy_width(circuit),
+        layout.i_width,
+        layout.output_bits,
+        layout.energy_width,
     )
     return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose, place)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hdlgen.circuit import CircuitError
+from hdlgen.errors import CircuitError
 
 __all__ = ["TARGETS", "Target", "get_target"]
 

@@ -34,12 +34,12 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.circuit import Circuit, Gate
 from hdlgen.errors import ToolError
 from hdlgen.hdl.arith import GROUP
 from hdlgen.hdl.top import CircuitTop
 from hdlgen.hdl.units import unit_logic
-from hdlgen.synth.tools import run_tool
+from hdlgen.ir.circuit import Circuit, Gate
+from hdlgen.toolchain.tools import run_tool
 
 __all__ = ["FormalResult", "spec_value", "verify_formal"]
 

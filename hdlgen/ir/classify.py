@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.circuit import Circuit, CircuitError
+from hdlgen.errors import CircuitError
+from hdlgen.ir.circuit import Circuit
 
-__all__ = ["CLASSES_KEY", "class_labels", "class_width", "predict"]
+__all__ = ["CLASSES_KEY", "class_labels", "predict"]
 
 #: The ``meta`` key holding the class labels, one per output, in output order.
 CLASSES_KEY = "classes"
@@ -37,11 +38,6 @@ def class_labels(circuit: Circuit) -> list[Any] | None:
             f"({len(circuit.outputs)} outputs, at least 2)"
         )
     return labels
-
-
-def class_width(circuit: Circuit) -> int:
-    """Width of ``o_class``: enough for the index of the last output."""
-    return max(1, (len(circuit.outputs) - 1).bit_length())
 
 
 def predict(circuit: Circuit, X: Any, outputs: np.ndarray | None = None) -> np.ndarray:

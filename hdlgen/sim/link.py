@@ -10,9 +10,9 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from hdlgen.circuit import Circuit
 from hdlgen.errors import ToolError
-from hdlgen.link.gateware import LinkTop
+from hdlgen.hdl.link import LinkTop
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["exchange_frames"]
 
@@ -27,9 +27,8 @@ def exchange_frames(
     clock_gating: str = "enable",
 ) -> list[bytes]:
     """Send frames to a simulated :class:`LinkTop` through cocotbext-uart; return its answers."""
-    import rtl_tests
     from hdlgen.sim.run import _build, _on_sys_path
-    from hdlgen.sim.tools import icarus_path, verilator_env
+    from hdlgen.toolchain.tools import icarus_path, verilator_env
 
     if simulator == "verilator":
         import os
@@ -52,10 +51,10 @@ def exchange_frames(
         cfg = Path(tmp) / "link.json"
         cfg.write_text(json.dumps({"baud": baud, "period_ns": period_ns, "frames": [f.hex() for f in frames]}))
         env = {"HDLGEN_LINK": str(cfg), "HDLGEN_RESULTS": str(Path(tmp) / "results.json")}
-        root = str(Path(rtl_tests.__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         with contextlib.redirect_stdout(io.StringIO()), _on_sys_path(root):
             runner.test(
-                test_module="rtl_tests.test_link",
+                test_module="hdlgen.rtl_tests.test_link",
                 hdl_toplevel="link_top",
                 build_dir=build_dir,
                 test_dir=tmp,

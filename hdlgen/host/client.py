@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hdlgen import protocol as p
 from hdlgen.errors import ToolError
-from hdlgen.link import protocol as p
-from hdlgen.vectors import pack_inputs, unpack_outputs
 
-__all__ = ["HostLink", "LinkError", "pack_inputs", "unpack_outputs"]
+__all__ = ["HostLink", "LinkError"]
 
 
 class LinkError(ToolError):
@@ -16,7 +15,7 @@ class LinkError(ToolError):
 
 
 class HostLink:
-    """A board speaking :mod:`hdlgen.link.protocol` behind a serial port.
+    """A board speaking :mod:`hdlgen.protocol` behind a serial port.
 
     Parameters
     ----------

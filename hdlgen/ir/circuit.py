@@ -17,6 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from hdlgen.errors import CircuitError
+from hdlgen.ir.ranges import ValueRange, propagate_ranges
+from hdlgen.ir.reference import Reference
+
 __all__ = [
     "FORMAT",
     "MAX_BITS",
@@ -33,21 +37,11 @@ FORMAT = "hdlgen-circuit"
 VERSION = 1
 #: Widest multi-bit input and relu output hdlgen accepts.
 MAX_BITS = 32
-#: Largest magnitude a weighted sum may reach: evaluation is exact in int64.
-MAX_SUM = 2**62
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOP_KEYS = ("format", "version", "name", "inputs", "gates", "outputs", "meta")
 _GATE_KEYS = ("name", "kind", "inputs", "weights", "threshold", "bits", "meta")
 GateKind = Literal["threshold", "relu"]
-
-
-class CircuitError(ValueError):
-    """A circuit, a circuit file or a set of input vectors is not valid.
-
-    The message is one line that names the file (when there is one) and the
-    offending gate, key or row.
-    """
 
 
 def _is_int(value: object) -> bool:
@@ -351,7 +345,7 @@ class Circuit:
         self._invalidate()
 
     def _invalidate(self) -> None:
-        for attr in ("_order", "_levels", "_reference", "_value_ranges"):
+        for attr in ("_order", "_levels", "_reference", "value_ranges"):
             self.__dict__.pop(attr, None)
 
     # -------------------------------------------------------------- validate
@@ -371,9 +365,7 @@ class Circuit:
                 raise CircuitError(f"outputs[{i}]: unknown name {name!r}")
         if not self.inputs and not self.gates:
             raise CircuitError("circuit is empty: no inputs and no gates")
-        from hdlgen.reference import value_ranges
-
-        value_ranges(self)  # raises when a sum could leave the int64 range
+        _ = self.value_ranges  # raises when a sum could leave the int64 range
         return self
 
     @cached_property
@@ -551,10 +543,20 @@ class Circuit:
         return self._reference.activity(X)
 
     @cached_property
-    def _reference(self) -> Any:
-        from hdlgen.reference import Reference
-
+    def _reference(self) -> Reference:
         return Reference(self)
+
+    @cached_property
+    def value_ranges(self) -> dict[str, ValueRange]:
+        """Sound interval bounds of every gate's sum and value, by gate name.
+
+        Raises
+        ------
+        CircuitError
+            When a sum or threshold could exceed ``2**62`` (see
+            :func:`hdlgen.ir.ranges.propagate_ranges`).
+        """
+        return propagate_ranges(self.inputs, self.topological_gates)
 
     # ------------------------------------------------------------------ JSON
     @classmethod

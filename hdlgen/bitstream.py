@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hdlgen.circuit import Circuit, write_atomic
 from hdlgen.errors import ToolError
-from hdlgen.synth.tools import find_tool
+from hdlgen.ir.circuit import Circuit, write_atomic
+from hdlgen.toolchain.tools import find_tool
 
 __all__ = ["build_board", "flash_command", "programmer_tool", "toolchain_env"]
 
@@ -74,8 +74,8 @@ def build_board(
     the generated sources, the tools' logs, nextpnr's report
     (``<name>.report.json``) and ``build.json`` (board, baud, layout, Fmax).
     """
-    from boards import BoardTop, get_board
-    from hdlgen.link.protocol import Layout
+    from hdlgen.boards import BoardTop, get_board
+    from hdlgen.protocol import Layout
 
     board = get_board(board_name)
     out = Path(outdir)
@@ -128,7 +128,7 @@ def build_board(
 
 def flash_command(target: str | os.PathLike[str], board_name: str) -> list[str]:
     """The command that programs ``target`` (a bitstream, or a build directory) on a board."""
-    from boards import get_board
+    from hdlgen.boards import get_board
 
     board = get_board(board_name)
     path = Path(target)

@@ -15,71 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hdlgen.circuit import MAX_SUM, CircuitError
+from hdlgen.errors import CircuitError
 
 if TYPE_CHECKING:
-    from hdlgen.circuit import Circuit
+    from hdlgen.ir.circuit import Circuit
 
-__all__ = ["Reference", "ValueRange", "check_vectors", "enumerate_inputs", "value_ranges"]
+__all__ = ["Reference", "check_vectors", "enumerate_inputs"]
 
 #: Signals held at once while evaluating a chunk (bounds memory).
 _CHUNK_CELLS = 1 << 18
-
-
-@dataclass(frozen=True)
-class ValueRange:
-    """Reachable interval of a gate's weighted sum and of its output value."""
-
-    sum_lo: int
-    sum_hi: int
-    lo: int
-    hi: int
-
-
-def value_ranges(circuit: Circuit) -> dict[str, ValueRange]:
-    """Interval bounds of every gate's sum and value, propagated level by level.
-
-    Inputs range over ``[0, 2**bits - 1]``. A gate's sum range is the sum of
-    ``w * [lo, hi]`` over its inputs; its value range follows from the
-    threshold and, for relu gates, the clamp. The bounds are sound (every
-    reachable value lies inside) but need not be tight.
-
-    Raises
-    ------
-    CircuitError
-        When a sum or threshold could exceed the range hdlgen evaluates
-        exactly (``|x| <= 2**62``).
-    """
-    cached = circuit.__dict__.get("_value_ranges")
-    if cached is not None:
-        return cached
-    ranges: dict[str, tuple[int, int]] = {i.name: (0, i.max_value) for i in circuit.inputs}
-    out: dict[str, ValueRange] = {}
-    for g in circuit.topological_gates:
-        lo = hi = 0
-        for src, w in zip(g.inputs, g.weights, strict=True):
-            a, b = ranges[src]
-            if w >= 0:
-                lo += w * a
-                hi += w * b
-            else:
-                lo += w * b
-                hi += w * a
-        if max(abs(lo), abs(hi), abs(g.threshold), abs(hi - g.threshold), abs(lo - g.threshold)) > MAX_SUM:
-            raise CircuitError(
-                f"gate '{g.name}': its weighted sum can reach {max(abs(lo), abs(hi))} against threshold "
-                f"{g.threshold}, beyond the 2**62 range hdlgen evaluates exactly"
-            )
-        if g.kind == "threshold":
-            vlo, vhi = int(lo >= g.threshold), int(hi >= g.threshold)
-        else:
-            cap = g.max_value
-            vlo = min(max(0, lo - g.threshold), cap)
-            vhi = min(max(0, hi - g.threshold), cap)
-        ranges[g.name] = (vlo, vhi)
-        out[g.name] = ValueRange(lo, hi, vlo, vhi)
-    circuit.__dict__["_value_ranges"] = out
-    return out
 
 
 def check_vectors(circuit: Circuit, X: Any) -> np.ndarray:
@@ -160,7 +104,6 @@ class Reference:
     def __init__(self, circuit: Circuit) -> None:
         circuit.validate()
         self.circuit = circuit
-        value_ranges(circuit)
         # BLAS is exact on integers while every partial sum fits the mantissa.
         maxval = {i.name: i.max_value for i in circuit.inputs}
         maxval.update({g.name: g.max_value for g in circuit.gates})

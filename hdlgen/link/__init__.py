@@ -1,1 +1,0 @@
-"""The host link: framed protocol, UART gateware, host client, bitstream builds."""

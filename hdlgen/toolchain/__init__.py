@@ -1,0 +1,1 @@
+"""The toolchain layer: finding and running YoWASP, Verilator, Icarus and cocotb."""
