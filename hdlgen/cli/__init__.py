@@ -13,7 +13,7 @@ import click
 
 from hdlgen import __version__
 from hdlgen.cli.common import one_line
-from hdlgen.errors import CheckError, CircuitError, ToolError
+from hdlgen.errors import CheckError, CircuitError, ToolError, UsageError
 
 __all__ = ["cli", "main"]
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         where = ctx.command_path if ctx is not None else "hdlgen"
         click.echo(f"{where}: error: {one_line(exc.format_message())}", err=True)
         return 2
-    except (CircuitError, ToolError) as exc:
+    except (CircuitError, UsageError, ToolError) as exc:
         if debug:
             traceback.print_exc()
         click.echo(f"hdlgen: error: {one_line(exc)}", err=True)
