@@ -7,6 +7,7 @@ import sys
 import click
 
 from hdlgen.analysis import info as circuit_info
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar
 from hdlgen.ir.reference import Reference
 from hdlgen.ir.vectors import format_csv, read_vectors_file
@@ -124,10 +125,9 @@ def report_command(
     circuit = load_circuit(file)
     data = collect(circuit, samples=samples, seed=seed, time_limit=time_limit, synth_target=synth_target)
     write_atomic(output, render_html(circuit, data))
+    announce(output)
     if as_json:
         emit_json({**data.to_dict(), "output": output})
-    else:
-        click.echo(output)
 
 
 COMMANDS = [info_command, eval_command, report_command]
@@ -153,6 +153,9 @@ def sweep_command(grid: str, output: str | None, scheduler: str | None, workers:
     with progress_bar("sweep") as progress:
         summary = run_sweep(plan, scheduler=scheduler, workers=workers, progress=progress)
     data = summary.to_dict()
+    announce(summary.output, "the table")
+    if summary.plot:
+        announce(summary.plot, "the plot")
     if as_json:
         emit_json(data)
     else:

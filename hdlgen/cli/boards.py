@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from hdlgen.boards.registry import BOARDS
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
 from hdlgen.cli.hardware import clock_gating_option
 from hdlgen.errors import CheckError, CircuitError, ToolError
@@ -46,6 +47,8 @@ def build_command(
     info = build_board(
         circuit, board, outdir, baud=baud, gating=gating, verbose=False, pipeline=pipeline, clock_gating=clock_gating
     )
+    announce(info["bitstream"], "the bitstream")
+    announce(outdir, "its sources and reports")
     if as_json:
         emit_json(info)
     else:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
 from hdlgen.ir.circuit import write_atomic
 from hdlgen.synth.targets import TARGETS as TARGET_NAMES
@@ -74,6 +75,7 @@ def verilog_command(
         clock_gate_cell=clock_gate_cell,
     )
     write_atomic(output, design.text)
+    announce(output)
 
 
 @click.command("synth")
@@ -110,6 +112,8 @@ def synth_command(
         clock_gating=clock_gating,
     )
     data = result.to_dict()
+    if workdir:
+        announce(workdir, "the tools' files")
     if as_json:
         emit_json(data)
         return

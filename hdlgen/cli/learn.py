@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import emit_json, print_table, progress_bar
 from hdlgen.errors import CircuitError
 
@@ -92,6 +93,7 @@ def train_command(
             progress=progress,
         )
     write_atomic(output, report.circuit.to_json())
+    announce(output)
     data = {**report.metrics, "output": output}
     if as_json:
         emit_json(data)
@@ -195,6 +197,7 @@ def import_command(
         figures = {k: v for k, v in report.to_dict().items() if v is not None and k.endswith(("accuracy", "agreement"))}
     circuit.validate()
     write_atomic(output, circuit.to_json())
+    announce(output)
     info = {
         "name": circuit.name,
         "format": fmt,

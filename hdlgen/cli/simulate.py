@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError, CircuitError
@@ -131,6 +132,8 @@ def sim_command(
         clock_gating=clock_gating,
     )
     data = result.to_dict()
+    if waves:
+        announce(waves, "the waveform")
     if labels is not None and result.predictions is not None and result.energies is not None:
         from hdlgen.learn.digits import activity_metrics, evaluate_dataset
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_bar
 from hdlgen.errors import CheckError
 
@@ -82,6 +83,7 @@ def construct_cd(n: int, energy: int, depth: int, output: str) -> None:
     from hdlgen.constructions import cd_circuit
 
     cd_circuit(n, energy, depth).save(output)
+    announce(output)
 
 
 @construct_group.command("mod")
@@ -94,6 +96,7 @@ def construct_mod(n: int, m: int, energy: int, output: str) -> None:
     from hdlgen.constructions import mod_circuit
 
     mod_circuit(n, m, energy).save(output)
+    announce(output)
 
 
 @construct_group.command("energy1")
@@ -108,6 +111,7 @@ def construct_energy1(function: str, n: int, m: int | None, output: str) -> None
     table = named_table(function, n, m)
     name = f"{function}{m if function == 'mod' else ''}_n{n}_e1"
     energy1_circuit(table, n, name=name).save(output)
+    announce(output)
 
 
 @construct_group.command("unt")
@@ -118,6 +122,7 @@ def construct_unt(file: str, output: str) -> None:
     from hdlgen.constructions import unt_circuit
 
     unt_circuit(load_circuit(file)).save(output)
+    announce(output)
 
 
 @construct_group.command("threshold")
@@ -128,6 +133,7 @@ def construct_threshold(file: str, output: str) -> None:
     from hdlgen.constructions import relu_to_threshold
 
     relu_to_threshold(load_circuit(file)).save(output)
+    announce(output)
 
 
 COMMANDS = [bound_command, construct_group]

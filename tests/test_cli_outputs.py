@@ -1,0 +1,44 @@
+"""Every command that writes a file says where, in one line on stderr, unless ``hdlgen --quiet``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hdlgen.cli import main
+
+
+def test_construct_and_verilog_announce_their_files(tmp_path: Path, capsys):
+    circuit = tmp_path / "cd8.json"
+    assert main(["construct", "cd", "--n", "8", "--energy", "2", "--depth", "2", "-o", str(circuit)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"hdlgen: wrote {circuit}\n"
+    verilog = tmp_path / "design.v"
+    assert main(["verilog", str(circuit), "-o", str(verilog)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"hdlgen: wrote {verilog}\n"
+    assert verilog.read_text().startswith("/*") or "module" in verilog.read_text()
+
+
+def test_quiet_silences_announcements(tmp_path: Path, capsys):
+    circuit = tmp_path / "mod.json"
+    assert main(["--quiet", "construct", "mod", "--n", "6", "--m", "2", "--energy", "2", "-o", str(circuit)]) == 0
+    assert main(["-q", "construct", "unt", str(circuit), "-o", str(tmp_path / "unt.json")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert circuit.exists() and (tmp_path / "unt.json").exists()
+
+
+def test_json_keeps_stdout_pure_and_announces_on_stderr(tmp_path: Path, capsys, examples: Path):
+    out = tmp_path / "report.html"
+    assert main(["report", str(examples / "or2.json"), "-o", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["output"] == str(out)
+    assert captured.err == f"hdlgen: wrote {out}\n"
+
+
+def test_nothing_announced_when_nothing_written(tmp_path: Path, capsys):
+    out = tmp_path / "x.json"
+    assert main(["construct", "cd", "--n", "7", "--energy", "2", "--depth", "2", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "wrote" not in err and err.count("\n") == 1 and not out.exists()
