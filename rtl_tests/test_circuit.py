@@ -1,4 +1,4 @@
-"""cocotb test: drive a design with the SPEC ports edge by edge and record it.
+"""cocotb test: drive a design with hdlgen's ports (docs/verilog-ports.md) edge by edge and record it.
 
 The stimulus (``HDLGEN_STIMULUS``, an ``.npz``) gives, for every clock edge,
 ``rst``, ``i_valid`` and ``i_data`` (little-endian bytes of the packed

@@ -32,8 +32,11 @@ fi
 . .venv/bin/activate
 stamp=.venv/.hdlgen-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "setup: installing hdlgen and its dependencies into .venv" >&2
-    python -m pip install -q --upgrade pip
-    python -m pip install -q -e '.[dev]'
+    echo "setup: installing hdlgen and its dependencies into .venv (a few minutes the first time)" >&2
+    # pip's own progress bars on a terminal; one line per package otherwise is too much for logs: -q there.
+    quiet=-q
+    [ -t 1 ] && [ -t 2 ] && quiet=
+    python -m pip install $quiet --upgrade pip
+    python -m pip install $quiet -e '.[dev]'
     touch "$stamp"
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (pass extra pytest arguments after it).
+# Set up, then run the whole test suite (pass extra pytest arguments after it); it ends with the 15 slowest tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -7,7 +7,7 @@ bash scripts/setup.sh
 . .venv/bin/activate
 ruff check hdlgen tests bench examples boards rtl_tests
 status=0
-python -m pytest -n 2 "$@" || status=$?
+python -m pytest -n 2 --durations=15 "$@" || status=$?
 if [ "$status" = 5 ]; then
     echo "test: error: pytest collected no tests" >&2
     exit 1

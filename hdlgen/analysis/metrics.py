@@ -1,4 +1,4 @@
-"""Resources of a circuit as the theory measures them (SPEC section 2)."""
+"""Resources of a circuit as the theory measures them (docs/theory.md, Definitions)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ EXHAUSTIVE_LIMIT = 24
     type=click.Path(dir_okay=False),
     default=None,
     metavar="OUT.v",
-    help="Verify this Verilog (SPEC ports) instead of generating the design.",
+    help="Verify this Verilog (with the ports of docs/verilog-ports.md) instead of generating the design.",
 )
 @top_option
 @pipeline_option

@@ -70,7 +70,7 @@ output_option = click.option(
 
 @click.group("construct")
 def construct_group() -> None:
-    """Build circuits from the theory's constructions (THEORY.md C1-C5)."""
+    """Build circuits from the theory's constructions (C1-C5, described in docs/theory.md)."""
 
 
 @construct_group.command("cd")

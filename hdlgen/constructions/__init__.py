@@ -1,4 +1,4 @@
-"""Circuits built from the theory (THEORY.md constructions C1-C5) and named functions."""
+"""Circuits built from the theory (constructions C1-C5 of docs/theory.md) and named functions."""
 
 from hdlgen.constructions.cd_tradeoff import cd_circuit
 from hdlgen.constructions.energy1 import energy1_circuit

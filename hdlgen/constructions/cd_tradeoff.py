@@ -1,4 +1,4 @@
-"""C1: CD_n at any energy e >= 2 and depth d >= 2 (THEORY.md, construction C1).
+"""C1: CD_n at any energy e >= 2 and depth d >= 2 (docs/theory.md, construction C1).
 
 Pairs ``(x_i, y_i) = (x_i, x_{n/2+i})``, ``k = n/2``. The ``k`` pairs are split
 into ``min((e-1)(d-1), k)`` blocks (sizes as equal as possible, larger first),

@@ -1,4 +1,4 @@
-"""C2: any Boolean function at energy 1 (THEORY.md, construction C2).
+"""C2: any Boolean function at energy 1 (docs/theory.md, construction C2).
 
 One detector per zero ``a`` of ``f``: weight ``+1`` where ``a_i = 1``, ``-1``
 where ``a_i = 0``, threshold ``|a|`` (fires iff ``x = a``). The output has

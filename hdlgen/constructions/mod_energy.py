@@ -1,4 +1,4 @@
-"""C3: MOD_m at energy e (THEORY.md, construction C3).
+"""C3: MOD_m at energy e (docs/theory.md, construction C3).
 
 ``c = sum(x)``, ``q = floor(c / m)``; ``r`` is the least integer (>= 2) with
 ``r**(e-1) >= floor(n/m) + 1``, and ``q`` is written in base ``r`` with

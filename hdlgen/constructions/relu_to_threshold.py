@@ -1,4 +1,4 @@
-"""C5: a relu circuit as a threshold circuit (THEORY.md, construction C5).
+"""C5: a relu circuit as a threshold circuit (docs/theory.md, construction C5).
 
 Each ``b``-bit relu gate becomes ``b`` threshold gates that compute its bits,
 most significant first: bit ``j`` fires iff

@@ -1,4 +1,4 @@
-"""C4: the energy-to-depth transform of a threshold circuit (THEORY.md, construction C4).
+"""C4: the energy-to-depth transform of a threshold circuit (docs/theory.md, construction C4).
 
 A threshold circuit ``C`` of size ``s`` and energy ``e`` becomes an
 equivalent circuit of depth at most ``2e + 1`` and size ``2es + 1`` (one more

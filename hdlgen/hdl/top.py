@@ -1,6 +1,6 @@
 """The top level: a pipeline of gate units with per-gate clock enables.
 
-Ports (SPEC): ``clk``, ``rst`` (the ``sync`` domain), ``i_valid``,
+Ports (docs/verilog-ports.md): ``clk``, ``rst`` (the ``sync`` domain), ``i_valid``,
 ``i_data``, ``o_valid``, ``o_data``, ``o_energy``.
 
 Level ``l`` of the circuit is pipeline stage ``l``: a gate of level ``l``
@@ -52,7 +52,7 @@ class CircuitTop(wiring.Component):
     Attributes
     ----------
     i_valid, i_data, o_valid, o_data, o_energy : Signal
-        The SPEC ports.
+        The ports of docs/verilog-ports.md.
     o_class : Signal
         Only for classifier circuits (``meta["classes"]``, see
         :mod:`hdlgen.ir.classify`): the index of the largest output in

@@ -2,7 +2,7 @@
 
 Inputs range over ``[0, 2**bits - 1]``. A gate's sum range is the sum of
 ``w * [lo, hi]`` over its inputs; its value range follows from the
-threshold and, for relu gates, the clamp (SPEC section 1 semantics). The
+threshold and, for relu gates, the clamp (the semantics of docs/circuit-format.md). The
 bounds are sound (every reachable value lies inside) but need not be tight.
 """
 

@@ -431,7 +431,7 @@ def simulate(
     schedule : {"back-to-back", "gaps", "random", "reset"}
         How vectors are spaced in time (see :func:`make_schedule`).
     rtl : path, optional
-        Verilog with the SPEC ports to verify instead of the generated design.
+        Verilog with hdlgen's ports (docs/verilog-ports.md) to verify instead of the generated design.
     top : str, optional
         Its top module (default: the circuit's name).
     waves : path, optional

@@ -148,7 +148,7 @@ def synthesize_verilog(
     verbose: bool = False,
     place: bool = True,
 ) -> SynthResult:
-    """Synthesize Verilog with the SPEC ports; place and route it in its harness.
+    """Synthesize Verilog with hdlgen's ports (docs/verilog-ports.md); place and route it in its harness.
 
     Parameters
     ----------
