@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +29,36 @@ def test_mkdocs_build_strict(tmp_path: Path):
     assert all(f"hdlgen {c}" in cli for c in ("train", "import", "report", "sweep", "sim", "synth"))
     api = (tmp_path / "site" / "api" / "circuit" / "index.html").read_text()
     assert "add_layer" in api
+    # numpydoc's Sphinx roles are rendered as links (or code), never as raw text
+    raw = {
+        str(page.relative_to(tmp_path / "site")): found
+        for page in (tmp_path / "site").rglob("*.html")
+        if (found := RAW_ROLE.findall(page.read_text()))
+    }
+    assert raw == {}
+    assert 'href="#hdlgen.ir.circuit.Circuit.add_gate"' in api  # :meth:`add_gate` became a link
+    theory = (tmp_path / "site" / "theory" / "index.html").read_text()
+    assert "\\|" not in theory  # no escaped pipes shown literally in tables
+
+
+RAW_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|data|attr|obj|exc|const|type):(?:`|<code>)")
+
+
+def _roles_extension():
+    spec = importlib.util.spec_from_file_location("sphinx_roles", ROOT / "docs" / "hooks" / "sphinx_roles.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sphinx_roles_become_optional_cross_references():
+    import griffe
+
+    ext = _roles_extension()
+    pkg = griffe.load("hdlgen.ir.circuit", search_paths=[str(ROOT)])
+    circuit = pkg["Circuit"]
+    out = ext.rewrite("See :meth:`add_gate`, :class:`~hdlgen.ir.circuit.Gate` and :func:`numpy.argmax`.", circuit)
+    assert '<autoref identifier="hdlgen.ir.circuit.Circuit.add_gate" optional><code>add_gate()</code></autoref>' in out
+    assert '<autoref identifier="hdlgen.ir.circuit.Gate" optional><code>Gate</code></autoref>' in out
+    assert '<autoref identifier="numpy.argmax" optional><code>numpy.argmax()</code></autoref>' in out
+    assert not RAW_ROLE.search(out)
