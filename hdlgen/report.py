@@ -26,6 +26,8 @@ __all__ = ["EXHAUSTIVE_BITS", "ReportData", "collect", "render_html"]
 EXHAUSTIVE_BITS = 16
 #: Theorem 1 is checked up to this many input bits (truth tables of 2**n rows).
 BOUND_BITS = 16
+#: The per-gate chart names this many gates, the most active first.
+TOP_GATES = 30
 
 
 @dataclass
@@ -41,6 +43,7 @@ class ReportData:
     synthesis: dict[str, Any] | None = None
     bound: list[dict[str, Any]] = field(default_factory=list)
     bound_note: str = ""
+    bound_skipped: list[str] = field(default_factory=list)
     dataset: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +108,7 @@ def collect(
         round(float(np.mean([gate_rates[g.name] for g in level])), 6) if level else 0.0 for level in circuit.levels
     ]
     data = ReportData(resources, how, len(X), hist, gate_rates, level_rates, dataset=dataset)
+    data.bound_skipped = [o for o in circuit.outputs if circuit.signal_bits(o) != 1]
     if circuit.input_bits > BOUND_BITS:
         data.bound_note = f"not computed: {circuit.input_bits} input bits (truth tables up to {BOUND_BITS} bits)"
     else:
@@ -151,17 +155,7 @@ def _figures(data: ReportData) -> dict[str, str]:
     ax.legend()
     figs["histogram"] = _png(fig)
 
-    names = list(data.gate_rates)
-    fig, ax = plt.subplots(figsize=(max(6, min(14, 0.12 * len(names) + 2)), 3.2))
-    ax.bar(range(len(names)), list(data.gate_rates.values()), color="#5d9b5d")
-    if len(names) <= 40:
-        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
-    else:
-        ax.set_xlabel("gates, in file order")
-    ax.set_ylabel("firing rate")
-    ax.set_ylim(0, 1)
-    ax.set_title("Firing rate per gate")
-    figs["gates"] = _png(fig)
+    figs["gates"] = _gate_chart(plt, data.gate_rates)
 
     fig, ax = plt.subplots(figsize=(5, 3))
     levels = range(1, len(data.level_rates) + 1)
@@ -175,8 +169,55 @@ def _figures(data: ReportData) -> dict[str, str]:
     return figs
 
 
+def _gate_chart(plt: Any, gate_rates: dict[str, float]) -> str:
+    """Horizontal bars of the firing rates, most active gate on top, the :data:`TOP_GATES` busiest named."""
+    ranked = sorted(gate_rates.items(), key=lambda item: (-item[1], item[0]))
+    shown = ranked[:TOP_GATES]
+    fig, ax = plt.subplots(figsize=(6.5, 1.0 + 0.24 * max(len(shown), 3)))
+    positions = np.arange(len(shown))
+    ax.barh(positions, [rate for _, rate in shown], color="#5d9b5d")
+    ax.set_yticks(positions, [name for name, _ in shown], fontsize=8)
+    ax.invert_yaxis()
+    for y, (_, rate) in zip(positions, shown, strict=True):
+        ax.text(min(rate, 1.0) + 0.01, y, f"{rate:.2f}", va="center", fontsize=7, color="#444")
+    ax.set_xlim(0, 1.08)
+    ax.set_xlabel("firing rate (fraction of the inputs on which the gate fires)")
+    ax.set_ylabel("gate")
+    if len(ranked) > len(shown):
+        rest = ranked[len(shown) :]
+        title = f"Firing rate per gate: the {len(shown)} most active of {len(ranked)}"
+        ax.text(
+            1.0,
+            -0.9,
+            f"{len(rest)} more gates fire at most {rest[0][1]:.2f}",
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="#666",
+        )
+    else:
+        title = "Firing rate per gate, most active first"
+    ax.set_title(title)
+    return _png(fig)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: a dict as a small table of its own, a list as comma-separated values."""
+    if isinstance(value, dict):
+        rows = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in value.items()
+        )
+        return f'<table class="inner">{rows}</table>'
+    if isinstance(value, list | tuple):
+        return html.escape(", ".join(str(v) for v in value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return html.escape(str(value))
+
+
 def _table(rows: dict[str, Any]) -> str:
-    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_cell(v)}</td></tr>" for k, v in rows.items())
     return f"<table>{body}</table>"
 
 
@@ -186,7 +227,16 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom
 table { border-collapse: collapse; } th, td { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; }
 th { font-weight: 600; } img { max-width: 100%; } .note { color: #666; }
 .ok { color: #1e7b34; font-weight: 600; } .bad { color: #b03a2e; font-weight: 600; }
+.na { color: #666; font-style: italic; }
+table.inner td { padding: 0 12px 0 0; border: none; }
 """
+
+
+def _verdict(holds: bool | None) -> str:
+    """The verdict cell of the Theorem 1 table: green holds, red violated, grey not judged."""
+    if holds is None:
+        return '<td class="na">not judged (relu: asymptotic)</td>'
+    return '<td class="ok">holds</td>' if holds else '<td class="bad">violated</td>'
 
 
 def render_html(circuit: Circuit, data: ReportData) -> str:
@@ -224,16 +274,28 @@ def render_html(circuit: Circuit, data: ReportData) -> str:
     if data.bound:
         rows = "".join(
             f"<tr><td>{html.escape(b['output'])}</td><td>{b['log2_rank']:.3f}</td><td>{b['rhs']:.3f}</td>"
-            f'<td class="{"ok" if b["holds"] is not False else "bad"}">'
-            f"{'holds' if b['holds'] else ('violated' if b['holds'] is False else 'asymptotic (relu)')}</td></tr>"
+            f"{_verdict(b['holds'])}</tr>"
             for b in data.bound
         )
         parts.append(
             "<p>log2 rk(f) &le; e &middot; d &middot; (log s + log w + log n), per Boolean output on its cone "
             "(natural partition).</p>"
-            f"<table><tr><th>output</th><th>log2 rank</th><th>right-hand side</th><th></th></tr>{rows}</table>"
+            "<table><tr><th>output</th><th>log2 rank</th><th>right-hand side</th><th>verdict</th></tr>"
+            f"{rows}</table>"
         )
+        if any(b["holds"] is None for b in data.bound):
+            parts.append(
+                '<p class="note">Not judged: for circuits with relu gates the theorem is only asymptotic, '
+                "log rk(f) = O(e d (log s + log w + log n)<sup>3</sup>), with no constant to check; the "
+                "right-hand side shown is that expression.</p>"
+            )
     else:
         parts.append(f'<p class="note">{html.escape(data.bound_note)}</p>')
+    if data.bound_skipped:
+        parts.append(
+            f'<p class="note">Left out: {html.escape(", ".join(data.bound_skipped))}. '
+            "These outputs are several bits wide (relu gates), so they are not Boolean functions and "
+            "Theorem 1, a statement about f: {0,1}<sup>n</sup> &rarr; {0,1}, does not apply to them.</p>"
+        )
     parts.append("</body></html>\n")
     return "\n".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -63,3 +64,54 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, capsys, examples: P
 def test_report_bad_input(tmp_path: Path, capsys):
     assert main(["report", str(tmp_path / "none.json"), "-o", str(tmp_path / "r.html")]) == 2
     assert "none.json" in capsys.readouterr().err and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.slow
+def test_report_reads_cleanly_in_headless_chromium(tmp_path: Path, capsys, examples: Path):
+    """Labelled charts, kinds as a table, a neutral verdict for relu, and the left-out outputs named.
+
+    With ``HDLGEN_UPDATE_DOCS=1`` the screenshot replaces docs/images/report.png.
+    """
+    out = tmp_path / "layered.html"
+    assert main(["report", str(examples / "layered.json"), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "{&#x27;threshold&#x27;" not in text and "{'threshold'" not in text  # kinds is not a Python dict
+    assert '<table class="inner"><tr><td>threshold</td><td>5</td></tr><tr><td>relu</td><td>2</td></tr>' in text
+    assert "<th>verdict</th>" in text and '<td class="na">not judged (relu: asymptotic)</td>' in text
+    assert 'class="ok">not judged' not in text
+    assert "Left out: r0, r1." in text
+    shot = tmp_path / "report.png"
+    errors, images = render(out, shot)
+    assert errors == [] and all(width > 100 and complete for _, width, complete in images)
+    if os.environ.get("HDLGEN_UPDATE_DOCS") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "images" / "report.png")
+
+
+def test_gate_chart_names_the_busiest_gates():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hdlgen.report import TOP_GATES, _gate_chart
+
+    rates = {f"g{i}": i / 100 for i in range(TOP_GATES + 5)}
+    captured = {}
+    real_subplots = plt.subplots
+
+    def spy(*args, **kwargs):
+        fig, ax = real_subplots(*args, **kwargs)
+        captured["ax"] = ax
+        return fig, ax
+
+    plt.subplots = spy
+    try:
+        png = _gate_chart(plt, rates)
+    finally:
+        plt.subplots = real_subplots
+    ax = captured["ax"]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert png.startswith("data:image/png;base64,")
+    assert len(names) == TOP_GATES and names[0] == f"g{TOP_GATES + 4}" and "g0" not in names
+    assert ax.get_xlabel().startswith("firing rate") and ax.get_ylabel() == "gate"
+    assert f"most active of {TOP_GATES + 5}" in ax.get_title()
