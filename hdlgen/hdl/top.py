@@ -11,8 +11,9 @@ stage, the number of gates that fired for the inference in flight.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
@@ -31,6 +32,30 @@ GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
 #: How gated clocks are made for ``clock_gating="physical"``.
 ClockGateCell = Literal["generic", "ecp5", "ice40"]
 CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
+
+
+def _check_options(
+    circuit: Circuit,
+    gating: str,
+    pipeline: bool,
+    clock_gating: str,
+    clock_gate_cell: str,
+    **_other: Any,
+) -> None:
+    """Raise CircuitError for an invalid circuit or an unknown or incompatible option of :class:`CircuitTop`."""
+    circuit.validate()
+    if gating not in GATING_MODES:
+        raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
+    if clock_gating not in ("enable", "physical"):
+        raise CircuitError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}")
+    if clock_gating == "physical" and gating == "none":
+        raise CircuitError("--clock-gating physical needs gating rtz or delta (gating none never stops a clock)")
+    if clock_gate_cell not in CLOCK_GATE_CELLS:
+        raise CircuitError(f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}")
+    if pipeline and gating == "none":
+        # Ungated registers load every clock; after a reset the partial sums would hold
+        # zeros that no operand values produce, and the gate registers garbage nobody models.
+        raise CircuitError("--pipeline needs gating rtz or delta (gating none reloads partial sums every clock)")
 
 
 class CircuitTop(wiring.Component):
@@ -67,6 +92,23 @@ class CircuitTop(wiring.Component):
         a port name (then ``<name>_q``).
     """
 
+    def __new__(cls, *args: Any, src_loc_at: int = 0, **kwargs: Any) -> CircuitTop:
+        """Check the circuit and the options before the component exists.
+
+        Amaranth warns (``UnusedElaboratable``) about every elaboratable that is
+        created and never elaborated; refusing bad input here, rather than in
+        ``__init__``, means a refused design is never created at all.
+
+        Raises
+        ------
+        CircuitError
+            For an invalid circuit or an unknown or incompatible option.
+        """
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound.apply_defaults()
+        _check_options(**{k: v for k, v in bound.arguments.items() if k != "self"})
+        return super().__new__(cls, *args, src_loc_at=src_loc_at + 1, **kwargs)
+
     def __init__(
         self,
         circuit: Circuit,
@@ -76,19 +118,6 @@ class CircuitTop(wiring.Component):
         clock_gating: str = "enable",
         clock_gate_cell: ClockGateCell = "generic",
     ) -> None:
-        circuit.validate()
-        if gating not in GATING_MODES:
-            raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
-        if clock_gating not in ("enable", "physical"):
-            raise CircuitError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}")
-        if clock_gating == "physical" and gating == "none":
-            raise CircuitError("--clock-gating physical needs gating rtz or delta (gating none never stops a clock)")
-        if clock_gate_cell not in CLOCK_GATE_CELLS:
-            raise CircuitError(f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}")
-        if pipeline and gating == "none":
-            # Ungated registers load every clock; after a reset the partial sums would hold
-            # zeros that no operand values produce, and the gate registers garbage nobody models.
-            raise CircuitError("--pipeline needs gating rtz or delta (gating none reloads partial sums every clock)")
         self.circuit = circuit
         self.gating = gating
         self.group = group
