@@ -303,7 +303,9 @@ def run_sweep(
     workers : int, optional
         Worker processes of the local cluster (default: the number of cores).
     progress : callable, optional
-        Called as ``progress(finished, total)``.
+        Called as ``progress(finished, total)``: once before any point runs
+        (``finished`` counts the points the journal already holds), then after
+        every point.
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -312,6 +314,8 @@ def run_sweep(
     done, cut = _read_journal(plan.journal)
     todo = [p for p in points if _key(p) not in done]
     before = len(points) - len(todo)
+    if progress is not None:  # the total at once, and the points a resumed sweep already has
+        progress(before, len(points))
     if todo:
         if scheduler is not None:
             try:

@@ -92,3 +92,24 @@ def test_sweep_bad_grid_files(tmp_path: Path, capsys, text: str, message: str):
     err = capsys.readouterr().err
     assert str(grid) in err and message in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("*.csv*"))
+
+
+def test_sweep_reports_progress_and_announces_its_files(tmp_path: Path, capsys):
+    """Progress starts with the total (and the points a journal already holds); the outputs are announced."""
+    from hdlgen.sweep import load_grid, run_point, run_sweep
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(n="[4]"))
+    plan = load_grid(grid)
+    with plan.journal.open("w") as journal:  # every point already done: no Dask cluster starts
+        for point in plan.points():
+            journal.write(json.dumps({"point": point, "row": run_point(plan.task, point, None, False)}) + "\n")
+    calls: list[tuple[int, int]] = []
+    summary = run_sweep(plan, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 2)] and summary.computed == 0 and summary.done_before == 2
+    assert main(["sweep", str(grid)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"hdlgen: wrote the table to {tmp_path / 'out.csv'}",
+        f"hdlgen: wrote the plot to {tmp_path / 'out.png'}",
+    ]
