@@ -160,3 +160,15 @@ def test_the_checker_catches_outside_references():
     assert broken_references("see docs/no-such-page.md") == ["docs/no-such-page.md"]
     assert broken_references("see [x](nowhere.md)", "docs") == ["nowhere.md"]
     assert broken_references("see docs/theory.md and [x](images/report.png), out/cd8/design.v", "docs") == []
+
+
+def test_tests_touch_outside_data_only_to_skip_without_it():
+    """A test may read data beside the clone (../shared, /work/shared) only if it skips when it is absent."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        if path.name == Path(__file__).name:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if ("../shared" in text or "/work/shared" in text) and not re.search(r"pytest\.skip|skipif|importorskip", text):
+            offenders.append(path.name)
+    assert offenders == []
