@@ -1,4 +1,4 @@
-"""The circuit model: building, JSON round trip, validation (SPEC sections 1 and 5)."""
+"""The circuit model: building, JSON round trip, validation (docs/circuit-format.md)."""
 
 from __future__ import annotations
 

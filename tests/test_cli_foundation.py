@@ -1,4 +1,4 @@
-"""``hdlgen info`` and ``hdlgen eval`` against SPEC section 3."""
+"""``hdlgen info`` and ``hdlgen eval`` against docs/cli-contract.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Theory: exact rank, Theorem 1, constructions C1-C5 and every figure of THEORY.md."""
+"""Theory: exact rank, Theorem 1, constructions C1-C5 and every figure of docs/theory.md."""
 
 from __future__ import annotations
 
