@@ -42,3 +42,13 @@ def test_nothing_announced_when_nothing_written(tmp_path: Path, capsys):
     assert main(["construct", "cd", "--n", "7", "--energy", "2", "--depth", "2", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "wrote" not in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_bound_says_what_it_left_out_and_why(capsys, examples: Path):
+    assert main(["bound", str(examples / "layered.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("y: ") and lines[0].endswith("relu: asymptotic, not judged")
+    assert lines[1].startswith("not judged: with relu gates the theorem is only asymptotic")
+    assert lines[2].startswith("left out: r0, r1: multi-bit relu outputs are not Boolean functions")
+    assert main(["bound", str(examples / "cd8.json")]) == 0
+    assert "left out" not in capsys.readouterr().out
