@@ -177,24 +177,17 @@ def _gate_chart(plt: Any, gate_rates: dict[str, float]) -> str:
     positions = np.arange(len(shown))
     ax.barh(positions, [rate for _, rate in shown], color="#5d9b5d")
     ax.set_yticks(positions, [name for name, _ in shown], fontsize=8)
-    ax.invert_yaxis()
     for y, (_, rate) in zip(positions, shown, strict=True):
         ax.text(min(rate, 1.0) + 0.01, y, f"{rate:.2f}", va="center", fontsize=7, color="#444")
     ax.set_xlim(0, 1.08)
+    ax.set_ylim(len(shown) - 0.5, -0.5)
     ax.set_xlabel("firing rate (fraction of the inputs on which the gate fires)")
     ax.set_ylabel("gate")
     if len(ranked) > len(shown):
         rest = ranked[len(shown) :]
-        title = f"Firing rate per gate: the {len(shown)} most active of {len(ranked)}"
-        ax.text(
-            1.0,
-            -0.9,
-            f"{len(rest)} more gates fire at most {rest[0][1]:.2f}",
-            transform=ax.get_yaxis_transform(),
-            ha="right",
-            va="bottom",
-            fontsize=8,
-            color="#666",
+        title = (
+            f"Firing rate per gate: the {len(shown)} most active of {len(ranked)}\n"
+            f"(the other {len(rest)} fire at most {rest[0][1]:.2f})"
         )
     else:
         title = "Firing rate per gate, most active first"
