@@ -32,6 +32,7 @@ def bound_command(file: str, partition: str, as_json: bool) -> None:
     with progress_bar("partitions") as progress:
         checks = theorem1(circuit, partition=partition, progress=progress)
     tightest = min(checks, key=lambda c: c.slack)
+    skipped = [o for o in circuit.outputs if circuit.signal_bits(o) != 1]
     holds = None if any(c.holds is None for c in checks) else all(c.holds for c in checks)
     data = {
         "rank": tightest.rank,
@@ -41,7 +42,7 @@ def bound_command(file: str, partition: str, as_json: bool) -> None:
         "output": tightest.output,
         "partition": partition,
         "outputs": [c.to_dict() for c in checks],
-        "skipped_outputs": [o for o in circuit.outputs if circuit.signal_bits(o) != 1],
+        "skipped_outputs": skipped,
     }
     if as_json:
         emit_json(data)
@@ -57,9 +58,9 @@ def bound_command(file: str, partition: str, as_json: bool) -> None:
                 "not judged: with relu gates the theorem is only asymptotic, "
                 "log rk = O(e d (log s + log w + log n)^3); the right-hand side shown is that expression"
             )
-        if data["skipped_outputs"]:
+        if skipped:
             click.echo(
-                f"left out: {', '.join(data['skipped_outputs'])}: multi-bit relu outputs are not Boolean "
+                f"left out: {', '.join(skipped)}: multi-bit relu outputs are not Boolean "
                 "functions, and Theorem 1 is about f: {0,1}^n -> {0,1}"
             )
     if holds is False:
