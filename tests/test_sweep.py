@@ -24,6 +24,11 @@ depth = [2]
 """
 
 
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def run(capsys, argv: list[str]) -> dict:
     assert main([*argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)
@@ -35,7 +40,7 @@ def test_sweep_runs_resumes_and_extends(tmp_path: Path, capsys):
     grid.write_text(GRID.format(n="[4, 6]"))
     first = run(capsys, ["sweep", str(grid), "--workers", "2"])
     assert first["points"] == 4 and first["computed"] == 4 and first["done_before"] == 0 and first["failed"] == 0
-    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    rows = read_rows(tmp_path / "out.csv")
     assert [(r["n"], r["energy"]) for r in rows] == [("4", "2"), ("4", "3"), ("6", "2"), ("6", "3")]
     for r in rows:
         facts = info(cd_circuit(int(r["n"]), int(r["energy"]), int(r["depth"])))
@@ -52,7 +57,7 @@ def test_sweep_runs_resumes_and_extends(tmp_path: Path, capsys):
     grid.write_text(GRID.format(n="[4, 6, 8]") + '\n[plot]\nx = "n"\ny = "size"\n')
     more = run(capsys, ["sweep", str(grid), "-o", str(tmp_path / "out.csv")])
     assert more["points"] == 6 and more["done_before"] == 4 and more["computed"] == 2
-    assert len(list(csv.DictReader((tmp_path / "out.csv").open()))) == 6
+    assert len(read_rows(tmp_path / "out.csv")) == 6
 
 
 @pytest.mark.slow
