@@ -52,3 +52,27 @@ def test_bound_says_what_it_left_out_and_why(capsys, examples: Path):
     assert lines[2].startswith("left out: r0, r1: multi-bit relu outputs are not Boolean functions")
     assert main(["bound", str(examples / "cd8.json")]) == 0
     assert "left out" not in capsys.readouterr().out
+
+
+def test_every_command_that_writes_files_announces_them():
+    """A command with an output option (``-o``, ``--waves``, ``--workdir``) calls ``announce`` for it."""
+    import inspect
+
+    import click
+
+    from hdlgen.cli import cli
+
+    writes = {"output", "outdir", "waves", "workdir"}
+    silent = []
+
+    def walk(command: click.Command, path: str) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+            return
+        if any(p.name in writes for p in command.params) and command.callback is not None:
+            if "announce(" not in inspect.getsource(command.callback):
+                silent.append(path)
+
+    walk(cli, "hdlgen")
+    assert silent == []
