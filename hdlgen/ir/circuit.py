@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hdlgen.errors import CircuitError
+from hdlgen.ir.names import sanitize
 from hdlgen.ir.ranges import ValueRange, propagate_ranges
 from hdlgen.ir.reference import Reference
 
@@ -678,8 +679,7 @@ class Circuit:
 
 
 def _default_name(path: Path) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_]", "_", path.stem) or "circuit"
-    return stem if not stem[0].isdigit() else f"_{stem}"
+    return sanitize(path.stem, "circuit")
 
 
 def load(path: str | os.PathLike[str]) -> Circuit:
