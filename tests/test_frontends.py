@@ -250,11 +250,11 @@ def test_qonnx_two_layers_with_quant_and_multithreshold():
     X = X[..., 0] * 2 + X[..., 1]
     got = c.evaluate(X)
     want = run_qonnx(model, X, 0.5)  # the graph input is 0.5 * the circuit's integer input
-    assert c.meta["output_affine"]  # bipolar outputs are mapped to relu gates
+    assert c.meta["output_affine"]  # bipolar outputs: the threshold gates, mapped back by the affine
     aff = c.meta["output_affine"][0]
-    assert np.allclose((got + aff["lower"]) / aff["mu"], want)
+    assert np.array_equal((got + aff["lower"]) / aff["mu"], want)
     assert [i.bits for i in c.inputs] == [2] * n_in
-    assert sum(g.kind == "threshold" for g in c.gates) == hidden * 3 + n_out
+    assert sum(g.kind == "threshold" for g in c.gates) <= hidden * 3 + n_out
 
 
 def test_qonnx_plain_multithreshold_outputs_are_the_gates():
@@ -301,10 +301,10 @@ def test_qonnx_unsupported_node_is_named(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert "node 'act' (Sigmoid): unsupported node type 'Sigmoid'" in err and not out.exists()
     nodes = [helper.make_node("MatMul", ["x", "W"], ["s"], name="mm"), mt("s", "T", "y", out_dtype="BINARY")]
-    model = qonnx_model(nodes, {"W": np.array([[1.0, np.e], [1.0, 1.0]]), "T": np.zeros((1, 1))}, 2, 2)
+    model = qonnx_model(nodes, {"W": np.array([[1.0, np.e], [np.pi, 1.0]]), "T": np.zeros((1, 1))}, 2, 2)
     onnx.save(model.model, tmp_path / "irr.onnx")
     assert main(["import", str(tmp_path / "irr.onnx"), "-o", str(out)]) == 2
-    assert "not on an integer grid" in capsys.readouterr().err
+    assert "float32 rounds its sums" in capsys.readouterr().err
 
 
 def test_qonnx_signed_input_quant_becomes_offset_unsigned_inputs():
