@@ -109,7 +109,7 @@ def digits_mlp():
     data = load_digits()
     X, y = data.data.astype(np.int64), data.target
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-    model = MLPClassifier(hidden_layer_sizes=(24,), max_iter=300, random_state=0).fit(Xtr / 16, ytr)
+    model = MLPClassifier(hidden_layer_sizes=(24,), max_iter=2000, tol=1e-3, random_state=0).fit(Xtr / 16, ytr)
     return model, Xte, yte
 
 
@@ -144,6 +144,7 @@ def test_sklearn_cli_reports_accuracy_loss(tmp_path: Path, capsys, digits_mlp):
     np.savez(tmp_path / "data.npz", X=X, y=y)
     out = tmp_path / "mlp.json"
     argv = ["import", str(tmp_path / "mlp.joblib"), "-o", str(out), "--input-bits", "5", "--input-scale", "0.0625"]
+    argv.append("--trust")
     assert main([*argv, "--data", str(tmp_path / "data.npz"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert {"model_accuracy", "circuit_accuracy", "agreement"} <= set(info) and info["agreement"] > 0.95
@@ -159,13 +160,13 @@ def test_sklearn_binary_and_unsupported(tmp_path: Path, capsys):
     model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=0).fit(X, y)
     report = from_sklearn(model, input_bits=1, X=X, y=y)
     assert report.circuit.gates[-1].kind == "threshold" and report.agreement >= 0.97
-    tanh = MLPClassifier(hidden_layer_sizes=(4,), activation="tanh", max_iter=50, random_state=0).fit(X, y)
+    tanh = MLPClassifier(hidden_layer_sizes=(4,), activation="tanh", max_iter=3000, random_state=0).fit(X, y)
     with (tmp_path / "tanh.pkl").open("wb") as fh:
         pickle.dump(tanh, fh)
-    assert main(["import", str(tmp_path / "tanh.pkl"), "-o", str(tmp_path / "t.json")]) == 2
+    assert main(["import", str(tmp_path / "tanh.pkl"), "-o", str(tmp_path / "t.json"), "--trust"]) == 2
     assert "activation 'tanh' is not supported" in capsys.readouterr().err
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
-    assert main(["import", str(tmp_path / "junk.pkl"), "-o", str(tmp_path / "t.json")]) == 2
+    assert main(["import", str(tmp_path / "junk.pkl"), "-o", str(tmp_path / "t.json"), "--trust"]) == 2
     assert "cannot load the model" in capsys.readouterr().err
 
 
