@@ -163,8 +163,6 @@ def import_command(
     QONNX graphs import exactly (equal to qonnx's execution) or are refused;
     see docs/importers.md for what each importer supports.
     """
-    import numpy as np
-
     from hdlgen.ir.circuit import write_atomic
     from hdlgen.ir.names import sanitize
 
@@ -189,16 +187,13 @@ def import_command(
 
         X = y = None
         if data is not None:
-            try:
-                arrays = np.load(data, allow_pickle=False)
-                if not isinstance(arrays, np.lib.npyio.NpzFile):
-                    raise ValueError("a single array, not an .npz archive")
-                with arrays:
-                    X, y = arrays["X"], arrays["y"]
-            except KeyError as exc:
-                raise CircuitError(f"{data}: key {exc} is missing (expected X and y)") from None
-            except (OSError, ValueError, EOFError) as exc:
-                raise CircuitError(f"{data}: not a readable .npz file: {exc}") from None
+            from hdlgen.frontends.layers import read_npz
+
+            arrays = read_npz(data)
+            for key in ("X", "y"):
+                if key not in arrays:
+                    raise CircuitError(f"{data}: key '{key}' is missing (expected X and y)")
+            X, y = arrays["X"], arrays["y"]
         loaded = load_sklearn(path, trust=trust)
         try:
             report = from_sklearn(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import CLASSES_KEY
 from hdlgen.ir.names import sanitize
 
-__all__ = ["NPZ_KEYS", "from_layers", "load_npz"]
+__all__ = ["NPZ_KEYS", "from_layers", "load_npz", "read_npz"]
 
 NPZ_KEYS = ("kinds", "bits", "input_bits", "classes")
 
@@ -108,6 +109,30 @@ def from_layers(
     return c
 
 
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, read without pickle (``allow_pickle=False``).
+
+    Raises
+    ------
+    CircuitError
+        One line naming the file: missing, not an archive, corrupt, or holding objects.
+    """
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single array, not an .npz archive")
+        with data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise CircuitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CircuitError(f"{path}: is a directory, not an .npz file") from None
+    # zipfile and zlib report corrupt archives with these; pickled objects are a ValueError
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
+        raise CircuitError(f"{path}: not a readable .npz file: {type(exc).__name__}: {exc}") from None
+
+
 def load_npz(path: str | os.PathLike[str], name: str | None = None) -> Circuit:
     """A circuit from an ``.npz`` of layers (see the module docstring).
 
@@ -117,16 +142,7 @@ def load_npz(path: str | os.PathLike[str], name: str | None = None) -> Circuit:
         Naming the file and the key, for missing, extra or malformed arrays.
     """
     path = Path(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("a single array, not an .npz archive")
-        with data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise CircuitError(f"{path}: no such file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CircuitError(f"{path}: not a readable .npz file: {exc}") from None
+    arrays = read_npz(path)
     layer_keys = sorted((int(m.group(2)), m.group(0)) for k in arrays if (m := re.fullmatch(r"([WT])(\d+)", k)))
     n = 1 + max((i for i, _ in layer_keys), default=-1)
     if n == 0:

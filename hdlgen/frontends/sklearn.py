@@ -190,6 +190,8 @@ def from_sklearn(
             raise CircuitError(f"data has {len(X)} vectors in X but {len(y)} labels in y")
         if X.dtype.kind not in "iub" or X.min(initial=0) < 0 or X.max(initial=0) >= 1 << input_bits:
             raise CircuitError(f"data X must hold integers from 0 to {(1 << input_bits) - 1} (input_bits)")
+        if not multilabel and y.ndim != 1:
+            raise CircuitError(f"data y must have shape (vectors,), not {y.shape}")
         if multilabel and (y.ndim != 2 or y.shape[1] != coefs[-1].shape[1]):
             raise CircuitError(f"multilabel data y must have shape (vectors, {coefs[-1].shape[1]}), not {y.shape}")
         X = X.astype(np.int64)
@@ -243,7 +245,12 @@ def _build(
         peak = float(np.abs(W).max()) or 1.0
         m = qmax / peak
         q = np.round(W * m).astype(np.int64)
-        bias = np.round(b * m * scale).astype(np.int64)
+        exact_bias = b * m * scale
+        if not np.all(np.abs(exact_bias) < 2.0**40):
+            raise CircuitError(
+                f"layer {k}: integer biases would exceed 2**40 (input_scale {input_scale:g} is too small or too large)"
+            )
+        bias = np.round(exact_bias).astype(np.int64)
         s_lo, s_hi = _interval(lo, hi, q.astype(np.float64), bias.astype(np.float64))
         if k < last:
             top = int(max(1, s_hi.max()))
