@@ -12,8 +12,4 @@ if [ "$status" = 5 ]; then
     echo "test: error: pytest collected no tests" >&2
     exit 1
 fi
-# A plain `pip install` (no extras) in a fresh venv must run every everyday command (HDLGEN_PLAIN_INSTALL=0 skips).
-if [ "$status" = 0 ] && [ "${HDLGEN_PLAIN_INSTALL:-1}" = 1 ]; then
-    bash scripts/plain_install.sh || status=$?
-fi
 exit "$status"

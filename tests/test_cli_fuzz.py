@@ -237,3 +237,35 @@ def test_out_of_range_construct_options(tmp_path: Path, capsys, command, values)
     if "100000" in values:
         return  # a legal but huge construction: not an input-validation case
     check([*argv, "-o", str(out)], capsys, out, ["--", "n", "energy", "depth", "m", "construct"])
+
+
+@FUZZ
+@given(
+    text=st.one_of(
+        st.text(max_size=80),
+        st.sampled_from(
+            [
+                '[sweep]\ntask = "construct-cd"\n[grid]\nn = [4, "a"]\nenergy = [2]\ndepth = [2]\n',
+                '[sweep]\ntask = "construct-cd"\n[grid]\nn = [4.5]\nenergy = [2]\ndepth = [2]\n',
+                '[sweep]\ntask = "construct-cd"\n[grid]\nn = 4\n',
+                "[sweep\n",
+            ]
+        ),
+    ),
+    raw=st.booleans(),
+)
+def test_malformed_sweep_grids(tmp_path: Path, capsys, text, raw):
+    grid = tmp_path / "g.toml"
+    grid.write_bytes(b"\xff\xfe" + text.encode() if raw else text.encode())
+    out = tmp_path / "s.csv"
+    check(["sweep", str(grid), "-o", str(out), "--workers", "1"], capsys, out, ["g.toml"])
+
+
+@pytest.mark.parametrize("command", ["verilog", "import"])
+def test_output_in_a_missing_folder(tmp_path: Path, capsys, command):
+    src = ROOT / "examples" / "or2.json"
+    if command == "import":
+        src = tmp_path / "n.npz"
+        np.savez(src, W0=np.array([[1], [1]]), T0=np.array([2]))
+    out = tmp_path / "missing" / "o.x"
+    assert check([command, str(src), "-o", str(out)], capsys, out, ["missing/o.x"]) == 2
