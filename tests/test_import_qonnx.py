@@ -448,3 +448,26 @@ def test_random_qonnx_graphs_equal_qonnx_or_are_refused(seed: int):
 def test_random_qonnx_graphs_many():
     outcomes = [check_random_graph(seed) for seed in range(1500)]
     assert outcomes.count("equal") >= 700  # the importer refuses only what float32 rounding makes inexact
+
+
+@pytest.mark.slow
+def test_mnist_sized_quant_relu_network_equals_qonnx():
+    """784 2-bit inputs, 4-bit weights, a float bias before QuantReLU, 10 outputs: 300 random inputs."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    rng = np.random.default_rng(0)
+    inits = {"W1": rng.normal(0, 0.3, (784, 64)), "b1": rng.normal(0, 1, 64), "W2": rng.normal(0, 0.5, (64, 10))}
+    nodes = [
+        quant("x", "xq", "qin", inits, 0.25, 0.0, 2, 0),
+        quant("W1", "W1q", "qw1", inits, 2.0**-4, 0.0, 4, 1),
+        node("MatMul", ["xq", "W1q"], "h1"),
+        node("Add", ["h1", "b1"], "h1b"),
+        node("Relu", ["h1b"], "r1"),
+        quant("r1", "a1", "qa1", inits, 0.5, 0.0, 3, 0),
+        quant("W2", "W2q", "qw2", inits, 2.0**-3, 0.0, 4, 1),
+        node("MatMul", ["a1", "W2q"], "y"),
+    ]
+    circuit = from_qonnx(build(nodes, inits, 784, 10).model)
+    codes = rng.integers(0, 4, (300, 784))
+    want = execute_onnx(build(nodes, inits, 784, 10, 300), {"x": real_inputs(circuit, codes)})["y"]
+    assert np.array_equal(circuit_values(circuit, codes), want.astype(np.float64))
