@@ -157,16 +157,17 @@ def from_sklearn(
         raise CircuitError(f"input scale must be positive and finite, not {input_scale}")
     if act_bits is not None and not 1 <= act_bits <= 32:
         raise CircuitError(f"act bits must be between 1 and 32, not {act_bits}")
-    if not all(np.all(np.isfinite(W)) for W in [*coefs, *intercepts]):
-        raise CircuitError("the model has NaN or infinite weights")
+    _check_layers(coefs, intercepts)
     n_in = coefs[0].shape[0]
     multilabel = out_activation == "logistic" and coefs[-1].shape[1] > 1
     binary = coefs[-1].shape[1] == 1
+    if len(classes) != (2 if binary else coefs[-1].shape[1]):
+        raise CircuitError(f"the model has {len(classes)} classes for {coefs[-1].shape[1]} output units")
     exhaustive = n_in * input_bits <= EXHAUSTIVE_LIMIT.bit_length() - 1
     grid = None
     if exhaustive:
         grid = np.array(list(itertools.product(range(1 << input_bits), repeat=n_in)), dtype=np.int64)
-        want_grid = model.predict(grid * input_scale)
+        want_grid = _model_predict(model, grid * input_scale)
     for bits in range(weight_bits, 17):
         c = _build(model, coefs, intercepts, classes, input_bits, input_scale, bits, act_bits, name, binary, multilabel)
         if grid is None:
@@ -195,7 +196,7 @@ def from_sklearn(
         if multilabel and (y.ndim != 2 or y.shape[1] != coefs[-1].shape[1]):
             raise CircuitError(f"multilabel data y must have shape (vectors, {coefs[-1].shape[1]}), not {y.shape}")
         X = X.astype(np.int64)
-        want = model.predict(X * input_scale)
+        want = _model_predict(model, X * input_scale)
         got = _predict(c, X, classes, binary, multilabel)
         same = np.asarray(got == want).reshape(len(X), -1)
         report.model_accuracy = round(float(np.mean(np.all(np.asarray(want == y).reshape(len(X), -1), axis=1))), 6)
@@ -206,6 +207,33 @@ def from_sklearn(
         if report.checked == "none":
             report.checked = "data"
     return report
+
+
+def _check_layers(coefs: Any, intercepts: Any) -> None:
+    """Weights that chain: ``coefs_[k]`` (inputs, units) and ``intercepts_[k]`` (units,), finite numbers."""
+    try:
+        pairs = list(zip(coefs, intercepts, strict=True))
+    except (TypeError, ValueError):
+        raise CircuitError("the model's coefs_ and intercepts_ are not lists of the same length") from None
+    previous = None
+    for k, (W, b) in enumerate(pairs):
+        if not (isinstance(W, np.ndarray) and isinstance(b, np.ndarray)) or W.dtype.kind != "f" or b.dtype.kind != "f":
+            raise CircuitError(f"layer {k}: weights and biases must be float arrays")
+        if W.ndim != 2 or b.shape != (W.shape[1],) or (previous is not None and W.shape[0] != previous) or not W.size:
+            raise CircuitError(f"layer {k}: weights of shape {W.shape} and biases of shape {b.shape} do not chain")
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise CircuitError(f"layer {k}: NaN or infinite weights")
+        previous = W.shape[1]
+    if not pairs:
+        raise CircuitError("the model has no layers")
+
+
+def _model_predict(model: Any, X: np.ndarray) -> np.ndarray:
+    """``model.predict(X)``; a broken model object (a damaged file) becomes a one-line CircuitError."""
+    try:
+        return np.asarray(model.predict(X))
+    except Exception as exc:  # the model's own code: anything can fail in a damaged object
+        raise CircuitError(f"the model's predict fails: {type(exc).__name__}: {exc}") from None
 
 
 def _build(
