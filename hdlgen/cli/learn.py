@@ -161,7 +161,9 @@ def import_command(
     """A circuit from a QONNX model, an MLPClassifier (.skops) or NumPy layers.
 
     QONNX graphs import exactly (equal to qonnx's execution) or are refused;
-    see docs/importers.md for what each importer supports.
+    MLPClassifiers are checked against predict on every input of domains up
+    to 2^16 vectors. Pickle/joblib files only with --trust. See
+    docs/importers.md for what each importer supports.
     """
     from hdlgen.ir.circuit import write_atomic
     from hdlgen.ir.names import sanitize
