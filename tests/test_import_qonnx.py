@@ -471,3 +471,47 @@ def test_mnist_sized_quant_relu_network_equals_qonnx():
     codes = rng.integers(0, 4, (300, 784))
     want = execute_onnx(build(nodes, inits, 784, 10, 300), {"x": real_inputs(circuit, codes)})["y"]
     assert np.array_equal(circuit_values(circuit, codes), want.astype(np.float64))
+
+
+def test_float64_quant_parameters_follow_qonnx_dtypes():
+    """A Quant scale stored as DOUBLE: qonnx divides in float64 (-1019.25 / 0.3 rounds to -3398, not -3397)."""
+    from onnx import TensorProto, helper, numpy_helper
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    def make(batch):
+        inits = [
+            numpy_helper.from_array(np.array(0.3, dtype=np.float64), "s"),
+            numpy_helper.from_array(np.array(0.0, dtype=np.float64), "z"),
+            numpy_helper.from_array(np.array(16.0, dtype=np.float32), "b"),
+            numpy_helper.from_array(np.array([[0.25]], dtype=np.float32), "W"),
+            numpy_helper.from_array(np.array([-1020.0], dtype=np.float32), "c"),
+        ]
+        nodes = [
+            node("MatMul", ["x", "W"], "h"),
+            node("Add", ["h", "c"], "hc"),
+            helper.make_node(
+                "Quant",
+                ["hc", "s", "z", "b"],
+                ["y"],
+                domain=DOMAIN,
+                signed=1,
+                narrow=0,
+                rounding_mode="ROUND",
+                name="q",
+            ),
+        ]
+        graph = helper.make_graph(
+            nodes,
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 1])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 1])],
+            inits,
+        )
+        return ModelWrapper(helper.make_model(graph)).transform(InferShapes())
+
+    c = from_qonnx(make(1).model, input_bits=2)
+    codes = all_codes(c)
+    want = execute_onnx(make(len(codes)), {"x": real_inputs(c, codes)})["y"]
+    assert np.array_equal(circuit_values(c, codes), want.astype(np.float64))

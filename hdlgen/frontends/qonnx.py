@@ -266,8 +266,9 @@ class _Importer:
         return pending.form
 
     def quant_params(self, node: Any, channels: int) -> tuple[np.ndarray, np.ndarray, int, bool, bool, str]:
-        scale = self.const(node, 1).astype(np.float32)
-        zeropt = self.const(node, 2).astype(np.float32)
+        # qonnx computes in the initializers' own dtypes and casts Quant's result to float32
+        scale = self.const(node, 1)
+        zeropt = self.const(node, 2)
         bits_arr = self.const(node, 3)
         if bits_arr.size != 1 or not np.isfinite(bits_arr).all() or float(bits_arr.reshape(-1)[0]) % 1:
             raise self.fail(node, "the bit width must be one integer")
@@ -306,9 +307,9 @@ class _Importer:
             self.ranges[name] = (0, top)
         cols, offs, affine = [], [], []
         for j, name in enumerate(names):
-            s, z = np.float32(scale[j]), np.float32(zeropt[j])
+            s, z = scale[j], zeropt[j]
             levels = np.array([-1.0, 1.0] if bipolar else np.arange(lo_q, hi_q + 1), dtype=np.float32)
-            values = (levels - z) * s if node.op_type == "Quant" else levels * s
+            values = ((levels - z) * s if node.op_type == "Quant" else levels * s).astype(np.float32)
             step = Fraction(2) if bipolar else Fraction(1)
             coef = step * _frac(s)
             base = (Fraction(lo_q) - _frac(z)) * _frac(s)
@@ -373,13 +374,12 @@ class _Importer:
         return self.form(node, 0), False
 
     def quant_const(self, node: Any, x: np.ndarray) -> np.ndarray:
-        x = x.astype(np.float32)
         if node.op_type == "BipolarQuant":
             scale = self.const(node, 1).astype(np.float32)
             y = np.where(x >= 0.0, np.ones_like(x), -np.ones_like(x))
             return (y * scale).astype(np.float32)
-        scale = self.const(node, 1).astype(np.float32)
-        zeropt = self.const(node, 2).astype(np.float32)
+        scale = self.const(node, 1)
+        zeropt = self.const(node, 2)
         _, _, bits, signed, narrow, mode = self.quant_params(node, 1 if scale.size == 1 else scale.size)
         try:
             q = _int_quant(x, scale, zeropt, np.float32(bits), signed, narrow, mode)
