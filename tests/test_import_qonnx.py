@@ -515,3 +515,55 @@ def test_float64_quant_parameters_follow_qonnx_dtypes():
     codes = all_codes(c)
     want = execute_onnx(make(len(codes)), {"x": real_inputs(c, codes)})["y"]
     assert np.array_equal(circuit_values(c, codes), want.astype(np.float64))
+
+
+def _f(a, name):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+
+
+def _malformed():
+    from onnx import helper
+
+    q = ["x", "s", "z", "b"]
+    qp = [_f(1, "s"), _f(0, "z"), _f(2, "b")]
+    return {
+        "(Quant): input 2 is missing": ([helper.make_node("Quant", ["x", "s"], ["y"], domain=DOMAIN)], [_f(1, "s")]),
+        "bit width must be one integer": (
+            [helper.make_node("Quant", q, ["y"], domain=DOMAIN)],
+            [_f(1, "s"), _f(0, "z"), _f(2.5, "b")],
+        ),
+        "signed and narrow must be 0 or 1": ([helper.make_node("Quant", q, ["y"], domain=DOMAIN, signed=2)], qp),
+        "rounding mode 'NEAREST' is not one qonnx executes": (
+            [helper.make_node("Quant", q, ["y"], domain=DOMAIN, rounding_mode="NEAREST")],
+            qp,
+        ),
+        "thresholds of shape (1,)": ([mt("x", "T", "y")], [_f([0.5], "T")]),
+        "out_scale and out_bias must be finite": ([mt("x", "T", "y", out_scale=float("inf"))], [_f([[0.5]], "T")]),
+        "weights of shape (3, 1) for 2 input channels": ([node("MatMul", ["x", "W"], "y")], [_f(np.ones((3, 1)), "W")]),
+        "transA is not supported": ([node("Gemm", ["x", "W"], "y", transA=1)], [_f(np.ones((2, 1)), "W")]),
+        "needs one input that depends on the graph input and one constant": ([node("Add", ["x", "x"], "y")], []),
+        "non-zero for Div": ([node("Div", ["x", "c"], "y")], [_f(0, "c")]),
+        "input 'nope' is not produced": ([node("Relu", ["nope"], "y")], []),
+        "only the 'value' attribute": ([node("Constant", [], "c"), node("Add", ["x", "c"], "y")], []),
+        "graph output 'y' does not depend on the graph input": ([node("Identity", ["c"], "y")], [_f(1, "c")]),
+    }
+
+
+@pytest.mark.parametrize("message", list(_malformed()))
+def test_malformed_graphs_are_refused_in_one_line(message):
+    from onnx import TensorProto, helper
+
+    nodes, inits = _malformed()[message]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        inits,
+    )
+    with pytest.raises(CircuitError) as info:
+        from_qonnx(helper.make_model(graph), source="m.onnx")
+    text = str(info.value)
+    assert text.startswith("m.onnx: ") and message in text and "\n" not in text

@@ -275,8 +275,10 @@ class _Importer:
         bits = int(bits_arr.reshape(-1)[0])
         if not 1 <= bits <= 16:
             raise self.fail(node, f"bit width {bits} is outside 1..16")
-        signed = bool(self.attr(node, "signed", 1))
-        narrow = bool(self.attr(node, "narrow", 0))
+        signed, narrow = self.attr(node, "signed", 1), self.attr(node, "narrow", 0)
+        if signed not in (0, 1) or narrow not in (0, 1):
+            raise self.fail(node, "the attributes signed and narrow must be 0 or 1")
+        signed, narrow = bool(signed), bool(narrow)
         mode = str(self.attr(node, "rounding_mode", "ROUND")).upper()
         if mode not in ROUNDING_MODES:
             raise self.fail(node, f"rounding mode {mode!r} is not one qonnx executes ({', '.join(ROUNDING_MODES)})")
@@ -621,7 +623,7 @@ class _Importer:
         T = np.broadcast_to(T, (v.channels, T.shape[1]))
         out_scale = self.attr(node, "out_scale", 1.0)
         out_bias = self.attr(node, "out_bias", 0.0)
-        if not (np.isfinite(out_scale) and np.isfinite(out_bias)):
+        if not all(isinstance(a, float | int) and np.isfinite(a) for a in (out_scale, out_bias)):
             raise self.fail(node, "out_scale and out_bias must be finite")
 
         def levels_of(j: int) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[int], Any]]:
