@@ -29,8 +29,11 @@ def fit(seed: int, n_in: int, hidden: tuple[int, ...], target: str, activation: 
         y = X[:, : min(2, n_in)].sum(axis=1)
     else:
         y = np.c_[X[:, 0] & X[:, -1], X[:, 0] | X[:, -1], (X.sum(axis=1) >= 2).astype(int)]
-    # lbfgs converges on these small problems; the iteration cap is far above what it needs
-    model = MLPClassifier(hidden, activation=activation, solver="lbfgs", max_iter=5000, random_state=seed)
+    # Adam stops when the loss no longer improves (tol over n_iter_no_change epochs), far below the
+    # iteration cap; lbfgs's line search fails on networks whose narrow relu layers die.
+    model = MLPClassifier(
+        hidden, activation=activation, solver="adam", learning_rate_init=0.02, max_iter=5000, random_state=seed
+    )
     return model.fit(X, y), X, y
 
 
@@ -140,7 +143,7 @@ def check_random_mlp(seed: int) -> str:
     return "equal"
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6))
 def test_random_mlps_equal_predict_or_are_refused(seed: int):
     check_random_mlp(seed)
@@ -148,5 +151,5 @@ def test_random_mlps_equal_predict_or_are_refused(seed: int):
 
 @pytest.mark.slow
 def test_random_mlps_many():
-    outcomes = [check_random_mlp(seed) for seed in range(60)]
-    assert outcomes.count("equal") >= 50
+    outcomes = [check_random_mlp(seed) for seed in range(400)]
+    assert outcomes.count("equal") >= 350
