@@ -651,7 +651,8 @@ class _Importer:
                 "hold the rounded value (thresholds or Quant may follow it; else use power-of-two scales)",
             )
         base = sanitize(node.name or node.output[0], "r")
-        cols, offs = [], []
+        cols: list[dict[str, Fraction]] = []
+        offs: list[Fraction] = []
         for j in range(v.channels):
             col, off = v.cols[j], v.off[j]
             mu = max([_den(c) for c in col.values()] + [_den(off)])
@@ -768,26 +769,27 @@ class _Importer:
                 return names, [{"output": s, "mu": float(mu), "lower": _number(lower)} for s in names]
         # One power-of-two mu and one integer lower bound for all channels: the outputs keep their order.
         numbers = [c for col in f.cols for c in col.values()] + [o for o in f.off if o != 0]
-        mu = Fraction(1) if not numbers else min(_pow2_part(c) for c in numbers) ** -1
+        grid = Fraction(1) if not numbers else 1 / min(_pow2_part(c) for c in numbers)
         bounds = [self.signal_bounds(col, off) for col, off in zip(f.cols, f.off, strict=True)]
-        lower = min(int(lo * mu) for lo, _ in bounds)
+        floor = min(int(lo * grid) for lo, _ in bounds)
         base = sanitize(name, "y")
-        outputs, affine = [], []
+        outputs: list[str] = []
+        affine: list[dict[str, Any]] = []
         for j, (col, off) in enumerate(zip(f.cols, f.off, strict=True)):
-            top = max(1, int(bounds[j][1] * mu) - lower)
+            top = max(1, int(bounds[j][1] * grid) - floor)
             if top.bit_length() > MAX_BITS:
                 raise CircuitError(f"{self.source}: graph output '{name}' needs more than {MAX_BITS} bits")
             srcs = list(col)
             g = self.gate(
                 f"{base}_{j}",
                 srcs,
-                [int(col[s] * mu) for s in srcs],
-                lower - int(off * mu),
+                [int(col[s] * grid) for s in srcs],
+                floor - int(off * grid),
                 kind="relu",
                 bits=top.bit_length(),
             )
             outputs.append(g)
-            affine.append({"output": g, "mu": float(mu), "lower": lower})
+            affine.append({"output": g, "mu": float(grid), "lower": floor})
         return outputs, affine
 
 
