@@ -108,6 +108,10 @@ def load_grid(path: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         raise CircuitError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise CircuitError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CircuitError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise CircuitError(f"{path}: cannot read: {exc.strerror}") from None
     unknown = sorted(set(data) - {"sweep", "grid", "plot"})
     if unknown:
         raise CircuitError(f"{path}: unknown table '{unknown[0]}' (expected [sweep], [grid], [plot])")
@@ -131,6 +135,8 @@ def load_grid(path: str | os.PathLike[str], output: str | os.PathLike[str] | Non
             raise CircuitError(f"{path}: [grid] key '{key}' must be a non-empty list")
         if any(isinstance(v, dict | list) for v in values):
             raise CircuitError(f"{path}: [grid] key '{key}': values must be numbers or strings")
+        if task.startswith("construct") and any(not isinstance(v, int) or isinstance(v, bool) for v in values):
+            raise CircuitError(f"{path}: [grid] key '{key}': values must be integers")
     missing = [k for k in required if k not in grid]
     if missing:
         raise CircuitError(f"{path}: [grid] key '{missing[0]}' is missing (needed by {task})")
@@ -187,8 +193,8 @@ def run_point(task: str, point: dict[str, Any], synth: str | None, place: bool) 
             if place:
                 row["fmax_mhz"] = result.fmax_mhz
         row["error"] = ""
-    except (CircuitError, ToolError, TypeError) as exc:  # TypeError: a grid value of the wrong type
-        row["error"] = f"{type(exc).__name__}: {exc}" if isinstance(exc, TypeError) else str(exc)
+    except (CircuitError, ToolError, TypeError, ValueError) as exc:  # Type/ValueError: a grid value of the wrong type
+        row["error"] = f"{type(exc).__name__}: {exc}" if type(exc) in (TypeError, ValueError) else str(exc)
     return row
 
 

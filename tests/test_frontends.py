@@ -109,7 +109,7 @@ def digits_mlp():
     data = load_digits()
     X, y = data.data.astype(np.int64), data.target
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-    model = MLPClassifier(hidden_layer_sizes=(24,), max_iter=300, random_state=0).fit(Xtr / 16, ytr)
+    model = MLPClassifier(hidden_layer_sizes=(24,), max_iter=2000, tol=1e-3, random_state=0).fit(Xtr / 16, ytr)
     return model, Xte, yte
 
 
@@ -144,6 +144,7 @@ def test_sklearn_cli_reports_accuracy_loss(tmp_path: Path, capsys, digits_mlp):
     np.savez(tmp_path / "data.npz", X=X, y=y)
     out = tmp_path / "mlp.json"
     argv = ["import", str(tmp_path / "mlp.joblib"), "-o", str(out), "--input-bits", "5", "--input-scale", "0.0625"]
+    argv.append("--trust")
     assert main([*argv, "--data", str(tmp_path / "data.npz"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert {"model_accuracy", "circuit_accuracy", "agreement"} <= set(info) and info["agreement"] > 0.95
@@ -159,13 +160,13 @@ def test_sklearn_binary_and_unsupported(tmp_path: Path, capsys):
     model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=0).fit(X, y)
     report = from_sklearn(model, input_bits=1, X=X, y=y)
     assert report.circuit.gates[-1].kind == "threshold" and report.agreement >= 0.97
-    tanh = MLPClassifier(hidden_layer_sizes=(4,), activation="tanh", max_iter=50, random_state=0).fit(X, y)
+    tanh = MLPClassifier(hidden_layer_sizes=(4,), activation="tanh", max_iter=3000, random_state=0).fit(X, y)
     with (tmp_path / "tanh.pkl").open("wb") as fh:
         pickle.dump(tanh, fh)
-    assert main(["import", str(tmp_path / "tanh.pkl"), "-o", str(tmp_path / "t.json")]) == 2
+    assert main(["import", str(tmp_path / "tanh.pkl"), "-o", str(tmp_path / "t.json"), "--trust"]) == 2
     assert "activation 'tanh' is not supported" in capsys.readouterr().err
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
-    assert main(["import", str(tmp_path / "junk.pkl"), "-o", str(tmp_path / "t.json")]) == 2
+    assert main(["import", str(tmp_path / "junk.pkl"), "-o", str(tmp_path / "t.json"), "--trust"]) == 2
     assert "cannot load the model" in capsys.readouterr().err
 
 
@@ -250,11 +251,11 @@ def test_qonnx_two_layers_with_quant_and_multithreshold():
     X = X[..., 0] * 2 + X[..., 1]
     got = c.evaluate(X)
     want = run_qonnx(model, X, 0.5)  # the graph input is 0.5 * the circuit's integer input
-    assert c.meta["output_affine"]  # bipolar outputs are mapped to relu gates
+    assert c.meta["output_affine"]  # bipolar outputs: the threshold gates, mapped back by the affine
     aff = c.meta["output_affine"][0]
-    assert np.allclose((got + aff["lower"]) / aff["mu"], want)
+    assert np.array_equal((got + aff["lower"]) / aff["mu"], want)
     assert [i.bits for i in c.inputs] == [2] * n_in
-    assert sum(g.kind == "threshold" for g in c.gates) == hidden * 3 + n_out
+    assert sum(g.kind == "threshold" for g in c.gates) <= hidden * 3 + n_out
 
 
 def test_qonnx_plain_multithreshold_outputs_are_the_gates():
@@ -301,10 +302,10 @@ def test_qonnx_unsupported_node_is_named(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert "node 'act' (Sigmoid): unsupported node type 'Sigmoid'" in err and not out.exists()
     nodes = [helper.make_node("MatMul", ["x", "W"], ["s"], name="mm"), mt("s", "T", "y", out_dtype="BINARY")]
-    model = qonnx_model(nodes, {"W": np.array([[1.0, np.e], [1.0, 1.0]]), "T": np.zeros((1, 1))}, 2, 2)
+    model = qonnx_model(nodes, {"W": np.array([[1.0, np.e], [np.pi, 1.0]]), "T": np.zeros((1, 1))}, 2, 2)
     onnx.save(model.model, tmp_path / "irr.onnx")
     assert main(["import", str(tmp_path / "irr.onnx"), "-o", str(out)]) == 2
-    assert "not on an integer grid" in capsys.readouterr().err
+    assert "float32 rounds its sums" in capsys.readouterr().err
 
 
 def test_qonnx_signed_input_quant_becomes_offset_unsigned_inputs():

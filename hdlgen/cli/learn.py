@@ -12,7 +12,14 @@ from hdlgen.errors import CircuitError
 
 __all__ = ["COMMANDS"]
 
-IMPORT_FORMATS = {".onnx": "qonnx", ".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn", ".npz": "npz"}
+IMPORT_FORMATS = {
+    ".onnx": "qonnx",
+    ".skops": "sklearn",
+    ".joblib": "sklearn",
+    ".pkl": "sklearn",
+    ".pickle": "sklearn",
+    ".npz": "npz",
+}
 
 
 @click.command("train")
@@ -109,7 +116,12 @@ def train_command(
     "fmt",
     type=click.Choice(["qonnx", "sklearn", "npz"]),
     default=None,
-    help="Model format [default: from the extension: .onnx, .joblib/.pkl, .npz].",
+    help="Model format [default: from the extension: .onnx, .skops (or .joblib/.pkl with --trust), .npz].",
+)
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Read a pickle/joblib model: unpickling RUNS ANY CODE the file holds; only for files you made yourself.",
 )
 @click.option("--name", default=None, help="Circuit name [default: the model file's stem].")
 @click.option(
@@ -132,13 +144,14 @@ def train_command(
     "--data",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="sklearn: .npz with integer X and labels y, to report the accuracy before and after rounding.",
+    help="sklearn: .npz with integer X and labels y (multilabel: one column per label), to report accuracy.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def import_command(
     model: str,
     output: str,
     fmt: str | None,
+    trust: bool,
     name: str | None,
     input_bits: int,
     input_scale: float,
@@ -147,12 +160,15 @@ def import_command(
     data: str | None,
     as_json: bool,
 ) -> None:
-    """A circuit from a QONNX model, a pickled MLPClassifier (trusted files only) or NumPy layers."""
-    import re
+    """A circuit from a QONNX model, an MLPClassifier (.skops) or NumPy layers.
 
-    import numpy as np
-
+    QONNX graphs import exactly (equal to qonnx's execution) or are refused;
+    MLPClassifiers are checked against predict on every input of domains up
+    to 2^16 vectors. Pickle/joblib files only with --trust. See
+    docs/importers.md for what each importer supports.
+    """
     from hdlgen.ir.circuit import write_atomic
+    from hdlgen.ir.names import sanitize
 
     path = Path(model)
     fmt = fmt or IMPORT_FORMATS.get(path.suffix.lower())
@@ -160,8 +176,7 @@ def import_command(
         raise CircuitError(f"{model}: unknown model format {path.suffix!r} (give --format qonnx, sklearn or npz)")
     if not path.exists():
         raise CircuitError(f"{model}: no such file")
-    stem = re.sub(r"\W", "_", path.stem)
-    name = name or (stem if re.match(r"[A-Za-z_]", stem) else f"n{stem}")
+    name = sanitize(name or path.stem, "net")
     figures: dict[str, object] = {}
     if fmt == "npz":
         from hdlgen.frontends import load_npz
@@ -176,25 +191,33 @@ def import_command(
 
         X = y = None
         if data is not None:
-            try:
-                with np.load(data, allow_pickle=False) as arrays:
-                    X, y = arrays["X"], arrays["y"]
-            except KeyError as exc:
-                raise CircuitError(f"{data}: key {exc} is missing (expected X and y)") from None
-            except (OSError, ValueError) as exc:
-                raise CircuitError(f"{data}: not a readable .npz file: {exc}") from None
-        report = from_sklearn(
-            load_sklearn(path),
-            input_bits=input_bits,
-            input_scale=input_scale,
-            weight_bits=weight_bits,
-            act_bits=act_bits,
-            name=name,
-            X=X,
-            y=y,
-        )
+            from hdlgen.frontends.layers import read_npz
+
+            arrays = read_npz(data)
+            for key in ("X", "y"):
+                if key not in arrays:
+                    raise CircuitError(f"{data}: key '{key}' is missing (expected X and y)")
+            X, y = arrays["X"], arrays["y"]
+        loaded = load_sklearn(path, trust=trust)
+        try:
+            report = from_sklearn(
+                loaded,
+                input_bits=input_bits,
+                input_scale=input_scale,
+                weight_bits=weight_bits,
+                act_bits=act_bits,
+                name=name,
+                X=X,
+                y=y,
+            )
+        except CircuitError as exc:
+            raise CircuitError(f"{data if str(exc).startswith(('data', 'multilabel data')) else path}: {exc}") from None
         circuit = report.circuit
-        figures = {k: v for k, v in report.to_dict().items() if v is not None and k.endswith(("accuracy", "agreement"))}
+        figures = {
+            k: v
+            for k, v in report.to_dict().items()
+            if v is not None and k.endswith(("accuracy", "agreement", "checked"))
+        }
     circuit.validate()
     write_atomic(output, circuit.to_json())
     announce(output)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,9 @@ import numpy as np
 from hdlgen.errors import CircuitError
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import CLASSES_KEY
+from hdlgen.ir.names import sanitize
 
-__all__ = ["NPZ_KEYS", "from_layers", "load_npz"]
+__all__ = ["NPZ_KEYS", "from_layers", "load_npz", "read_npz"]
 
 NPZ_KEYS = ("kinds", "bits", "input_bits", "classes")
 
@@ -106,6 +109,30 @@ def from_layers(
     return c
 
 
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, read without pickle (``allow_pickle=False``).
+
+    Raises
+    ------
+    CircuitError
+        One line naming the file: missing, not an archive, corrupt, or holding objects.
+    """
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single array, not an .npz archive")
+        with data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise CircuitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CircuitError(f"{path}: is a directory, not an .npz file") from None
+    # zipfile and zlib report corrupt archives with these; pickled objects are a ValueError
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
+        raise CircuitError(f"{path}: not a readable .npz file: {type(exc).__name__}: {exc}") from None
+
+
 def load_npz(path: str | os.PathLike[str], name: str | None = None) -> Circuit:
     """A circuit from an ``.npz`` of layers (see the module docstring).
 
@@ -115,11 +142,7 @@ def load_npz(path: str | os.PathLike[str], name: str | None = None) -> Circuit:
         Naming the file and the key, for missing, extra or malformed arrays.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise CircuitError(f"{path}: not a readable .npz file: {exc}") from None
+    arrays = read_npz(path)
     layer_keys = sorted((int(m.group(2)), m.group(0)) for k in arrays if (m := re.fullmatch(r"([WT])(\d+)", k)))
     n = 1 + max((i for i, _ in layer_keys), default=-1)
     if n == 0:
@@ -135,12 +158,15 @@ def load_npz(path: str | os.PathLike[str], name: str | None = None) -> Circuit:
         if key[0] in "WT" and key[1:].isdigit():
             if value.dtype.kind not in "iuf" or (value.dtype.kind == "f" and not np.all(value == np.round(value))):
                 raise CircuitError(f"{path}: key '{key}': values must be integers")
+    for key in ("bits", "input_bits"):
+        if key in arrays and (arrays[key].dtype.kind not in "iu" or arrays[key].size == 0):
+            raise CircuitError(f"{path}: key '{key}': values must be integers")
     kinds = [str(k) for k in arrays["kinds"].reshape(-1)] if "kinds" in arrays else "threshold"
     bits = [int(b) or None for b in arrays["bits"].reshape(-1)] if "bits" in arrays else None
     if bits is None and not isinstance(kinds, str) and "relu" in kinds:
         raise CircuitError(f"{path}: key 'bits' is needed for relu layers")
     ib = arrays.get("input_bits", np.array(1))
-    input_bits = int(ib) if ib.ndim == 0 else [int(b) for b in ib]
+    input_bits = int(ib) if ib.ndim == 0 else [int(b) for b in ib.reshape(-1)]
     classes = [str(c) for c in arrays["classes"].reshape(-1)] if "classes" in arrays else None
     try:
         return from_layers(
@@ -148,8 +174,9 @@ def load_npz(path: str | os.PathLike[str], name: str | None = None) -> Circuit:
             kinds=kinds,
             bits=bits,
             input_bits=input_bits,
-            name=name or re.sub(r"\W", "_", path.stem) or "net",
+            name=name or sanitize(path.stem, "net"),
             classes=classes,
+            meta={"input_affine": [{"input": f"x{i}", "mu": 1.0, "lower": 0} for i in range(len(arrays["W0"]))]},
         )
     except CircuitError as exc:
         raise CircuitError(f"{path}: {exc}") from None

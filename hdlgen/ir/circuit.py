@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hdlgen.errors import CircuitError
+from hdlgen.ir.names import sanitize
 from hdlgen.ir.ranges import ValueRange, propagate_ranges
 from hdlgen.ir.reference import Reference
 
@@ -678,8 +679,7 @@ class Circuit:
 
 
 def _default_name(path: Path) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_]", "_", path.stem) or "circuit"
-    return stem if not stem[0].isdigit() else f"_{stem}"
+    return sanitize(path.stem, "circuit")
 
 
 def load(path: str | os.PathLike[str]) -> Circuit:
@@ -718,15 +718,29 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     A reader never sees a half-written file, and a failure leaves no file.
+
+    Raises
+    ------
+    CircuitError
+        One line naming ``path`` when it cannot be written (missing folder, no permission, a directory).
     """
     path = Path(path)
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    if path.is_dir():
+        raise CircuitError(f"{path}: is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:
+        raise CircuitError(f"{path}: cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
             f.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise CircuitError(f"{path}: cannot write: {exc.strerror}") from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
