@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Set up, then run the whole test suite (pass extra pytest arguments after it); it ends with the 15 slowest tests.
+# Before pytest: a plain `pip install` (no extras) into a fresh venv must run every everyday command
+# (scripts/plain_install.sh; skip it with HDLGEN_SKIP_PLAIN_INSTALL=1 for a quick local run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
 ruff check hdlgen tests bench examples boards rtl_tests
+if [ "${HDLGEN_SKIP_PLAIN_INSTALL:-0}" != 1 ]; then
+    bash scripts/plain_install.sh
+fi
 status=0
 python -m pytest -n 2 --durations=15 "$@" || status=$?
 if [ "$status" = 5 ]; then
