@@ -9,8 +9,10 @@ The flow, one function per step:
 3. :func:`make_stimulus`: the per-edge stimulus of a chunk of vectors for the
    chosen schedule.
 4. :func:`build_simulation`: build (or reuse) the simulation for the driver.
-5. :func:`record_bench` or :func:`record_cocotb`: run it and read what it
-   recorded after every edge, and the gate registers' toggle counts.
+5. :func:`start_bench` / :func:`finish_bench` (or ``start_cocotb`` /
+   ``finish_cocotb``): run it and read what it recorded after every edge,
+   and the gate registers' toggle counts. The next chunk's run starts
+   before the previous chunk is compared, so both cores work.
 6. :class:`Comparison`: compare, in NumPy, with the reference (outputs,
    ``o_energy``, ``o_class``) and with the pipeline model (toggles).
 
@@ -50,12 +52,12 @@ from typing import Any, Literal
 import numpy as np
 
 from hdlgen.errors import CircuitError, ToolError, UsageError
-from hdlgen.hdl.model import bit_toggles, simulate_pipeline
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import predict
 from hdlgen.ir.keywords import VERILOG_KEYWORDS, escape_identifier
 from hdlgen.ir.ports import PortLayout
 from hdlgen.ir.reference import Reference, check_vectors, enumerate_inputs
+from hdlgen.sim.activity import expected_toggles, pack_words, unpack_words
 from hdlgen.sim.testbench import (
     BENCH,
     DUMP,
@@ -86,13 +88,15 @@ __all__ = [
     "cache_dir",
     "cell_models",
     "check_options",
+    "finish_bench",
+    "finish_cocotb",
     "generated_design",
     "given_design",
     "make_schedule",
     "make_stimulus",
-    "record_bench",
-    "record_cocotb",
     "simulate",
+    "start_bench",
+    "start_cocotb",
 ]
 
 Simulator = Literal["verilator", "icarus"]
@@ -101,7 +105,7 @@ Driver = Literal["hdl", "hdl-cocotb", "cocotb"]
 DRIVERS: tuple[str, ...] = ("hdl", "hdl-cocotb", "cocotb")
 SCHEDULES: tuple[str, ...] = ("back-to-back", "gaps", "random", "reset")
 #: Vectors per simulation run (each run starts from reset); bounds memory.
-CHUNK = 1 << 20
+CHUNK = 1 << 19
 #: Bytes of stimulus memory the testbench may hold (bounds the chunk for wide inputs).
 STIMULUS_BYTES = 64 << 20
 
@@ -695,10 +699,10 @@ def _ports(design: Design) -> dict[str, int]:
     return ports
 
 
-def record_bench(
+def start_bench(
     sim: SimBuild, design: Design, stim: Stimulus, workdir: Path, options: SimOptions, waves: bool = False
-) -> Recording:
-    """Run the self-clocked testbench on one stimulus (drivers ``hdl`` and ``hdl-cocotb``).
+) -> cocotb_runner.Running:
+    """Write the stimulus and start the self-clocked testbench (drivers ``hdl`` and ``hdl-cocotb``).
 
     Parameters
     ----------
@@ -714,6 +718,38 @@ def record_bench(
 
     Returns
     -------
+    Running
+        Pass it to :func:`finish_bench`.
+
+    Raises
+    ------
+    ToolError
+        When the simulator cannot be started.
+    """
+    words = pack_words(design.layout, stim.data)
+    packed = words if words is not None else design.layout.pack_input_bytes(stim.data)
+    (workdir / STIMULUS).write_bytes(stimulus_hex(stim.rst, stim.i_valid, packed, design.layout.i_width))
+    plusargs = [f"+edges={stim.edges}"]
+    if not sim.cocotb:
+        plusargs.append("+finish")
+    if waves:
+        plusargs.append("+trace")
+    return cocotb_runner.start(
+        sim,
+        workdir,
+        test_module="hdlgen.rtl_tests.test_bench" if sim.cocotb else None,
+        plusargs=plusargs,
+        dump="vcd" if waves else "none",
+    )
+
+
+def finish_bench(
+    running: cocotb_runner.Running, design: Design, stim: Stimulus, workdir: Path, options: SimOptions
+) -> Recording:
+    """Wait for a run of :func:`start_bench` and read what it recorded.
+
+    Returns
+    -------
     Recording
 
     Raises
@@ -721,20 +757,7 @@ def record_bench(
     ToolError
         When the simulation fails or writes an incomplete result.
     """
-    packed = design.layout.pack_input_bytes(stim.data)
-    (workdir / STIMULUS).write_bytes(stimulus_hex(stim.rst, stim.i_valid, packed, design.layout.i_width))
-    plusargs = [f"+edges={stim.edges}"]
-    if not sim.cocotb:
-        plusargs.append("+finish")
-    if waves:
-        plusargs.append("+trace")
-    seconds = cocotb_runner.run(
-        sim,
-        workdir,
-        test_module="hdlgen.rtl_tests.test_bench" if sim.cocotb else None,
-        plusargs=plusargs,
-        dump="vcd" if waves else "none",
-    )
+    seconds = running.wait()
     results = read_results(workdir / RESULTS, _ports(design), stim.edges)
     toggles = None
     unknown: list[str] = []
@@ -750,34 +773,52 @@ def record_bench(
     return Recording(results, toggles, unknown, seconds, wave if wave.exists() else None)
 
 
-def record_cocotb(
+def start_cocotb(
     sim: SimBuild, design: Design, stim: Stimulus, workdir: Path, options: SimOptions, waves: bool = False
-) -> Recording:
-    """Run the cocotb per-edge driver on one stimulus (driver ``cocotb``).
+) -> cocotb_runner.Running:
+    """Write the stimulus and start the cocotb per-edge driver (driver ``cocotb``).
 
-    Parameters and returns as :func:`record_bench`. Toggles come from
-    Verilator's SAIF (``dump.saif``) or, with a waveform, its VCD; on Icarus
-    from the dump module's ``gates.vcd``.
+    Parameters and returns as :func:`start_bench`.
     """
     np.savez(
         workdir / "stimulus.npz", rst=stim.rst, i_valid=stim.i_valid, i_data=design.layout.pack_input_bytes(stim.data)
     )
-    ports = _ports(design)
     env = {
         "HDLGEN_STIMULUS": str(workdir / "stimulus.npz"),
         "HDLGEN_RESULTS": str(workdir / RESULTS),
-        "HDLGEN_PORTS": "o_class" if "o_class" in ports else "",
+        "HDLGEN_PORTS": "o_class" if "o_class" in _ports(design) else "",
     }
-    seconds = cocotb_runner.run(
+    return cocotb_runner.start(
         sim,
         workdir,
         test_module="hdlgen.rtl_tests.test_circuit",
         extra_env=env,
         dump="vcd" if (options.toggles or waves) else "none",
     )
+
+
+def finish_cocotb(
+    running: cocotb_runner.Running, design: Design, stim: Stimulus, workdir: Path, options: SimOptions
+) -> Recording:
+    """Wait for a run of :func:`start_cocotb` and read what it recorded.
+
+    Toggles come from Verilator's SAIF (``dump.saif``) or, with a waveform,
+    its VCD; on Icarus from the dump module's ``gates.vcd``.
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ToolError
+        When the simulation fails or writes an incomplete result.
+    """
+    seconds = running.wait()
     if not (workdir / RESULTS).exists():
         raise ToolError(f"{options.simulator} simulation did not finish: {_log_tail(workdir)}")
-    results = read_results(workdir / RESULTS, ports, stim.edges, base=2)
+    results = read_results(workdir / RESULTS, _ports(design), stim.edges, base=2)
+    waves = running.sim.trace and options.simulator == "verilator" and not (workdir / "dump.saif").exists()
     if options.simulator == "verilator":
         trace = workdir / ("dump.vcd" if waves else "dump.saif")
     else:
@@ -786,7 +827,7 @@ def record_cocotb(
     if options.toggles and design.registers and trace.exists():
         reader = saif_toggles if trace.suffix == ".saif" else vcd_toggles
         toggles, unknown = reader(trace, design.registers)
-    return Recording(results, toggles, unknown, seconds, trace if waves and trace.exists() else None)
+    return Recording(results, toggles, unknown, seconds, trace if trace.exists() else None)
 
 
 def _log_tail(workdir: Path) -> str:
@@ -796,6 +837,15 @@ def _log_tail(workdir: Path) -> str:
 
 
 # --------------------------------------------------------------- compare
+
+
+def _outputs_and_activity(circuit: Circuit, X: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What ``Reference(circuit).run(X)`` returns, from the gate values (n, size) it computed."""
+    column = {g.name: k for k, g in enumerate(circuit.gates)}
+    column_in = {inp.name: j for j, inp in enumerate(circuit.inputs)}
+    outs = [values[:, column[o]] if o in column else X[:, column_in[o]] for o in circuit.outputs]
+    want = np.stack(outs, axis=1) if outs else np.zeros((X.shape[0], 0), dtype=np.int64)
+    return want.astype(np.int64), np.count_nonzero(values, axis=1).astype(np.int64)
 
 
 @dataclass
@@ -854,7 +904,7 @@ class Comparison:
             self.unknown += 1
             self._note({"edge": int(e), "port": "o_valid", "error": f"o_valid is X/Z after edge {int(e)}"})
         edges_valid = np.flatnonzero(valid)
-        got = design.layout.unpack_output_bytes(res.values["o_data"][valid])
+        got = unpack_words(design.layout, res.values["o_data"][valid])
         got_energy = res.values["o_energy"][valid]
         got_class = res.values["o_class"][valid] if design.classifier else None
         unknown_rows = np.zeros(len(edges_valid), dtype=bool)
@@ -864,7 +914,13 @@ class Comparison:
                 mask = res.unknown[port][valid]
                 unknown_port[mask] = port
                 unknown_rows |= mask
-        want, act = Reference(circuit).run(X)
+        values = None
+        if rec.toggles is not None:
+            # One reference pass gives the outputs, the activity and the gate values for the toggles.
+            values = Reference(circuit).gate_values(X)
+            want, act = _outputs_and_activity(circuit, X, values)
+        else:
+            want, act = Reference(circuit).run(X)
         self.reference_energy_max = max(self.reference_energy_max, int(act.max()) if n else 0)
         if got.shape[0] != n:
             self.mismatches += n
@@ -898,10 +954,17 @@ class Comparison:
             if got_class is not None:
                 self.predictions.append(got_class)
         if rec.toggles is not None:
-            model = simulate_pipeline(
-                circuit, stim.data, stim.i_valid, stim.rst, self.options.gating, self.options.pipeline
+            by_gate = expected_toggles(
+                circuit,
+                X,
+                stim.index,
+                stim.i_valid,
+                stim.rst,
+                stim.data,
+                self.options.gating,
+                self.options.pipeline,
+                values,
             )
-            by_gate = dict(zip((g.name for g in circuit.gates), bit_toggles(model.gates).tolist(), strict=True))
             self.toggles = self.toggles or {}
             self.expected = self.expected or {}
             for gate, count in rec.toggles.items():
@@ -1075,19 +1138,45 @@ def simulate(
     if waves is not None and total > size:
         raise UsageError(f"waves: a waveform covers at most {size} vectors (one run), not {total}")
     sim = build_simulation(design, options, size, waves is not None, on_stage)
-    record = record_cocotb if options.driver == "cocotb" else record_bench
+    start, finish = (start_cocotb, finish_cocotb) if options.driver == "cocotb" else (start_bench, finish_bench)
     comparison = Comparison(circuit, design, options)
     waves_path = None
-    for k, (offset, Xc) in enumerate(_chunks(circuit, X, size)):
-        stim = make_stimulus(circuit, Xc, options, design.layout.latency, options.seed + k)
-        with tempfile.TemporaryDirectory(prefix="hdlgen-sim-") as tmp:
-            rec = record(sim, design, stim, Path(tmp), options, waves is not None)
+    # One run ahead: the simulator (its own process) runs chunk k + 1 while chunk k is compared.
+    pending: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path] | None = None
+
+    def complete(item: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path]) -> None:
+        nonlocal waves_path
+        running, stim, Xc, offset, workdir = item
+        try:
+            rec = finish(running, design, stim, workdir, options)
             if waves is not None:
                 if rec.waves is None:
                     raise ToolError(f"{options.simulator} wrote no waveform")
                 shutil.copyfile(rec.waves, waves)
                 waves_path = str(waves)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
         comparison.add(Xc, offset, stim, rec)
         if progress is not None:
             progress(offset + Xc.shape[0], total)
+
+    try:
+        for k, (offset, Xc) in enumerate(_chunks(circuit, X, size)):
+            stim = make_stimulus(circuit, Xc, options, design.layout.latency, options.seed + k)
+            workdir = Path(tempfile.mkdtemp(prefix="hdlgen-sim-"))
+            try:
+                running = start(sim, design, stim, workdir, options, waves is not None)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            previous, pending = pending, (running, stim, Xc, offset, workdir)
+            if previous is not None:
+                complete(previous)
+        if pending is not None:
+            last, pending = pending, None
+            complete(last)
+    finally:
+        if pending is not None:
+            pending[0].kill()
+            shutil.rmtree(pending[4], ignore_errors=True)
     return comparison.result(sim.seconds, waves_path)

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import Literal
 from hdlgen.errors import ToolError
 from hdlgen.toolchain.tools import icarus_path, verilator_env
 
-__all__ = ["SimBuild", "Simulator", "build", "cache_dir", "run", "simulator_env"]
+__all__ = ["Running", "SimBuild", "Simulator", "build", "cache_dir", "run", "simulator_env", "start"]
 
 Simulator = Literal["verilator", "icarus"]
 
@@ -306,6 +307,69 @@ def _cocotb_env(sim: SimBuild, test_module: str, test_dir: Path, extra_env: Mapp
     return env
 
 
+class Running:
+    """A simulation started by :func:`start`; :meth:`wait` for it.
+
+    The simulator runs in its own process, so the caller can work (e.g.
+    compare the previous run's results) meanwhile.
+    """
+
+    def __init__(self, sim: SimBuild, cmd: list[str], test_dir: Path, env: dict[str, str], test_module: str | None):
+        self.sim, self.test_dir, self.test_module = sim, test_dir, test_module
+        self.log = test_dir / "sim.log"
+        self.log.unlink(missing_ok=True)
+        self._out = self.log.open("w")
+        self.started = time.perf_counter()
+        self.ended: float | None = None
+        try:
+            self._proc = subprocess.Popen(cmd, cwd=test_dir, env=env, stdout=self._out, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            self._out.close()
+            raise ToolError(f"{sim.simulator} simulation: cannot run {cmd[0]}: {exc.strerror}") from None
+        # The end time is taken when the process exits, not when the caller gets round to waiting.
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        self._proc.wait()
+        self.ended = time.perf_counter()
+
+    def wait(self) -> float:
+        """Wait for the simulation to end.
+
+        Returns
+        -------
+        float
+            Wall-clock seconds from its start to its exit.
+
+        Raises
+        ------
+        ToolError
+            When it exits with an error or (cocotb) its test failed, with the log's last lines.
+        """
+        self._watcher.join()
+        self._out.close()
+        code = self._proc.returncode
+        what = f"{self.sim.simulator} simulation"
+        if code != 0:
+            raise ToolError(f"{what} failed (exit {code}): {_tail(self.log)}")
+        if self.sim.cocotb:
+            # A failing cocotb test does not change the simulator's exit status: read its results file.
+            results = self.test_dir / "results.xml"
+            text = results.read_text(errors="replace") if results.exists() else ""
+            if "<testcase" not in text or "<failure" in text or "<error" in text:
+                raise ToolError(f"{what}: the cocotb test {self.test_module} failed: {_tail(self.log)}")
+        assert self.ended is not None
+        return self.ended - self.started
+
+    def kill(self) -> None:
+        """Stop the simulation (when the caller gives up on it)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._watcher.join()
+        self._out.close()
+
+
 def run(
     sim: SimBuild,
     test_dir: Path,
@@ -315,7 +379,7 @@ def run(
     plusargs: Sequence[str] = (),
     dump: Literal["none", "vcd"] = "none",
 ) -> float:
-    """Run a built simulation in ``test_dir``.
+    """Run a built simulation in ``test_dir`` and wait for it (see :func:`start`).
 
     Parameters
     ----------
@@ -345,6 +409,31 @@ def run(
     UsageError
         When a cocotb build is run without a test module.
     """
+    return start(sim, test_dir, test_module=test_module, extra_env=extra_env, plusargs=plusargs, dump=dump).wait()
+
+
+def start(
+    sim: SimBuild,
+    test_dir: Path,
+    *,
+    test_module: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    plusargs: Sequence[str] = (),
+    dump: Literal["none", "vcd"] = "none",
+) -> Running:
+    """Start a built simulation in ``test_dir`` (parameters as :func:`run`); wait with :meth:`Running.wait`.
+
+    Returns
+    -------
+    Running
+
+    Raises
+    ------
+    ToolError
+        When the simulator cannot be started.
+    UsageError
+        When a cocotb build is run without a test module.
+    """
     extra = dict(extra_env or {})
     if sim.cocotb:
         if test_module is None:
@@ -367,15 +456,4 @@ def run(
 
             cmd += ["-m", cfg.lib_entry("vpi", "icarus")]
         cmd += [str(sim.directory / "sim.vvp"), *plusargs, "-vcd" if dump == "vcd" else "-none"]
-    log = test_dir / "sim.log"
-    log.unlink(missing_ok=True)
-    start = time.perf_counter()
-    _execute(cmd, test_dir, env, log, f"{sim.simulator} simulation")
-    seconds = time.perf_counter() - start
-    if sim.cocotb:
-        # A failing cocotb test does not change the simulator's exit status: read its results file.
-        results = test_dir / "results.xml"
-        text = results.read_text(errors="replace") if results.exists() else ""
-        if "<testcase" not in text or "<failure" in text or "<error" in text:
-            raise ToolError(f"{sim.simulator} simulation: the cocotb test {test_module} failed: {_tail(log)}")
-    return seconds
+    return Running(sim, cmd, test_dir, env, test_module)
