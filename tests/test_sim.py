@@ -351,3 +351,28 @@ def test_usage_errors_name_the_parameter(examples: Path):
         simulate(c, np.array([[0, 1]]), driver="fast")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="simulator must be"):
         simulate(c, np.array([[0, 1]]), simulator="xsim")  # type: ignore[arg-type]
+
+
+# or2 with right outputs, but its gate register g has no initial value and no reset: X until the first vector.
+X_GATE_OR2 = """
+module or2(input clk, input rst, input i_valid, input [1:0] i_data,
+           output reg o_valid = 1'b0, output reg [0:0] o_data = 1'b0, output reg [0:0] o_energy = 1'b0);
+  reg g;
+  always @(posedge clk) begin
+    o_valid <= rst ? 1'b0 : i_valid;
+    o_data <= (rst | !i_valid) ? 1'b0 : |i_data;
+    o_energy <= (rst | !i_valid) ? 1'b0 : |i_data;
+    if (i_valid) g <= |i_data;
+  end
+endmodule
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["hdl", "cocotb"])
+def test_unknown_gate_registers_fail_the_toggle_check(capsys, tmp_path: Path, examples: Path, driver: str):
+    (tmp_path / "x.v").write_text(X_GATE_OR2)
+    args = [str(examples / "or2.json"), "--exhaustive", "--rtl", str(tmp_path / "x.v"), "--simulator", "icarus"]
+    code = main(["sim", *args, "--driver", driver])
+    err = capsys.readouterr().err
+    assert code == 1 and "gate registers X/Z: g" in err and err.count("\n") == 1

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError, CircuitError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["COMMANDS"]
 
@@ -109,6 +112,7 @@ def sim_command(
     if sources > 1:
         raise click.UsageError("give one of VECTORS.csv, --vectors N, --exhaustive and --dataset")
     labels = None
+    X: np.ndarray | Exhaustive
     if dataset is not None:
         from hdlgen.datasets import dataset_for_circuit
         from hdlgen.ir.classify import class_labels

