@@ -49,7 +49,7 @@ def stage_valid(i_valid: np.ndarray, rst: np.ndarray, stage: int) -> np.ndarray:
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
-    """Set bits of each element of a non-negative int64 array."""
+    """Set bits of each element of an unsigned integer array (int64 counts)."""
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(x).astype(np.int64)
     counts = np.zeros(x.shape, dtype=np.int64)
@@ -108,19 +108,24 @@ def expected_toggles(
         stage = level * step
         loads = stage_valid(i_valid, rst, stage)
         # The inference a stage holds entered stage - 1 edges earlier.
-        entered = np.full(edges, -1, dtype=np.int64)
-        entered[stage - 1 :] = index[: edges - stage + 1] if stage - 1 < edges else []
+        entered = np.zeros(edges, dtype=np.int64)
+        if stage - 1 < edges:
+            entered[stage - 1 :] = np.maximum(index[: edges - stage + 1], 0)
         cols = [column[g.name] for g in gates]
         level_values = values[:, cols]
-        loaded = np.zeros((edges, len(cols)), dtype=np.int64)
+        # Gate values are small (a threshold gate is 0/1, a relu gate at most its max_value):
+        # the narrowest unsigned type keeps the per-edge arrays small.
+        top = int(level_values.max(initial=0))
+        narrow = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if top <= np.iinfo(t).max)
+        level_values = level_values.astype(narrow)
         ok = loads & ~rst
-        loaded[ok] = level_values[entered[ok]]
-        if gating == "rtz":
-            regs = loaded
-        else:  # delta: hold between loads; a reset clears
+        regs = level_values[entered]
+        regs *= ok[:, None].astype(narrow)
+        if gating == "delta":  # hold between loads; a reset clears
             event = np.where(loads | rst, np.arange(edges), -1)
             last = np.maximum.accumulate(event)
-            regs = np.where((last >= 0)[:, None], loaded[np.maximum(last, 0)], 0)
+            regs = regs[np.maximum(last, 0)]
+            regs[last < 0] = 0
         prev = np.zeros_like(regs)
         prev[1:] = regs[:-1]
         counts = _popcount(regs ^ prev).sum(axis=0)
@@ -171,5 +176,6 @@ def unpack_words(layout: PortLayout, data: np.ndarray) -> np.ndarray:
     k = min(8, data.shape[1])
     padded[:, :k] = data[:, :k]
     word = padded.view("<u8").reshape(n).astype(np.int64)
-    cols = [(word >> f.offset) & ((1 << f.width) - 1) for f in layout.outputs]
-    return np.stack(cols, axis=1) if cols else np.zeros((n, 0), dtype=np.int64)
+    offsets = np.array([f.offset for f in layout.outputs], dtype=np.int64)
+    masks = np.array([(1 << f.width) - 1 for f in layout.outputs], dtype=np.int64)
+    return (word[:, None] >> offsets) & masks

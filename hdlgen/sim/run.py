@@ -877,9 +877,12 @@ def _outputs_and_activity(circuit: Circuit, X: np.ndarray, values: np.ndarray) -
     """What ``Reference(circuit).run(X)`` returns, from the gate values (n, size) it computed."""
     column = {g.name: k for k, g in enumerate(circuit.gates)}
     column_in = {inp.name: j for j, inp in enumerate(circuit.inputs)}
-    outs = [values[:, column[o]] if o in column else X[:, column_in[o]] for o in circuit.outputs]
-    want = np.stack(outs, axis=1) if outs else np.zeros((X.shape[0], 0), dtype=np.int64)
-    return want.astype(np.int64), np.count_nonzero(values, axis=1).astype(np.int64)
+    if all(o in column for o in circuit.outputs):
+        want = values[:, [column[o] for o in circuit.outputs]]
+    else:
+        outs = [values[:, column[o]] if o in column else X[:, column_in[o]] for o in circuit.outputs]
+        want = np.stack(outs, axis=1) if outs else np.zeros((X.shape[0], 0), dtype=np.int64)
+    return want.astype(np.int64, copy=False), np.count_nonzero(values, axis=1).astype(np.int64)
 
 
 @dataclass
