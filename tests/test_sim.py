@@ -11,12 +11,12 @@ import pytest
 
 import hdlgen
 from hdlgen.cli import main
-from hdlgen.errors import ToolError
+from hdlgen.errors import ToolError, UsageError
 from hdlgen.hdl import GATING_MODES, to_verilog
 from hdlgen.ir.reference import enumerate_inputs
 from hdlgen.ir.vectors import random_vectors
 from hdlgen.random_circuits import random_circuit, random_layered
-from hdlgen.sim.run import make_schedule, simulate
+from hdlgen.sim.run import Exhaustive, make_schedule, simulate
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -266,3 +266,113 @@ def test_physical_clock_gating_synthesizes(capsys, examples: Path, target: str):
     assert code == 0 and data["fmax_mhz"] > 0
     cells = data["cells"]
     assert cells.get("SB_GB", 0) == 1 if target.startswith("ice40") else cells.get("DCCA", 0) >= 1
+
+
+# An or2 design with the SPEC ports whose o_data bit is a register that is never initialised nor loaded:
+# it stays X after reset. o_valid and o_energy are right.
+X_OR2 = """
+module or2(input clk, input rst, input i_valid, input [1:0] i_data,
+           output reg o_valid = 1'b0, output [0:0] o_data, output reg [0:0] o_energy = 1'b0);
+  reg stuck;
+  always @(posedge clk) begin
+    o_valid <= rst ? 1'b0 : i_valid;
+    o_energy <= (rst | !i_valid) ? 1'b0 : |i_data;
+    if (1'b0) stuck <= 1'b0;
+  end
+  assign o_data = stuck;
+endmodule
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["hdl", "cocotb"])
+def test_unknown_outputs_are_mismatches(capsys, tmp_path: Path, examples: Path, driver: str):
+    """X on o_data is a mismatch naming the edge (Icarus: four-state), never read as 0."""
+    (tmp_path / "x.v").write_text(X_OR2)
+    args = [str(examples / "or2.json"), "--exhaustive", "--rtl", str(tmp_path / "x.v"), "--simulator", "icarus"]
+    code = main(["sim", *args, "--driver", driver])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "X/Z on o_data after edge 0 (vector 0" in err, err
+    code, data = sim_json(capsys, *args, "--driver", driver)
+    assert code == 1 and data["mismatches"] == 4 and data["unknown"] == 4  # even x0 = x1 = 0, where 0 is expected
+
+
+@pytest.mark.slow
+def test_unknown_outputs_on_verilator_show_as_wrong_values(capsys, tmp_path: Path, examples: Path):
+    """Verilator is two-state: the register is 0 there, which the vectors with an OR of 1 catch."""
+    (tmp_path / "x.v").write_text(X_OR2)
+    code, data = sim_json(capsys, str(examples / "or2.json"), "--exhaustive", "--rtl", str(tmp_path / "x.v"))
+    assert code == 1 and data["mismatches"] == 3
+
+
+KEYWORD_NAMES = {"l0_0": "unique", "l0_1": "bit", "l0_2": "logic", "l1_0": "table", "l1_1": "local", "x0": "design"}
+
+
+def keyword_circuit() -> hdlgen.Circuit:
+    """A circuit named ``table`` whose gates and an input are named after (System)Verilog keywords."""
+    text = json.dumps(random_layered(4, [3, 2], fan_in=3, seed=1, relu_fraction=0.4, relu_bits=2).to_dict())
+    for old, new in KEYWORD_NAMES.items():
+        text = text.replace(f'"{old}"', f'"{new}"')
+    data = json.loads(text)
+    data["name"] = "table"
+    return hdlgen.Circuit.from_dict(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_keyword_names_build_and_simulate(simulator: str):
+    c = keyword_circuit()
+    X = enumerate_inputs(c, 0, 2**c.input_bits)
+    for driver in ("hdl", "cocotb"):
+        r = simulate(c, X, simulator=simulator, driver=driver, schedule="random")  # type: ignore[arg-type]
+        assert r.passed, (driver, r.first_mismatches)
+        assert r.gate_toggles == r.expected_gate_toggles > 0
+        assert set(r.toggles_by_gate) == {"unique", "bit", "logic", "table", "local"}
+
+
+@pytest.mark.slow
+def test_chunks_are_independent_runs_that_add_up():
+    """Chunked runs (each from reset) give the result of the whole, vector for vector."""
+    c = random_layered(8, [6, 3], fan_in=4, seed=12, relu_fraction=0.3, relu_bits=2)
+    X = random_vectors(c, 500, 5)
+    whole = simulate(c, X)
+    parts = simulate(c, X, chunk=128)
+    assert whole.passed and parts.passed and parts.chunks == 4 and whole.chunks == 1
+    assert np.array_equal(whole.energies, parts.energies)
+    assert parts.gate_toggles == parts.expected_gate_toggles
+    ex = simulate(c, Exhaustive(0, 256), chunk=100, driver="hdl", simulator="icarus")
+    assert ex.passed and ex.vectors == 256 and ex.chunks == 3
+
+
+def test_usage_errors_name_the_parameter(examples: Path):
+    c = hdlgen.load(examples / "or2.json")
+    with pytest.raises(UsageError, match="driver must be one of hdl, hdl-cocotb, cocotb, not 'fast'"):
+        simulate(c, np.array([[0, 1]]), driver="fast")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="simulator must be"):
+        simulate(c, np.array([[0, 1]]), simulator="xsim")  # type: ignore[arg-type]
+
+
+# or2 with right outputs, but its gate register g has no initial value and no reset: X until the first vector.
+X_GATE_OR2 = """
+module or2(input clk, input rst, input i_valid, input [1:0] i_data,
+           output reg o_valid = 1'b0, output reg [0:0] o_data = 1'b0, output reg [0:0] o_energy = 1'b0);
+  reg g;
+  always @(posedge clk) begin
+    o_valid <= rst ? 1'b0 : i_valid;
+    o_data <= (rst | !i_valid) ? 1'b0 : |i_data;
+    o_energy <= (rst | !i_valid) ? 1'b0 : |i_data;
+    if (i_valid) g <= |i_data;
+  end
+endmodule
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["hdl", "cocotb"])
+def test_unknown_gate_registers_fail_the_toggle_check(capsys, tmp_path: Path, examples: Path, driver: str):
+    (tmp_path / "x.v").write_text(X_GATE_OR2)
+    args = [str(examples / "or2.json"), "--exhaustive", "--rtl", str(tmp_path / "x.v"), "--simulator", "icarus"]
+    code = main(["sim", *args, "--driver", driver])
+    err = capsys.readouterr().err
+    assert code == 1 and "gate registers X/Z: g" in err and err.count("\n") == 1

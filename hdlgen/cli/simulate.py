@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError, CircuitError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["COMMANDS"]
 
@@ -20,10 +27,11 @@ EXHAUSTIVE_LIMIT = 24
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option(
     "--driver",
-    type=click.Choice(["cocotb", "hdl"]),
-    default="cocotb",
+    type=click.Choice(["hdl", "hdl-cocotb", "cocotb"]),
+    default="hdl",
     show_default=True,
-    help="Who drives the ports: the cocotb test, edge by edge, or a Verilog player reading a file (faster).",
+    help="Who drives the ports: a self-clocked Verilog testbench (hdl, fastest; hdl-cocotb: started by cocotb), "
+    "or the cocotb test, edge by edge from Python (cocotb).",
 )
 @click.option(
     "--vectors",
@@ -66,6 +74,12 @@ EXHAUSTIVE_LIMIT = 24
     metavar="FILE.vcd",
     help="Write a VCD waveform and print its path.",
 )
+@click.option(
+    "--toggles/--no-toggles",
+    default=True,
+    show_default=True,
+    help="Count the gate registers' bit changes and compare them with the pipeline model.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sim_command(
     file: str,
@@ -83,6 +97,7 @@ def sim_command(
     pipeline: bool,
     clock_gating: str,
     waves: str | None,
+    toggles: bool,
     as_json: bool,
 ) -> None:
     """Simulate the design with cocotb and compare it with the NumPy reference, bit for bit.
@@ -90,15 +105,15 @@ def sim_command(
     Exit status 1 when an output, an o_energy or a gate-register toggle count
     differs from the reference's prediction.
     """
-    from hdlgen.ir.reference import enumerate_inputs
     from hdlgen.ir.vectors import random_vectors, read_vectors_file
-    from hdlgen.sim.run import simulate
+    from hdlgen.sim.run import Exhaustive, simulate
 
     circuit = load_circuit(file)
     sources = sum([vectors_file is not None, n_vectors is not None, exhaustive, dataset is not None])
     if sources > 1:
         raise click.UsageError("give one of VECTORS.csv, --vectors N, --exhaustive and --dataset")
     labels = None
+    X: np.ndarray | Exhaustive
     if dataset is not None:
         from hdlgen.datasets import dataset_for_circuit
         from hdlgen.ir.classify import class_labels
@@ -112,25 +127,29 @@ def sim_command(
             raise CircuitError(
                 f"{file}: --exhaustive would simulate 2^{circuit.input_bits} vectors (at most 2^{EXHAUSTIVE_LIMIT})"
             )
-        X = enumerate_inputs(circuit, 0, 1 << circuit.input_bits)
+        X = Exhaustive(0, 1 << circuit.input_bits)
     elif vectors_file is not None:
         X = read_vectors_file(circuit, vectors_file)
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
-    result = simulate(
-        circuit,
-        X,
-        simulator=simulator,
-        gating=gating,
-        schedule=schedule,
-        seed=seed,  # type: ignore[arg-type]
-        rtl=rtl,
-        top=top,
-        waves=waves,
-        driver=driver,  # type: ignore[arg-type]
-        pipeline=pipeline,
-        clock_gating=clock_gating,
-    )
+    with _sim_progress() as (progress, on_stage):
+        result = simulate(
+            circuit,
+            X,
+            simulator=simulator,  # type: ignore[arg-type]  # click.Choice checked it
+            gating=gating,
+            schedule=schedule,  # type: ignore[arg-type]
+            seed=seed,
+            rtl=rtl,
+            top=top,
+            waves=waves,
+            driver=driver,  # type: ignore[arg-type]
+            pipeline=pipeline,
+            clock_gating=clock_gating,
+            toggles=toggles,
+            progress=progress,
+            on_stage=on_stage,
+        )
     data = result.to_dict()
     if waves:
         announce(waves, "the waveform")
@@ -165,18 +184,70 @@ def sim_command(
         if waves:
             click.echo(f"{'waves':<22}  {waves}")
     if not result.passed:
-        if result.mismatches:
-            first = result.first_mismatches[0]
+        raise CheckError(failure_message(result.to_dict()))
+
+
+def failure_message(data: dict[str, Any]) -> str:
+    """One line saying why a simulation failed, naming the first failing vector and edge.
+
+    Parameters
+    ----------
+    data : dict
+        :meth:`hdlgen.sim.run.SimResult.to_dict`.
+
+    Returns
+    -------
+    str
+    """
+    if data["mismatches"]:
+        first = data["first_mismatches"][0] if data["first_mismatches"] else {}
+        if "unknown" in first:
             detail = (
-                f"vector {first['vector']} inputs {first['inputs']}: expected {first['expected']} "
-                f"energy {first['expected_energy']}, got {first['actual']} energy {first['actual_energy']}"
-                if "vector" in first
-                else first.get("error", "")
+                f"X/Z on {first['unknown']} after edge {first['edge']} (vector {first['vector']} "
+                f"inputs {first['inputs']})"
             )
-            raise CheckError(f"{result.mismatches} of {result.vectors} vectors differ from the reference; {detail}")
-        raise CheckError(
-            f"gate-register toggles {result.gate_toggles} differ from the predicted {result.expected_gate_toggles}"
-        )
+        elif "vector" in first:
+            detail = (
+                f"vector {first['vector']} (edge {first['edge']}) inputs {first['inputs']}: expected "
+                f"{first['expected']} energy {first['expected_energy']}, got {first['actual']} "
+                f"energy {first['actual_energy']}"
+            )
+        else:
+            detail = first.get("error", "")
+        return f"{data['mismatches']} of {data['vectors']} vectors differ from the reference; {detail}"
+    errors = [f["error"] for f in data["first_mismatches"] if "error" in f]
+    if errors:
+        return errors[0]
+    return f"gate-register toggles {data['gate_toggles']} differ from the predicted {data['expected_gate_toggles']}"
+
+
+@contextmanager
+def _sim_progress() -> Iterator[tuple[Callable[[int, int], None] | None, Callable[[str], None] | None]]:
+    """``(progress, on_stage)`` callbacks drawing one rich progress line on stderr, or Nones off a terminal."""
+    if not on_terminal():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("simulating", total=None)
+
+        def on_stage(stage: str) -> None:
+            bar.update(task, description=stage)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, description="simulating", completed=done, total=total)
+
+        yield progress, on_stage
 
 
 COMMANDS = [sim_command]

