@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 
 __all__ = ["BOARDS", "Board", "get_board"]
 
@@ -72,8 +72,8 @@ BOARDS: dict[str, Board] = {
 
 
 def get_board(name: str) -> Board:
-    """The board called ``name``; CircuitError listing the known ones otherwise."""
+    """The board called ``name``; UsageError listing the known ones otherwise."""
     try:
         return BOARDS[name]
     except KeyError:
-        raise CircuitError(f"unknown board {name!r}: choose one of {', '.join(BOARDS)}") from None
+        raise UsageError(f"unknown board {name!r}: choose one of {', '.join(BOARDS)}", "board") from None

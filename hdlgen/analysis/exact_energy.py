@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 from hdlgen.ir.reference import Reference, enumerate_inputs
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def energy(
     EnergyResult
     """
     if method not in ("auto", "exhaustive", "milp"):
-        raise CircuitError(f"energy method must be 'auto', 'exhaustive' or 'milp', not {method!r}")
+        raise UsageError(f"energy method must be 'auto', 'exhaustive' or 'milp', not {method!r}")
     if method == "auto":
         method = "exhaustive" if circuit.input_bits <= EXHAUSTIVE_MAX_BITS else "milp"
     if method == "exhaustive":
@@ -113,7 +113,7 @@ def energy_exhaustive(circuit: Circuit, progress: Progress | None = None) -> Ene
     ref = Reference(circuit)
     bits = circuit.input_bits
     if bits > 40:
-        raise CircuitError(
+        raise UsageError(
             f"exhaustive energy of {bits} input bits would evaluate 2**{bits} vectors; use the milp method"
         )
     total = 1 << bits

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
@@ -175,7 +175,7 @@ def function_rank(
             rows = [0]
         return RankResult(exact_rank(communication_matrix(table, n, rows)), tuple(rows), 1, 0)
     if partition != "all":
-        raise CircuitError(f"partition must be 'natural', 'all' or a list of variables, not {partition!r}")
+        raise UsageError(f"partition must be 'natural', 'all' or a list of variables, not {partition!r}")
     if n == 1:
         return RankResult(exact_rank(table.reshape(2, 1)), (0,), 1, 0)
     best = function_rank(table, n, "natural")

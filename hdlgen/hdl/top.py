@@ -18,7 +18,7 @@ from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module,
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 from hdlgen.hdl.arith import GROUP, Term, build_sum
 from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit
@@ -78,17 +78,25 @@ class CircuitTop(wiring.Component):
     ) -> None:
         circuit.validate()
         if gating not in GATING_MODES:
-            raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
+            raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
         if clock_gating not in ("enable", "physical"):
-            raise CircuitError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}")
+            raise UsageError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}", "clock_gating")
         if clock_gating == "physical" and gating == "none":
-            raise CircuitError("--clock-gating physical needs gating rtz or delta (gating none never stops a clock)")
+            raise UsageError(
+                "clock_gating='physical' needs gating 'rtz' or 'delta' (gating 'none' never stops a clock)",
+                "clock_gating",
+            )
         if clock_gate_cell not in CLOCK_GATE_CELLS:
-            raise CircuitError(f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}")
+            raise UsageError(
+                f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}",
+                "clock_gate_cell",
+            )
         if pipeline and gating == "none":
             # Ungated registers load every clock; after a reset the partial sums would hold
             # zeros that no operand values produce, and the gate registers garbage nobody models.
-            raise CircuitError("--pipeline needs gating rtz or delta (gating none reloads partial sums every clock)")
+            raise UsageError(
+                "pipeline needs gating 'rtz' or 'delta' (gating 'none' reloads partial sums every clock)", "pipeline"
+            )
         self.circuit = circuit
         self.gating = gating
         self.group = group

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from amaranth.back import verilog
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.hdl.arith import GROUP
 from hdlgen.hdl.top import CircuitTop, Gating
 from hdlgen.ir.circuit import Circuit, _check_name
@@ -63,7 +63,12 @@ def to_verilog(
     clock_gating, clock_gate_cell
         ``"physical"``: gate registers on stopped clocks (see :class:`~hdlgen.hdl.CircuitTop`).
     """
-    name = _check_name(top, "--top") if top is not None else circuit.name
+    name = circuit.name
+    if top is not None:
+        try:
+            name = _check_name(top, "top")
+        except CircuitError as exc:  # a module name is an option, not part of the circuit
+            raise UsageError(str(exc), "top") from None
     design = CircuitTop(
         circuit,
         gating=gating,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 
 __all__ = ["TARGETS", "Target", "get_target"]
 
@@ -35,8 +35,8 @@ TARGETS: dict[str, Target] = {
 
 
 def get_target(name: str) -> Target:
-    """The target called ``name``; CircuitError listing the known ones otherwise."""
+    """The target called ``name``; UsageError listing the known ones otherwise."""
     try:
         return TARGETS[name]
     except KeyError:
-        raise CircuitError(f"unknown target {name!r}: choose one of {', '.join(TARGETS)}") from None
+        raise UsageError(f"unknown target {name!r}: choose one of {', '.join(TARGETS)}", "target") from None
