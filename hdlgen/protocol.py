@@ -21,7 +21,6 @@ Board to host:
 - ``INFO`` (0x82), the answer to ``HELLO``: ``input_bits`` (2 bytes),
   ``output_bits`` (2), ``energy_bits`` (1), ``size`` (2), ``latency`` (1),
   ``classes`` (1: the number of classes, 0 when the design does not classify).
-  A host also accepts the 8-byte payload of earlier boards (no classes).
 - ``ERROR`` (0xFF): one byte, 1 bad checksum, 2 bad version, 3 bad length,
   4 unknown type.
 """
@@ -160,7 +159,7 @@ class Layout:
     @classmethod
     def from_info(cls, payload: bytes) -> Layout:
         """Parse an ``INFO`` payload."""
-        if len(payload) not in (8, 9):
+        if len(payload) != 9:
             raise FrameError(f"INFO payload of {len(payload)} bytes, expected 9")
         return cls(
             int.from_bytes(payload[0:2], "little"),
@@ -168,7 +167,7 @@ class Layout:
             payload[4],
             int.from_bytes(payload[5:7], "little"),
             payload[7],
-            payload[8] if len(payload) == 9 else 0,
+            payload[8],
         )
 
     @classmethod

@@ -94,16 +94,6 @@ class HostLink:
         energy = int.from_bytes(frame.payload[lay.out_bytes : end], "little")
         return data, energy, (frame.payload[end] if lay.class_bytes else None)
 
-    def infer(self, word: int) -> tuple[int, int]:
-        """Run one inference on a packed ``i_data`` word: ``(o_data, o_energy)``."""
-        data, energy, _ = self.infer_class(word)
-        return data, energy
-
-    def run(self, words: list[int]) -> tuple[list[int], list[int]]:
-        """Run inferences on packed words; return ``o_data`` words and energies."""
-        out, energy, _ = self.run_classes(words)
-        return out, energy
-
     def run_classes(self, words: list[int]) -> tuple[list[int], list[int], list[int | None]]:
         """Run inferences on packed words; return ``o_data`` words, energies and classes."""
         out, energy, classes = [], [], []
