@@ -128,6 +128,13 @@ class CircuitTop(wiring.Component):
         #: HDL name of every (signal, stage) the design holds, filled by elaboration:
         #: a register's name, or ``i_data[a:b]`` for inputs at stage 0.
         self.stage_names: dict[tuple[str, int], str] = {}
+        #: HDL names of each gate's pipeline-cut registers (``pipeline``), filled by elaboration.
+        self.cut_names: dict[str, list[str]] = {}
+        #: HDL name of the enable (before its falling-edge latch) of each gated clock
+        #: ``gclk<k>`` (``clock_gating="physical"``), filled by elaboration.
+        self.clock_enable_names: dict[int, str] = {}
+        #: The levels on each gated clock ``gclk<k>`` (``clock_gating="physical"``; empty otherwise).
+        self.clock_groups: list[list[int]] = self._clock_groups() if clock_gating == "physical" else []
         self.gate_registers: dict[str, Signal] = {
             g.name: Signal(g.bits, name=self.register_names[g.name]) for g in circuit.gates
         }
@@ -170,11 +177,12 @@ class CircuitTop(wiring.Component):
         neg = ClockDomain("gate_neg", clk_edge="neg", reset_less=True, local=True)
         m.domains += neg
         m.d.comb += neg.clk.eq(ClockSignal("sync"))
-        for k, group in enumerate(self._clock_groups()):
+        for k, group in enumerate(self.clock_groups):
             need = [valid[step * lv - 1] for lv in group]
             if self.gating == "rtz":
                 need += [self.gate_registers[g.name].any() for lv in group for g in c.levels[lv - 1]]
             en = Signal(name=self._name(f"gclk{k}_need"))
+            self.clock_enable_names[k] = en.name
             # Starts high: an extra clock edge never changes a register (rtz loads the 0 it holds,
             # delta holds), and the first edge of a simulation may come before any falling edge.
             en_q = Signal(init=1, name=self._name(f"gclk{k}_en"))
@@ -203,6 +211,7 @@ class CircuitTop(wiring.Component):
 
         def cut(v: Value) -> Value:
             reg = Signal(len(v), name=self._name(f"{gate}_p"))
+            self.cut_names.setdefault(gate, []).append(reg.name)
             with m.If(valid):
                 m.d.sync += reg.eq(v)
             return reg
@@ -253,12 +262,10 @@ class CircuitTop(wiring.Component):
         # value of a signal at a stage: native, or through delay registers.
         at: dict[tuple[str, int], Value] = {}
         native: dict[str, int] = {}
-        pos = 0
-        for inp in c.inputs:
-            at[(inp.name, 0)] = self.i_data[pos : pos + inp.bits]
-            self.stage_names[(inp.name, 0)] = f"i_data[{pos}:{pos + inp.bits}]"
-            native[inp.name] = 0
-            pos += inp.bits
+        for f in self.layout.inputs:
+            at[(f.name, 0)] = self.i_data[f.offset : f.stop]
+            self.stage_names[(f.name, 0)] = f"i_data[{f.offset}:{f.stop}]"
+            native[f.name] = 0
         step = 2 if self.pipeline else 1
         for g in c.gates:
             native[g.name] = step * c.level(g.name)
