@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from hdlgen.errors import UsageError
 
@@ -25,13 +26,13 @@ class Board:
         Resource name of the UART wired to the host (through the board's USB bridge).
     leds : tuple of int
         Numbers of the ``led`` resources to drive (activity, error).
-    programmer : tuple of str
-        The programming command; ``{tool}`` is replaced by the programmer's
-        executable, ``{bitstream}`` by the file.
     tool_env : str
-        Environment variable that may name the programmer's executable.
+        The environment variable from which the platform's own
+        ``toolchain_program`` (amaranth-boards) reads the programmer's
+        executable: ``ICEPROG`` for iCE40 boards, ``OPENFPGALOADER`` for ULX3S.
     tool_names : tuple of str
-        The programmer's executables to look for otherwise, in order.
+        The programmer's executables hdlgen looks for (beside Python, then on
+        ``PATH``) when ``tool_env`` is not set.
     """
 
     name: str
@@ -39,7 +40,6 @@ class Board:
     family: str
     uart: str = "uart"
     leds: tuple[int, ...] = (0, 1)
-    programmer: tuple[str, ...] = ("{tool}", "{bitstream}")
     tool_env: str = "ICEPROG"
     tool_names: tuple[str, ...] = ("iceprog",)
 
@@ -48,14 +48,13 @@ class Board:
         """``.bin`` for iCE40, ``.bit`` for ECP5."""
         return ".bin" if self.family == "ice40" else ".bit"
 
-    def platform_class(self) -> type:
-        """The amaranth-boards platform class."""
+    def platform_class(self) -> type[Any]:
+        """The amaranth-boards platform class (imported on first use)."""
         module, cls = self.platform.split(":")
         return getattr(importlib.import_module(module), cls)
 
 
 _OPENFPGALOADER_ULX3S = {
-    "programmer": ("{tool}", "-b", "ulx3s", "-m", "{bitstream}"),
     "tool_env": "OPENFPGALOADER",
     "tool_names": ("openFPGALoader", "openfpgaloader-cli"),
 }
@@ -72,7 +71,13 @@ BOARDS: dict[str, Board] = {
 
 
 def get_board(name: str) -> Board:
-    """The board called ``name``; UsageError listing the known ones otherwise."""
+    """The board called ``name``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown name, listing the known boards.
+    """
     try:
         return BOARDS[name]
     except KeyError:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -170,7 +170,7 @@ def function_rank(
     if n < 1:
         return RankResult(int(table.any()), (), 1, 0)
     if partition == "natural" or not isinstance(partition, str):
-        rows = natural_partition(n) if partition == "natural" else list(partition)  # type: ignore[arg-type]
+        rows = natural_partition(n) if partition == "natural" else list(cast("Sequence[int]", partition))
         if n == 1:
             rows = [0]
         return RankResult(exact_rank(communication_matrix(table, n, rows)), tuple(rows), 1, 0)

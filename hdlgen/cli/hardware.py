@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar, stage_status
 from hdlgen.errors import CheckError
 from hdlgen.ir.circuit import write_atomic
 from hdlgen.synth.targets import TARGETS as TARGET_NAMES
+
+if TYPE_CHECKING:
+    from hdlgen.hdl.top import ClockGateCell, Gating
 
 __all__ = ["COMMANDS"]
 
@@ -68,11 +72,11 @@ def verilog_command(
     circuit = load_circuit(file)
     design = to_verilog(
         circuit,
-        gating=gating,  # type: ignore[arg-type]
+        gating=cast("Gating", gating),  # click.Choice checked the value
         top=top,
         pipeline=pipeline,
         clock_gating=clock_gating,
-        clock_gate_cell=clock_gate_cell,
+        clock_gate_cell=cast("ClockGateCell", clock_gate_cell),
     )
     write_atomic(output, design.text)
 
@@ -100,16 +104,18 @@ def synth_command(
     from hdlgen.synth import synthesize
 
     circuit = load_circuit(file)
-    result = synthesize(
-        circuit,
-        target,
-        gating=gating,
-        workdir=Path(workdir) if workdir else None,  # type: ignore[arg-type]
-        verbose=on_terminal(),
-        place=not no_place,
-        pipeline=pipeline,
-        clock_gating=clock_gating,
-    )
+    with stage_status(f"synthesizing for {target}") as on_stage:
+        result = synthesize(
+            circuit,
+            target,
+            gating=cast("Gating", gating),
+            workdir=Path(workdir) if workdir else None,
+            verbose=on_terminal(),
+            place=not no_place,
+            pipeline=pipeline,
+            clock_gating=clock_gating,
+            on_stage=on_stage,
+        )
     data = result.to_dict()
     if as_json:
         emit_json(data)
@@ -137,7 +143,9 @@ def verify_command(file: str, formal: bool, gating: str, pipeline: bool, clock_g
 
     circuit = load_circuit(file)
     with progress_bar("proving units") as progress:
-        result = verify_formal(circuit, gating=gating, pipeline=pipeline, clock_gating=clock_gating, progress=progress)
+        result = verify_formal(
+            circuit, gating=cast("Gating", gating), pipeline=pipeline, clock_gating=clock_gating, progress=progress
+        )
     if as_json:
         emit_json(result.to_dict())
     else:

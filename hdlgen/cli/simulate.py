@@ -119,14 +119,14 @@ def sim_command(
     result = simulate(
         circuit,
         X,
-        simulator=simulator,
+        simulator=simulator,  # type: ignore[arg-type]  # a Literal; click.Choice checked the value
         gating=gating,
-        schedule=schedule,
-        seed=seed,  # type: ignore[arg-type]
+        schedule=schedule,  # type: ignore[arg-type]  # a Literal; click.Choice checked the value
+        seed=seed,
         rtl=rtl,
         top=top,
         waves=waves,
-        driver=driver,  # type: ignore[arg-type]
+        driver=driver,  # type: ignore[arg-type]  # a Literal; click.Choice checked the value
         pipeline=pipeline,
         clock_gating=clock_gating,
     )

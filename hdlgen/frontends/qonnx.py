@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -200,7 +201,8 @@ class _Importer:
         hi = ((1 << (bw - 1)) - 1) if signed else (1 << bw) - 1 - narrow
         if isinstance(x, np.ndarray):
             mode = str(self.attr(node, "rounding_mode", "ROUND")).upper()
-            rounder = {"ROUND": np.round, "FLOOR": np.floor, "CEIL": np.ceil}.get(mode)
+            rounders: dict[str, Callable[..., Any]] = {"ROUND": np.round, "FLOOR": np.floor, "CEIL": np.ceil}
+            rounder = rounders.get(mode)
             if rounder is None:
                 raise CircuitError(f"{self.where(node)}: rounding mode {mode!r} is not supported")
             self.values[node.output[0]] = np.clip(rounder(x / scale), lo, hi) * scale
@@ -359,7 +361,7 @@ class _Importer:
                 outputs.append(name)
                 affine.append({"output": name, "mu": mu, "lower": lower})
         if affine:
-            self.circuit.meta["output_affine"] = affine
+            self.circuit.meta["output_affine"] = affine  # type: ignore[index]  # the importer gives every circuit a meta dict
         self.circuit.add_output(*outputs)
         return self.circuit.validate()
 

@@ -13,7 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdlgen import protocol as p
-from hdlgen.hdl.top import CircuitTop, Gating
+from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating
 from hdlgen.ir.circuit import Circuit
 
 __all__ = ["LinkTop", "UARTReceiver", "UARTTransmitter"]
@@ -120,7 +120,7 @@ class LinkTop(wiring.Component):
         led_hold: int = 1 << 20,
         pipeline: bool = False,
         clock_gating: str = "enable",
-        clock_gate_cell: str = "generic",
+        clock_gate_cell: ClockGateCell = "generic",
     ) -> None:
         self.circuit = circuit
         self.pipeline = pipeline
@@ -140,7 +140,7 @@ class LinkTop(wiring.Component):
             gating=self.gating,
             pipeline=self.pipeline,
             clock_gating=self.clock_gating,
-            clock_gate_cell=self.clock_gate_cell,  # type: ignore[arg-type]
+            clock_gate_cell=self.clock_gate_cell,
         )
         m.submodules.rx = rx = UARTReceiver(self.divisor)
         m.submodules.tx = tx = UARTTransmitter(self.divisor)

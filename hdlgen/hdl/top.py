@@ -146,6 +146,10 @@ class CircuitTop(wiring.Component):
         self._taken.add(name)
         return name
 
+    def _namer(self, prefix: str) -> Callable[[str], str]:
+        """Unique signal names ``<prefix>_<suffix>`` for a gate's datapath."""
+        return lambda suffix: self._name(f"{prefix}_{suffix}")
+
     def _register(self, m: Module, reg: Signal, d: Value, valid: Value, fires: Value | None = None) -> None:
         """Load ``reg`` from ``d`` under the gating mode's enable."""
         if self.gating == "none":
@@ -294,7 +298,7 @@ class CircuitTop(wiring.Component):
                 # The pipeline cut registers at stage out_stage - 1, from stage out_stage - 2's valid bit.
                 cut = self._cut(m, g.name, valid[out_stage - 2]) if self.pipeline else None
                 value = Signal(g.bits, name=self._name(f"{g.name}_next"))
-                logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group, cut)
+                logic = unit_logic(m, self._namer(g.name), g, operands, self.group, cut)
                 m.d.comb += value.eq(logic.as_unsigned())
                 if self.clock_gating == "physical":
                     # No enable: the register's own clock runs only when it may change.

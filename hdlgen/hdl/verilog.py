@@ -8,7 +8,7 @@ from amaranth.back import verilog
 
 from hdlgen.errors import CircuitError, UsageError
 from hdlgen.hdl.arith import GROUP
-from hdlgen.hdl.top import CircuitTop, Gating
+from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating
 from hdlgen.ir.circuit import Circuit, _check_name
 
 __all__ = ["VerilogDesign", "to_verilog"]
@@ -44,7 +44,7 @@ def to_verilog(
     group: int = GROUP,
     pipeline: bool = False,
     clock_gating: str = "enable",
-    clock_gate_cell: str = "generic",
+    clock_gate_cell: ClockGateCell = "generic",
 ) -> VerilogDesign:
     """Elaborate ``circuit`` and convert it to Verilog.
 
@@ -75,7 +75,7 @@ def to_verilog(
         group=group,
         pipeline=pipeline,
         clock_gating=clock_gating,
-        clock_gate_cell=clock_gate_cell,  # type: ignore[arg-type]
+        clock_gate_cell=clock_gate_cell,
     )
     try:
         text = verilog.convert(design, name=name, emit_src=False, strip_internal_attrs=True)

@@ -199,7 +199,7 @@ class _Net:
         q = np.round(W * scale)
         return q, scale, q / scale
 
-    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]]:
         """Logits, and per layer ``(input, pre-activation, output, quantized weights)`` for the backward pass."""
         cfg = self.cfg
         a = X

@@ -39,13 +39,13 @@ def exchange_frames(
     else:
         icarus_path()
     text = verilog.convert(
-        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),
+        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),  # type: ignore[arg-type]  # a Literal; CircuitTop checks it
         name="link_top",
-        emit_src=False,  # type: ignore[arg-type]
+        emit_src=False,
         strip_internal_attrs=True,
     )
     dump = "module hdlgen_dump();\nendmodule\n" if simulator == "icarus" else None
-    runner, build_dir, _ = _build(text, "link_top", simulator, dump, False)  # type: ignore[arg-type]
+    runner, build_dir, _ = _build(text, "link_top", simulator, dump, False)  # type: ignore[arg-type]  # a Literal; any value but verilator runs Icarus (above)
     baud = round(1e9 / (period_ns * divisor))
     with tempfile.TemporaryDirectory(prefix="hdlgen-link-") as tmp:
         cfg = Path(tmp) / "link.json"

@@ -198,7 +198,7 @@ module {PLAYER}(input clk, output reg done);
   wire o_valid;
   wire [{out_width - 1}:0] o_data;
   wire [{energy_width - 1}:0] o_energy;
-{f"  wire [{class_width - 1}:0] o_class;" if cls else ""}
+{f"  wire [{(class_width or 1) - 1}:0] o_class;" if cls else ""}
   {top} dut (.clk(clk), .rst(rst), .i_valid(i_valid), .i_data(i_data), .o_valid(o_valid),
     .o_data(o_data), .o_energy(o_energy){", .o_class(o_class)" if cls else ""});
   integer fin, fout, r, posedges = 0;
@@ -323,7 +323,7 @@ def _icarus_vcd_runner() -> Any:
     """cocotb's Icarus runner, asking vvp for VCD dumps (hdlgen's own dump module)."""
     from cocotb_tools.runner import Icarus
 
-    class IcarusVCD(Icarus):  # type: ignore[misc]
+    class IcarusVCD(Icarus):
         def _test_command(self) -> list[list[str]]:
             return [[("-vcd" if a in ("-none", "-fst") else a) for a in cmd] for cmd in super()._test_command()]
 
@@ -469,10 +469,10 @@ def simulate(
     if rtl is None:
         design = to_verilog(
             circuit,
-            gating=gating,
+            gating=gating,  # type: ignore[arg-type]  # a Literal; CircuitTop checks the value
             top=top,
             pipeline=pipeline,
-            clock_gating=clock_gating,  # type: ignore[arg-type]
+            clock_gating=clock_gating,
         )
         text, top_name, names = design.text, design.top, design.register_names
     else:
@@ -598,7 +598,7 @@ def simulate(
     n = X.shape[0]
     if got.shape[0] != n:
         bad = np.arange(n)
-        detail = [{"error": f"{got.shape[0]} outputs for {n} vectors"}]
+        detail: list[dict[str, Any]] = [{"error": f"{got.shape[0]} outputs for {n} vectors"}]
     else:
         wrong = (got != want).any(axis=1) | (got_energy != act)
         if classifier:
@@ -615,7 +615,7 @@ def simulate(
                 "expected_energy": int(act[k]),
                 "actual_energy": int(got_energy[k]),
                 **(
-                    {"expected_class": int(want_class[k]), "actual_class": int(got_class[k])}  # type: ignore[index]
+                    {"expected_class": int(want_class[k]), "actual_class": int(got_class[k])}  # type: ignore[index]  # set with classifier
                     if classifier
                     else {}
                 ),

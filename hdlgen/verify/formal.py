@@ -37,7 +37,7 @@ from amaranth.lib.wiring import In, Out
 
 from hdlgen.errors import ToolError
 from hdlgen.hdl.arith import GROUP, SPLIT_BITS
-from hdlgen.hdl.top import CircuitTop
+from hdlgen.hdl.top import CircuitTop, Gating
 from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
 from hdlgen.ir.ports import PortLayout
@@ -76,7 +76,7 @@ class FormalResult:
 
 def spec_value(gate: Gate, operands: list) -> Any:
     """The gate's function in plain signed arithmetic (the specification side)."""
-    total = 0
+    total: Any = 0  # an int, then an Amaranth expression
     for x, w in zip(operands, gate.weights, strict=True):
         total = total + x.as_unsigned() * w
     if gate.kind == "threshold":
@@ -454,7 +454,7 @@ def _check_clock_gates(circuit: Circuit, top: CircuitTop, net: _Netlist, workdir
 
 def verify_formal(
     circuit: Circuit,
-    gating: str = "rtz",
+    gating: Gating = "rtz",
     group: int = GROUP,
     pipeline: bool = False,
     clock_gating: str = "enable",
@@ -493,7 +493,7 @@ def verify_formal(
     start = time.perf_counter()
     top = CircuitTop(
         circuit,
-        gating=gating,  # type: ignore[arg-type]  # checked by CircuitTop, which raises UsageError
+        gating=gating,
         group=group,
         pipeline=pipeline,
         clock_gating=clock_gating,
