@@ -126,3 +126,12 @@ def test_output_port_wiring_is_checked(examples: Path):
     with tempfile.TemporaryDirectory() as tmp:
         problems = formal._check_wiring(c, text, top, Path(tmp))
     assert any(p.startswith("o_data[") for p in problems), problems
+
+
+def test_a_unit_over_its_time_budget_is_undecided(capsys, examples: Path):
+    """A proof that runs out of its budget is reported as such, never as proven (exit 1)."""
+    r = verify_formal(hdlgen.load(examples / "layered.json"), unit_seconds=0.001)
+    assert not r.proven and r.failures
+    assert all(f.endswith("not proven within 0.001 s (undecided)") for f in r.failures[:2])
+    code = main(["verify", str(examples / "layered.json"), "--formal", "--unit-time-limit", "0.001"])
+    assert code == 1 and "(undecided)" in capsys.readouterr().err

