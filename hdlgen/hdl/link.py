@@ -8,6 +8,8 @@ goes back when ``o_valid`` comes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -133,6 +135,7 @@ class LinkTop(wiring.Component):
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(2)})
 
     def elaborate(self, platform: object) -> Module:
+        """The UART, the receive and answer state machines, the circuit and the LEDs."""
         m = Module()
         lay = self.layout
         m.submodules.core = core = CircuitTop(
@@ -145,8 +148,22 @@ class LinkTop(wiring.Component):
         m.submodules.rx = rx = UARTReceiver(self.divisor)
         m.submodules.tx = tx = UARTTransmitter(self.divisor)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
+        frame = self._receive(m, rx)
 
-        # ---------------------------------------------------------- receive
+        # -------------------------------------------------------- inference
+        result = Signal(lay.out_bytes * 8)
+        energy = Signal(lay.energy_bytes * 8)
+        klass = Signal(8)
+        m.d.comb += core.i_data.eq(frame.buffer[: len(core.i_data)])
+        m.d.sync += core.i_valid.eq(0)
+
+        self._answer(m, tx, core, frame, result, energy, klass)
+        self._leds(m, core, frame)
+        return m
+
+    def _receive(self, m: Module, rx: UARTReceiver) -> _Request:
+        """The receive state machine: check each frame, keep an INFER payload, decide the answer."""
+        lay = self.layout
         ftype = Signal(8)
         length = Signal(16)
         count = Signal(16)
@@ -204,15 +221,20 @@ class LinkTop(wiring.Component):
                         m.d.sync += request.eq(p.HELLO)
                     with m.Else():
                         m.d.sync += [request.eq(p.ERROR), error.eq(4)]
+        return _Request(buffer, error, request, go)
 
-        # -------------------------------------------------------- inference
-        result = Signal(lay.out_bytes * 8)
-        energy = Signal(lay.energy_bytes * 8)
-        klass = Signal(8)
-        m.d.comb += core.i_data.eq(buffer[: len(core.i_data)])
-        m.d.sync += core.i_valid.eq(0)
-
-        # ---------------------------------------------------------- answer
+    def _answer(
+        self,
+        m: Module,
+        tx: UARTTransmitter,
+        core: CircuitTop,
+        frame: _Request,
+        result: Signal,
+        energy: Signal,
+        klass: Signal,
+    ) -> None:
+        """The answer state machine: run an inference or pick INFO/ERROR, then send the frame byte by byte."""
+        lay = self.layout
         info = lay.info_payload()
         n_result = lay.result_bytes
         payload_len = Signal(16)
@@ -227,6 +249,7 @@ class LinkTop(wiring.Component):
         index = Signal(16)
         tx_sum = Signal(8)
         byte = Signal(8)
+        error, request, go = frame.error, frame.request, frame.go
         with m.FSM(name="tx_fsm"):
             with m.State("IDLE"):
                 with m.If(go):
@@ -282,14 +305,24 @@ class LinkTop(wiring.Component):
                         m.d.sync += error.eq(0)
                         m.next = "IDLE"
 
-        # ------------------------------------------------------------ LEDs
+    def _leds(self, m: Module, core: CircuitTop, frame: _Request) -> None:
+        """``leds[0]``: held on for ``led_hold`` cycles after each inference; ``leds[1]``: the last frame was bad."""
         hold = Signal(range(self.led_hold + 1))
         with m.If(core.o_valid):
             m.d.sync += hold.eq(self.led_hold)
         with m.Elif(hold != 0):
             m.d.sync += hold.eq(hold - 1)
         bad = Signal()
-        with m.If(go):
-            m.d.sync += bad.eq(request == p.ERROR)
+        with m.If(frame.go):
+            m.d.sync += bad.eq(frame.request == p.ERROR)
         m.d.comb += self.leds.eq(Cat(hold != 0, bad))
-        return m
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What the receive state machine hands to the answer: the INFER payload, the error code, the answer's type."""
+
+    buffer: Signal
+    error: Signal
+    request: Signal
+    go: Signal
