@@ -173,3 +173,18 @@ def test_physical_clock_gating_behind_the_link(tmp_path: Path, capsys, examples:
         assert main([*argv, "--json"]) == 0
         info = json.loads(capsys.readouterr().out)
         assert info["clock_gating"] == "physical" and (out / f"layered{suffix}").stat().st_size > 1000
+
+
+def test_bitstream_build_stages_are_reported(tmp_path: Path):
+    """The stage a board build is in comes from the files its tools start writing."""
+    import time
+
+    from hdlgen.bitstream import STAGES, _watch_stages
+
+    seen: list[str] = []
+    with _watch_stages(tmp_path, "net", seen.append):
+        for name in ("net.rpt", "net.tim", "net.asc"):
+            time.sleep(0.8)
+            (tmp_path / name).write_text("")
+        time.sleep(0.8)
+    assert seen == list(STAGES)

@@ -88,7 +88,7 @@ def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
     with Console(stderr=True).status(description) as status:
 
         def update(stage: str) -> None:
-            status.update(f"{description}: {stage} (from {time.monotonic() - start:.0f} s)")
+            status.update(f"{description}: {stage} (at {time.monotonic() - start:.0f} s)")
 
         yield update
 

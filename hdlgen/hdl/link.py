@@ -24,10 +24,28 @@ __all__ = ["LinkTop", "UARTReceiver", "UARTTransmitter"]
 class UARTReceiver(wiring.Component):
     """8N1 receiver: ``data`` is valid for one cycle with ``strobe``.
 
+    ``rx`` passes two synchronizer flip-flops; each bit is sampled once, in
+    its middle (one and a half bits after the start bit's falling edge for
+    bit 0); a frame whose stop bit is low is dropped.
+
     Parameters
     ----------
     divisor : int
-        Clock cycles per bit.
+        Clock cycles per bit (clock frequency in Hz over the baud rate).
+
+    Attributes
+    ----------
+    rx : Signal, in
+        The UART line (idle high).
+    data : Signal(8), out
+        The received byte, least significant bit first on the line.
+    strobe : Signal, out
+        High for one cycle when ``data`` holds a new byte.
+
+    Raises
+    ------
+    ValueError
+        When ``divisor`` is below 4 (too few samples per bit).
     """
 
     def __init__(self, divisor: int) -> None:
@@ -37,6 +55,7 @@ class UARTReceiver(wiring.Component):
         super().__init__({"rx": In(1, init=1), "data": Out(8), "strobe": Out(1)})
 
     def elaborate(self, platform: object) -> Module:
+        """The synchronizer and the IDLE/DATA/STOP state machine."""
         m = Module()
         sync_rx = Signal(2, init=0b11)
         m.d.sync += sync_rx.eq(Cat(self.rx, sync_rx[0]))
@@ -69,13 +88,31 @@ class UARTReceiver(wiring.Component):
 
 
 class UARTTransmitter(wiring.Component):
-    """8N1 transmitter: load ``data`` with ``start`` while not ``busy``."""
+    """8N1 transmitter: load ``data`` with ``start`` while not ``busy``.
+
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per bit (clock frequency in Hz over the baud rate).
+
+    Attributes
+    ----------
+    data : Signal(8), in
+        The byte to send, taken when ``start`` is high and ``busy`` low.
+    start : Signal, in
+        Send ``data``.
+    busy : Signal, out
+        High while a frame (start bit, 8 data bits, stop bit) is on the line.
+    tx : Signal, out
+        The UART line (idle high).
+    """
 
     def __init__(self, divisor: int) -> None:
         self.divisor = divisor
         super().__init__({"data": In(8), "start": In(1), "busy": Out(1), "tx": Out(1, init=1)})
 
     def elaborate(self, platform: object) -> Module:
+        """A 10-bit shift register clocked out every ``divisor`` cycles."""
         m = Module()
         timer = Signal(range(self.divisor))
         shift = Signal(10, init=0x3FF)
@@ -101,9 +138,19 @@ class LinkTop(wiring.Component):
     Parameters
     ----------
     circuit : Circuit
+        A valid circuit (at most 255 classes for a classifier).
     divisor : int
-        Clock cycles per UART bit (clock frequency / baud rate).
+        Clock cycles per UART bit (clock frequency in Hz / baud rate), at least 4.
     gating : {"rtz", "delta", "none"}
+        Gating mode of the circuit's gate registers (see :class:`~hdlgen.hdl.CircuitTop`).
+    led_hold : int
+        Clock cycles ``leds[0]`` stays lit after an inference.
+    pipeline : bool
+        A register stage inside every gate's adder tree.
+    clock_gating : {"enable", "physical"}
+        ``"physical"``: gate registers on stopped clocks.
+    clock_gate_cell : {"generic", "ecp5", "ice40"}
+        The clock gate for ``clock_gating="physical"``.
 
     Attributes
     ----------
@@ -112,6 +159,15 @@ class LinkTop(wiring.Component):
     leds : Signal(2)
         ``leds[0]`` lights for a while after each inference; ``leds[1]``
         lights after a bad frame until the next good one.
+    layout : hdlgen.protocol.Layout
+        The frame layout (payload sizes) of the design.
+
+    Raises
+    ------
+    CircuitError
+        When the circuit has more than 255 classes.
+    UsageError
+        For a bad combination of options (on elaboration, from :class:`~hdlgen.hdl.CircuitTop`).
     """
 
     def __init__(

@@ -48,11 +48,26 @@ class CircuitTop(wiring.Component):
         register loads every clock.
     group : int
         One-bit operands per partial-sum lookup table (1: no tables).
+    pipeline : bool
+        A register stage inside every gate's adder tree (a pipeline cut): a
+        faster clock, the latency twice the depth. Needs gating rtz or delta.
+    clock_gating : {"enable", "physical"}
+        ``"enable"``: a clock enable per gate register. ``"physical"``: the
+        gate registers of each level on a clock stopped while no valid
+        inference (and, for rtz, no register to return to zero) needs it; the
+        enable is latched on the falling edge. Needs gating rtz or delta.
+    clock_gate_cell : {"generic", "ecp5", "ice40"}
+        The clock gate of ``clock_gating="physical"``: an AND gate
+        (simulation), an ECP5 DCCA per level, or one iCE40 SB_GB global
+        buffer shared by every level.
 
     Attributes
     ----------
     i_valid, i_data, o_valid, o_data, o_energy : Signal
-        The SPEC ports.
+        The SPEC ports; the widths of ``i_data``, ``o_data`` and ``o_energy``
+        and the packing of circuit inputs and outputs are :attr:`layout`'s.
+    layout : hdlgen.ir.ports.PortLayout
+        The design's port layout.
     o_class : Signal
         Only for classifier circuits (``meta["classes"]``, see
         :mod:`hdlgen.ir.classify`): the index of the largest output in
@@ -65,6 +80,19 @@ class CircuitTop(wiring.Component):
     register_names : dict of str to str
         The HDL name of each gate register: the gate's name, unless that is
         a port name (then ``<name>_q``).
+    stage_names, cut_names, clock_enable_names, clock_groups
+        Filled by elaboration, for the formal wiring check: the HDL name of
+        each (signal, stage) the design holds, of each gate's pipeline-cut
+        registers, of each gated clock's enable, and the levels on each gated
+        clock.
+
+    Raises
+    ------
+    CircuitError
+        When the circuit is not valid.
+    UsageError
+        For an unknown option value or a combination the design cannot
+        build (``pipeline`` or ``clock_gating="physical"`` with gating none).
     """
 
     def __init__(
@@ -253,6 +281,7 @@ class CircuitTop(wiring.Component):
         return nodes[0][1]
 
     def elaborate(self, platform: object) -> Module:
+        """Valid bits, stage values, gate units and registers, the energy count and the outputs."""
         m = Module()
         c = self.circuit
         stages = self.latency

@@ -25,7 +25,9 @@ class VerilogDesign:
     top : str
         Name of the top module.
     gating : str
+        The gating mode the design was built with.
     latency : int
+        Clock edges from ``i_valid`` to ``o_valid``.
     register_names : dict of str to str
         HDL name of each gate's output register (in the top module).
     """
@@ -53,7 +55,9 @@ def to_verilog(
     Parameters
     ----------
     circuit : Circuit
+        A valid circuit.
     gating : {"rtz", "delta", "none"}
+        Gating mode of the gate registers (see :class:`~hdlgen.hdl.CircuitTop`).
     top : str, optional
         Name of the top module (default: the circuit's name).
     group : int
@@ -62,6 +66,17 @@ def to_verilog(
         A register stage inside every gate's adder tree (latency twice the depth).
     clock_gating, clock_gate_cell
         ``"physical"``: gate registers on stopped clocks (see :class:`~hdlgen.hdl.CircuitTop`).
+
+    Returns
+    -------
+    VerilogDesign
+
+    Raises
+    ------
+    UsageError
+        For a bad option (named), or a top module name that is not an identifier.
+    CircuitError
+        When the circuit is not valid, or Amaranth refuses to convert it.
     """
     name = circuit.name
     if top is not None:

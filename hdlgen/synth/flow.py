@@ -51,6 +51,7 @@ class SynthResult:
     Attributes
     ----------
     target : str
+        The part's name.
     luts, ffs, carries, ram, dsp : int
         Cells of the bare design after Yosys.
     cells : dict of str to int
@@ -66,6 +67,9 @@ class SynthResult:
         Source and sink of the slowest path (nextpnr's names).
     seconds : float
         Wall-clock time of the whole flow.
+    placed : bool
+        False when the flow stopped after Yosys (``place=False``): then
+        ``fmax_mhz`` and the logic cells are 0.
     """
 
     target: str
@@ -89,7 +93,29 @@ class SynthResult:
 
 
 def harness_verilog(design: VerilogDesign, in_width: int, data_width: int, energy_width: int) -> str:
-    """Verilog of the harness module ``hdlgen_harness`` around ``design.top``."""
+    """Verilog of the harness module ``hdlgen_harness`` around ``design.top``.
+
+    The harness has three pins: ``sin`` shifts ``i_data`` in serially, ``vin``
+    is ``i_valid``, and ``sout`` is the XOR of every output bit, registered:
+    every input and output of the design stays alive through synthesis, with
+    registers at its boundary and nothing inside it.
+
+    Parameters
+    ----------
+    design : VerilogDesign
+        The design (its top module name is instantiated).
+    in_width : int
+        Width of ``i_data``, in bits.
+    data_width : int
+        Width of ``o_data``, in bits.
+    energy_width : int
+        Width of ``o_energy``, in bits.
+
+    Returns
+    -------
+    str
+        Verilog-2005 of ``hdlgen_harness``.
+    """
     from amaranth.hdl import ClockSignal, ResetSignal
 
     class Harness(wiring.Component):
