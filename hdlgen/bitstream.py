@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hdlgen.errors import ToolError, UsageError
+from hdlgen.hdl.top import check_options
 from hdlgen.ir.circuit import Circuit, write_atomic
 from hdlgen.toolchain.tools import find_tool
 
@@ -184,6 +185,8 @@ def build_board(
     from hdlgen.protocol import Layout
 
     board = get_board(board_name)
+    check_options(gating, pipeline, clock_gating, board.family)
+    circuit.validate()
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     platform = board.platform_class()()

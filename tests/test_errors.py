@@ -69,3 +69,12 @@ def test_construction_parameters_are_usage_errors():
 
     with pytest.raises(UsageError, match="mod needs m"):
         named_table("mod", 4)
+
+
+def test_bad_build_options_write_nothing(capsys, tmp_path: Path, examples: Path):
+    out = tmp_path / "board"
+    args = ["build", str(examples / "or2.json"), "--board", "icebreaker", "-o", str(out)]
+    code = main([*args, "--gating", "none", "--clock-gating", "physical"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.rstrip().endswith("(--clock-gating)")
+    assert not out.exists()

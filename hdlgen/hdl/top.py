@@ -24,13 +24,46 @@ from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 
-__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating"]
+__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "check_options"]
 
 Gating = Literal["rtz", "delta", "none"]
 GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
 #: How gated clocks are made for ``clock_gating="physical"``.
 ClockGateCell = Literal["generic", "ecp5", "ice40"]
 CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
+
+
+def check_options(
+    gating: str, pipeline: bool = False, clock_gating: str = "enable", clock_gate_cell: str = "generic"
+) -> None:
+    """Check the options of :class:`CircuitTop` (before anything is built or written).
+
+    Raises
+    ------
+    UsageError
+        Naming the parameter: an unknown value, or ``pipeline`` or
+        ``clock_gating="physical"`` with gating ``"none"``.
+    """
+    if gating not in GATING_MODES:
+        raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
+    if clock_gating not in ("enable", "physical"):
+        raise UsageError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}", "clock_gating")
+    if clock_gating == "physical" and gating == "none":
+        raise UsageError(
+            "clock_gating='physical' needs gating 'rtz' or 'delta' (gating 'none' never stops a clock)",
+            "clock_gating",
+        )
+    if clock_gate_cell not in CLOCK_GATE_CELLS:
+        raise UsageError(
+            f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}",
+            "clock_gate_cell",
+        )
+    if pipeline and gating == "none":
+        # Ungated registers load every clock; after a reset the partial sums would hold
+        # zeros that no operand values produce, and the gate registers garbage nobody models.
+        raise UsageError(
+            "pipeline needs gating 'rtz' or 'delta' (gating 'none' reloads partial sums every clock)", "pipeline"
+        )
 
 
 class CircuitTop(wiring.Component):
@@ -105,26 +138,7 @@ class CircuitTop(wiring.Component):
         clock_gate_cell: ClockGateCell = "generic",
     ) -> None:
         circuit.validate()
-        if gating not in GATING_MODES:
-            raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
-        if clock_gating not in ("enable", "physical"):
-            raise UsageError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}", "clock_gating")
-        if clock_gating == "physical" and gating == "none":
-            raise UsageError(
-                "clock_gating='physical' needs gating 'rtz' or 'delta' (gating 'none' never stops a clock)",
-                "clock_gating",
-            )
-        if clock_gate_cell not in CLOCK_GATE_CELLS:
-            raise UsageError(
-                f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}",
-                "clock_gate_cell",
-            )
-        if pipeline and gating == "none":
-            # Ungated registers load every clock; after a reset the partial sums would hold
-            # zeros that no operand values produce, and the gate registers garbage nobody models.
-            raise UsageError(
-                "pipeline needs gating 'rtz' or 'delta' (gating 'none' reloads partial sums every clock)", "pipeline"
-            )
+        check_options(gating, pipeline, clock_gating, clock_gate_cell)
         self.circuit = circuit
         self.gating = gating
         self.group = group

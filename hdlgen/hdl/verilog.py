@@ -8,7 +8,7 @@ from amaranth.back import verilog
 
 from hdlgen.errors import CircuitError, UsageError
 from hdlgen.hdl.arith import GROUP
-from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating
+from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating, check_options
 from hdlgen.ir.circuit import Circuit, _check_name
 
 __all__ = ["VerilogDesign", "to_verilog"]
@@ -78,6 +78,7 @@ def to_verilog(
     CircuitError
         When the circuit is not valid, or Amaranth refuses to convert it.
     """
+    check_options(gating, pipeline, clock_gating, clock_gate_cell)
     name = circuit.name
     if top is not None:
         try:

@@ -38,7 +38,7 @@ from amaranth.lib.wiring import In, Out
 
 from hdlgen.errors import ToolError
 from hdlgen.hdl.arith import GROUP, SPLIT_BITS
-from hdlgen.hdl.top import CircuitTop, Gating
+from hdlgen.hdl.top import CircuitTop, Gating, check_options
 from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
 from hdlgen.ir.ports import PortLayout
@@ -524,6 +524,7 @@ def verify_formal(
         When Yosys cannot run.
     """
     start = time.perf_counter()
+    check_options(gating, pipeline, clock_gating)
     top = CircuitTop(
         circuit,
         gating=gating,
