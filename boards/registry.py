@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hdlgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from hdlgen.synth.targets import Family  # a type only: boards sit below the flows
 
 __all__ = ["BOARDS", "Board", "get_board"]
 
@@ -37,7 +40,7 @@ class Board:
 
     name: str
     platform: str
-    family: str
+    family: Family
     uart: str = "uart"
     leds: tuple[int, ...] = (0, 1)
     tool_env: str = "ICEPROG"
@@ -54,17 +57,28 @@ class Board:
         return getattr(importlib.import_module(module), cls)
 
 
-_OPENFPGALOADER_ULX3S = {
-    "tool_env": "OPENFPGALOADER",
-    "tool_names": ("openFPGALoader", "openfpgaloader-cli"),
-}
+#: The ULX3S's programmer, as amaranth-boards runs it (``$OPENFPGALOADER -b ulx3s -m``).
+_ULX3S_TOOL = "OPENFPGALOADER"
+_ULX3S_TOOL_NAMES = ("openFPGALoader", "openfpgaloader-cli")
 
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in (
         Board("icebreaker", "amaranth_boards.icebreaker:ICEBreakerPlatform", "ice40"),
-        Board("ulx3s-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", "ecp5", **_OPENFPGALOADER_ULX3S),
-        Board("ulx3s-25f", "amaranth_boards.ulx3s:ULX3S_25F_Platform", "ecp5", **_OPENFPGALOADER_ULX3S),
+        Board(
+            "ulx3s-85f",
+            "amaranth_boards.ulx3s:ULX3S_85F_Platform",
+            "ecp5",
+            tool_env=_ULX3S_TOOL,
+            tool_names=_ULX3S_TOOL_NAMES,
+        ),
+        Board(
+            "ulx3s-25f",
+            "amaranth_boards.ulx3s:ULX3S_25F_Platform",
+            "ecp5",
+            tool_env=_ULX3S_TOOL,
+            tool_names=_ULX3S_TOOL_NAMES,
+        ),
         Board("icestick", "amaranth_boards.icestick:ICEStickPlatform", "ice40"),
     )
 }

@@ -6,7 +6,7 @@ bash scripts/setup.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
 ruff check hdlgen tests bench examples boards rtl_tests
-mypy  # [tool.mypy] in pyproject.toml: the hdlgen package, every function typed
+mypy  # [tool.mypy] in pyproject.toml: hdlgen and boards/, every function typed
 status=0
 python -m pytest -n 2 "$@" || status=$?
 if [ "$status" = 5 ]; then
