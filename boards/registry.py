@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from hdlgen.synth.targets import Family  # a type only: boards sit below the flows
 
 __all__ = ["BOARDS", "Board", "get_board"]
 
@@ -25,21 +29,20 @@ class Board:
         Resource name of the UART wired to the host (through the board's USB bridge).
     leds : tuple of int
         Numbers of the ``led`` resources to drive (activity, error).
-    programmer : tuple of str
-        The programming command; ``{tool}`` is replaced by the programmer's
-        executable, ``{bitstream}`` by the file.
     tool_env : str
-        Environment variable that may name the programmer's executable.
+        The environment variable from which the platform's own
+        ``toolchain_program`` (amaranth-boards) reads the programmer's
+        executable: ``ICEPROG`` for iCE40 boards, ``OPENFPGALOADER`` for ULX3S.
     tool_names : tuple of str
-        The programmer's executables to look for otherwise, in order.
+        The programmer's executables hdlgen looks for (beside Python, then on
+        ``PATH``) when ``tool_env`` is not set.
     """
 
     name: str
     platform: str
-    family: str
+    family: Family
     uart: str = "uart"
     leds: tuple[int, ...] = (0, 1)
-    programmer: tuple[str, ...] = ("{tool}", "{bitstream}")
     tool_env: str = "ICEPROG"
     tool_names: tuple[str, ...] = ("iceprog",)
 
@@ -48,32 +51,48 @@ class Board:
         """``.bin`` for iCE40, ``.bit`` for ECP5."""
         return ".bin" if self.family == "ice40" else ".bit"
 
-    def platform_class(self) -> type:
-        """The amaranth-boards platform class."""
+    def platform_class(self) -> type[Any]:
+        """The amaranth-boards platform class (imported on first use)."""
         module, cls = self.platform.split(":")
         return getattr(importlib.import_module(module), cls)
 
 
-_OPENFPGALOADER_ULX3S = {
-    "programmer": ("{tool}", "-b", "ulx3s", "-m", "{bitstream}"),
-    "tool_env": "OPENFPGALOADER",
-    "tool_names": ("openFPGALoader", "openfpgaloader-cli"),
-}
+#: The ULX3S's programmer, as amaranth-boards runs it (``$OPENFPGALOADER -b ulx3s -m``).
+_ULX3S_TOOL = "OPENFPGALOADER"
+_ULX3S_TOOL_NAMES = ("openFPGALoader", "openfpgaloader-cli")
 
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in (
         Board("icebreaker", "amaranth_boards.icebreaker:ICEBreakerPlatform", "ice40"),
-        Board("ulx3s-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", "ecp5", **_OPENFPGALOADER_ULX3S),
-        Board("ulx3s-25f", "amaranth_boards.ulx3s:ULX3S_25F_Platform", "ecp5", **_OPENFPGALOADER_ULX3S),
+        Board(
+            "ulx3s-85f",
+            "amaranth_boards.ulx3s:ULX3S_85F_Platform",
+            "ecp5",
+            tool_env=_ULX3S_TOOL,
+            tool_names=_ULX3S_TOOL_NAMES,
+        ),
+        Board(
+            "ulx3s-25f",
+            "amaranth_boards.ulx3s:ULX3S_25F_Platform",
+            "ecp5",
+            tool_env=_ULX3S_TOOL,
+            tool_names=_ULX3S_TOOL_NAMES,
+        ),
         Board("icestick", "amaranth_boards.icestick:ICEStickPlatform", "ice40"),
     )
 }
 
 
 def get_board(name: str) -> Board:
-    """The board called ``name``; CircuitError listing the known ones otherwise."""
+    """The board called ``name``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown name, listing the known boards.
+    """
     try:
         return BOARDS[name]
     except KeyError:
-        raise CircuitError(f"unknown board {name!r}: choose one of {', '.join(BOARDS)}") from None
+        raise UsageError(f"unknown board {name!r}: choose one of {', '.join(BOARDS)}", "board") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 from hdlgen.boards.registry import Board
@@ -46,7 +48,14 @@ class BoardTop(Elaboratable):
         self.pipeline = pipeline
         self.clock_gating = clock_gating
 
-    def elaborate(self, platform) -> Module:
+    def elaborate(self, platform: Any) -> Module:
+        """The link top, its UART divisor from the board clock, wired to the UART and LED pins.
+
+        Parameters
+        ----------
+        platform : amaranth.build.Platform
+            The board's amaranth-boards platform (its ``default_clk_frequency``, in Hz, sets the divisor).
+        """
         m = Module()
         divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.link = link = LinkTop(

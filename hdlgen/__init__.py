@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import Circuit, Gate, Input, load
 from hdlgen.ir.reference import Reference
 
 if TYPE_CHECKING:
     from hdlgen.analysis.exact_energy import Method
 
-__all__ = ["Circuit", "CircuitError", "Gate", "Input", "Reference", "energy", "load"]
+__all__ = ["Circuit", "CircuitError", "Gate", "Input", "Reference", "UsageError", "energy", "load"]
 __version__ = "0.1.0"
 
 
@@ -35,14 +35,15 @@ def energy(circuit: Circuit, method: Method = "auto", time_limit: float | None =
 
     Raises
     ------
-    CircuitError
-        When ``time_limit`` ran out before the energy was proven.
+    UsageError
+        When ``time_limit`` ran out before the energy was proven (give a longer
+        ``time_limit``, or ``None``).
     """
     from hdlgen.analysis import energy as _energy
 
     result = _energy(circuit, method=method, time_limit=time_limit)
     if not result.exact:
-        raise CircuitError(
-            f"energy not proven within the time limit: between {result.bounds[0]} and {result.bounds[1]}"
+        raise UsageError(
+            f"energy not proven within time_limit={time_limit} s: between {result.bounds[0]} and {result.bounds[1]}"
         )
     return result.value

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import Circuit
 
 __all__ = ["DATASETS", "TEST_SIZE", "Dataset", "dataset_for_circuit", "encode_pixels", "load_dataset"]
@@ -59,7 +59,7 @@ class Dataset:
 def encode_pixels(pixels: np.ndarray, input_bits: int) -> np.ndarray:
     """Quantize digits pixels (0..16) to ``input_bits``-bit unsigned integers."""
     if not 1 <= input_bits <= 8:
-        raise CircuitError(f"input bits must be between 1 and 8, not {input_bits}")
+        raise UsageError(f"input bits must be between 1 and 8, not {input_bits}")
     p = np.asarray(pixels, dtype=np.int64)
     return np.minimum((p << input_bits) // 16, (1 << input_bits) - 1)
 
@@ -76,7 +76,7 @@ def load_dataset(name: str = "digits", input_bits: int = 2, split_seed: int = 0)
         Seed of the stratified train/test split.
     """
     if name not in DATASETS:
-        raise CircuitError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+        raise UsageError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

@@ -21,9 +21,25 @@ class CircuitError(ValueError):
 class UsageError(ValueError):
     """A parameter is not valid: an option value, a target, a board, a hyperparameter.
 
-    Library layers name the parameter (``target``, ``fan_in``); the command
-    line reports the message in one line and exits 2.
+    Library layers name the parameter (``target``, ``fan_in``) in the message,
+    never a command-line flag; the command line reports the message in one line
+    and exits 2, adding the flag that sets ``parameter`` when there is one.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the parameter and the value refused.
+    parameter : str, optional
+        The Python name of the refused parameter (``"clock_gating"``).
+
+    Attributes
+    ----------
+    parameter : str or None
     """
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class ToolError(Exception):

@@ -21,7 +21,6 @@ Board to host:
 - ``INFO`` (0x82), the answer to ``HELLO``: ``input_bits`` (2 bytes),
   ``output_bits`` (2), ``energy_bits`` (1), ``size`` (2), ``latency`` (1),
   ``classes`` (1: the number of classes, 0 when the design does not classify).
-  A host also accepts the 8-byte payload of earlier boards (no classes).
 - ``ERROR`` (0xFF): one byte, 1 bad checksum, 2 bad version, 3 bad length,
   4 unknown type.
 """
@@ -69,7 +68,15 @@ class FrameError(ValueError):
 
 @dataclass(frozen=True)
 class Frame:
-    """A decoded frame."""
+    """A decoded frame.
+
+    Attributes
+    ----------
+    type : int
+        The frame type (``INFER``, ``HELLO``, ``RESULT``, ``INFO``, ``ERROR``).
+    payload : bytes
+        The payload, at most 65535 bytes.
+    """
 
     type: int
     payload: bytes
@@ -81,7 +88,22 @@ def checksum(body: bytes) -> int:
 
 
 def encode(type_: int, payload: bytes = b"", version: int = VERSION) -> bytes:
-    """A frame's bytes."""
+    """A frame's bytes: ``0xA5 VERSION TYPE LEN_LO LEN_HI PAYLOAD CHECK``.
+
+    Parameters
+    ----------
+    type_ : int
+        The frame type, one byte.
+    payload : bytes
+        At most 65535 bytes.
+    version : int
+        The protocol version byte (tests send others to see them refused).
+
+    Raises
+    ------
+    FrameError
+        When the payload is longer than 65535 bytes.
+    """
     if len(payload) > 0xFFFF:
         raise FrameError(f"payload of {len(payload)} bytes is longer than 65535")
     body = bytes([version, type_, len(payload) & 0xFF, len(payload) >> 8]) + payload
@@ -116,7 +138,23 @@ def decode(data: bytes) -> tuple[Frame, bytes]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Byte sizes of a design's frames."""
+    """Byte sizes of a design's frames, as the ``INFO`` frame describes them.
+
+    Built from a circuit (:meth:`of`, through :class:`hdlgen.ir.ports.PortLayout`)
+    on the gateware side, and from an ``INFO`` payload (:meth:`from_info`) on
+    the host side, which has no circuit.
+
+    Attributes
+    ----------
+    input_bits, output_bits, energy_bits : int
+        Widths of ``i_data``'s circuit inputs, of ``o_data`` and of ``o_energy``.
+    size : int
+        Number of gates.
+    latency : int
+        Clock edges from ``i_valid`` to ``o_valid`` (the ``INFO`` frame carries its low byte).
+    classes : int
+        Number of classes of a classifier (``o_class``), 0 otherwise.
+    """
 
     input_bits: int
     output_bits: int
@@ -137,14 +175,17 @@ class Layout:
 
     @property
     def in_bytes(self) -> int:
+        """Payload length of an ``INFER`` frame: ``i_data`` in little-endian bytes."""
         return max(1, (self.input_bits + 7) // 8)
 
     @property
     def out_bytes(self) -> int:
+        """Bytes of ``o_data`` in a ``RESULT`` frame."""
         return max(1, (self.output_bits + 7) // 8)
 
     @property
     def energy_bytes(self) -> int:
+        """Bytes of ``o_energy`` in a ``RESULT`` frame."""
         return max(1, (self.energy_bits + 7) // 8)
 
     def info_payload(self) -> bytes:
@@ -160,7 +201,7 @@ class Layout:
     @classmethod
     def from_info(cls, payload: bytes) -> Layout:
         """Parse an ``INFO`` payload."""
-        if len(payload) not in (8, 9):
+        if len(payload) != 9:
             raise FrameError(f"INFO payload of {len(payload)} bytes, expected 9")
         return cls(
             int.from_bytes(payload[0:2], "little"),
@@ -168,12 +209,25 @@ class Layout:
             payload[4],
             int.from_bytes(payload[5:7], "little"),
             payload[7],
-            payload[8] if len(payload) == 9 else 0,
+            payload[8],
         )
 
     @classmethod
     def of(cls, circuit: Circuit, pipeline: bool = False) -> Layout:
-        """The layout of a circuit's design."""
+        """The layout of a circuit's design.
+
+        Parameters
+        ----------
+        circuit : Circuit
+            A valid circuit.
+        pipeline : bool
+            The design has a register stage inside every adder tree (twice the latency).
+
+        Raises
+        ------
+        CircuitError
+            When a classifier has more than 255 classes (``o_class`` travels in one byte).
+        """
         ports = PortLayout.of(circuit, pipeline)
         classes = len(ports.outputs) if ports.classifier else 0
         if classes > 255:

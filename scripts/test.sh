@@ -11,6 +11,7 @@ ruff check hdlgen tests bench examples boards rtl_tests
 if [ "${HDLGEN_SKIP_PLAIN_INSTALL:-0}" != 1 ]; then
     bash scripts/plain_install.sh
 fi
+mypy  # [tool.mypy] in pyproject.toml: hdlgen and boards/, every function typed
 status=0
 python -m pytest -n 2 --durations=15 "$@" || status=$?
 if [ "$status" = 5 ]; then

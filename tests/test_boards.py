@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -120,20 +121,33 @@ def test_build_bitstreams(capsys, tmp_path: Path, examples: Path, board: str, su
 
 
 def test_flash_dry_run_and_fake_programmer(capsys, tmp_path: Path, monkeypatch):
+    """Programming goes through amaranth-boards' own toolchain_program, with the programmer it reads."""
     build = tmp_path / "build"
     build.mkdir()
-    (build / "net.bin").write_bytes(b"\0" * 64)
-    (build / "net.bit").write_bytes(b"\0" * 64)
+    (build / "net.bin").write_bytes(b"\1" * 64)
+    (build / "net.bit").write_bytes(b"\2" * 64)
+    monkeypatch.setenv("ICEPROG", "/opt/bin/iceprog")
     assert main(["flash", str(build), "--board", "icebreaker", "--dry-run"]) == 0
-    assert capsys.readouterr().out.strip().endswith(f"{build / 'net.bin'}")
-    # A fake programmer on PATH records what it was asked to do.
+    assert capsys.readouterr().out.strip() == f"/opt/bin/iceprog {build / 'net.bin'}"
+    monkeypatch.setenv("OPENFPGALOADER", "openFPGALoader")
+    assert main(["flash", str(build / "net.bit"), "--board", "ulx3s-85f", "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == f"openFPGALoader -b ulx3s -m {build / 'net.bit'}"
+    # A fake programmer, named where amaranth-boards looks, records what it was asked to do.
     fake = tmp_path / "bin" / "openFPGALoader"
     fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "called"}\n')
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "called"}\ncp "$4" {tmp_path / "flashed"}\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("OPENFPGALOADER", str(fake))
     assert main(["flash", str(build / "net.bit"), "--board", "ulx3s-85f"]) == 0
-    assert (tmp_path / "called").read_text().split() == ["-b", "ulx3s", "-m", str(build / "net.bit")]
+    assert (tmp_path / "called").read_text().split()[:3] == ["-b", "ulx3s", "-m"]
+    assert (tmp_path / "flashed").read_bytes() == (build / "net.bit").read_bytes()
+    assert os.environ["OPENFPGALOADER"] == str(fake)  # restored after the run
+    failing = tmp_path / "bin" / "iceprog"
+    failing.write_text("#!/bin/sh\nexit 3\n")
+    failing.chmod(failing.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("ICEPROG", str(failing))
+    assert main(["flash", str(build / "net.bin"), "--board", "icebreaker"]) == 2
+    assert "failed with exit status 3" in capsys.readouterr().err
     monkeypatch.setenv("ICEPROG", str(tmp_path / "nothing-here"))
     assert main(["flash", str(build / "net.bin"), "--board", "icebreaker"]) == 2
     assert "not found" in capsys.readouterr().err
@@ -159,3 +173,18 @@ def test_physical_clock_gating_behind_the_link(tmp_path: Path, capsys, examples:
         assert main([*argv, "--json"]) == 0
         info = json.loads(capsys.readouterr().out)
         assert info["clock_gating"] == "physical" and (out / f"layered{suffix}").stat().st_size > 1000
+
+
+def test_bitstream_build_stages_are_reported(tmp_path: Path):
+    """The stage a board build is in comes from the files its tools start writing."""
+    import time
+
+    from hdlgen.bitstream import STAGES, _watch_stages
+
+    seen: list[str] = []
+    with _watch_stages(tmp_path, "net", seen.append):
+        for name in ("net.rpt", "net.tim", "net.asc"):
+            time.sleep(0.8)
+            (tmp_path / name).write_text("")
+        time.sleep(0.8)
+    assert seen == list(STAGES)

@@ -49,7 +49,7 @@ def test_time_limit_reports_honest_bounds():
     assert hdlgen.Reference(c).activity([list(r.witness)])[0] == lo
     assert r.exact == (lo == hi)
     if not r.exact:
-        with pytest.raises(hdlgen.CircuitError, match="not proven"):
+        with pytest.raises(hdlgen.UsageError, match="not proven"):
             hdlgen.energy(c, method="milp", time_limit=0.05)
 
 

@@ -28,7 +28,7 @@ def test_dataset_split_and_encoding_are_documented():
     assert encode_pixels(np.array([0, 3, 4, 16]), 2).tolist() == [0, 0, 1, 3]
     again = load_dataset("digits", 2)
     assert np.array_equal(again.X_test, d.X_test) and np.array_equal(again.y_test, d.y_test)
-    with pytest.raises(hdlgen.CircuitError, match="unknown dataset 'mnist'"):
+    with pytest.raises(hdlgen.UsageError, match="unknown dataset 'mnist'"):
         load_dataset("mnist")
 
 
@@ -74,7 +74,7 @@ def test_fan_in_and_activity_penalty_do_what_they_say():
 
 def test_bad_training_parameters():
     d = load_dataset("digits", 1)
-    with pytest.raises(hdlgen.CircuitError, match="fan-in must be at least 1"):
+    with pytest.raises(hdlgen.UsageError, match="fan-in must be at least 1"):
         train_network(d.X_train, d.y_train, TrainConfig(fan_in=0), 1, d.classes)
     with pytest.raises(hdlgen.CircuitError, match=r"training inputs must lie in \[0, 2\)"):
         train_network(d.X_train * 2, d.y_train, TrainConfig(), 1, d.classes)

@@ -11,12 +11,15 @@ import hdlgen
 from hdlgen.cli import main
 from hdlgen.errors import ToolError
 from hdlgen.synth import TARGETS, Target, synthesize
+from hdlgen.synth.flow import STAGES
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_every_target(examples: Path, target: str, tmp_path: Path):
-    r = synthesize(hdlgen.load(examples / "layered.json"), target, workdir=tmp_path)
+    stages: list[str] = []
+    r = synthesize(hdlgen.load(examples / "layered.json"), target, workdir=tmp_path, on_stage=stages.append)
+    assert stages == list(STAGES)  # each stage reported once, in order
     assert r.luts > 10 and r.ffs >= 7 and r.fmax_mhz > 10
     assert r.logic_cells > 0 and r.logic_cells_available > 1000
     assert (tmp_path / "report.json").exists() and (tmp_path / "netlist.json").exists()
@@ -50,3 +53,9 @@ def test_does_not_fit_after_packing():
 
     with pytest.raises(ToolError, match=r"does not fit ice40-up5k: placement needs \d+ logic cells"):
         synthesize(cd_circuit(16, 2, 2), "ice40-up5k")
+
+
+def test_stages_without_place_and_route(examples: Path):
+    stages: list[str] = []
+    r = synthesize(hdlgen.load(examples / "or2.json"), "ice40-up5k", place=False, on_stage=stages.append)
+    assert stages == [STAGES[0]] and not r.placed and r.luts >= 1 and r.fmax_mhz == 0.0

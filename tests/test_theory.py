@@ -182,9 +182,9 @@ def test_c3_many_parameters(n: int, m: int, e: int):
 
 
 def test_c3_impossible():
-    with pytest.raises(hdlgen.CircuitError, match="energy >= 2"):
+    with pytest.raises(hdlgen.UsageError, match="energy >= 2"):
         mod_circuit(8, 2, 1)
-    with pytest.raises(hdlgen.CircuitError, match="m must be at least 2"):
+    with pytest.raises(hdlgen.UsageError, match="m must be at least 2"):
         mod_circuit(8, 1, 3)
 
 

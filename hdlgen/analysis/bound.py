@@ -99,7 +99,7 @@ def theorem1(
         table = truth_table(cone, 0)
         r = function_rank(table, n, partition, progress=progress)
         kind = "threshold" if cone.is_threshold else "relu"
-        e = energy(cone, method=energy_method, time_limit=time_limit)  # type: ignore[arg-type]
+        e = energy(cone, method=energy_method, time_limit=time_limit)  # type: ignore[arg-type]  # a Literal; energy() refuses other values
         # An unproven energy is a lower bound: use the upper bound, which keeps the check sound.
         e_value = e.bounds[1]
         base = _log2(cone.size) + _log2(max(cone.weight, 1)) + _log2(n)

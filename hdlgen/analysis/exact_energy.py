@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 from hdlgen.ir.reference import Reference, enumerate_inputs
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def energy(
     EnergyResult
     """
     if method not in ("auto", "exhaustive", "milp"):
-        raise CircuitError(f"energy method must be 'auto', 'exhaustive' or 'milp', not {method!r}")
+        raise UsageError(f"energy method must be 'auto', 'exhaustive' or 'milp', not {method!r}")
     if method == "auto":
         method = "exhaustive" if circuit.input_bits <= EXHAUSTIVE_MAX_BITS else "milp"
     if method == "exhaustive":
@@ -113,7 +113,7 @@ def energy_exhaustive(circuit: Circuit, progress: Progress | None = None) -> Ene
     ref = Reference(circuit)
     bits = circuit.input_bits
     if bits > 40:
-        raise CircuitError(
+        raise UsageError(
             f"exhaustive energy of {bits} input bits would evaluate 2**{bits} vectors; use the milp method"
         )
     total = 1 << bits
@@ -270,7 +270,7 @@ def energy_milp(circuit: Circuit, time_limit: float | None = None, samples: int 
 
     # Cutoff: ask for strictly more firing gates than the best sampled vector.
     # (An infeasible model then proves that vector optimal.)
-    fire_cols = {zc: 1 for _, zc, _ in gate_cols.values() if zc is not None}
+    fire_cols: dict[int, float] = {zc: 1 for _, zc, _ in gate_cols.values() if zc is not None}
     m.row(fire_cols, best_lower + 1 - fires_const, math.inf)
 
     h = _new_highs()
@@ -288,7 +288,7 @@ def energy_milp(circuit: Circuit, time_limit: float | None = None, samples: int 
     lp.row_lower_ = np.array([r[1] for r in m.rows], dtype=np.float64)
     lp.row_upper_ = np.array([r[2] for r in m.rows], dtype=np.float64)
     starts, index, value = [0], [], []
-    for terms, _, _ in m.rows:
+    for terms, _, _ in m.rows:  # type: ignore[assignment]  # the model rows hold float coefficients
         for col, coef in terms.items():
             if coef != 0:
                 index.append(col)

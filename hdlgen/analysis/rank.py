@@ -15,11 +15,11 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
@@ -170,12 +170,12 @@ def function_rank(
     if n < 1:
         return RankResult(int(table.any()), (), 1, 0)
     if partition == "natural" or not isinstance(partition, str):
-        rows = natural_partition(n) if partition == "natural" else list(partition)  # type: ignore[arg-type]
+        rows = natural_partition(n) if partition == "natural" else list(cast("Sequence[int]", partition))
         if n == 1:
             rows = [0]
         return RankResult(exact_rank(communication_matrix(table, n, rows)), tuple(rows), 1, 0)
     if partition != "all":
-        raise CircuitError(f"partition must be 'natural', 'all' or a list of variables, not {partition!r}")
+        raise UsageError(f"partition must be 'natural', 'all' or a list of variables, not {partition!r}")
     if n == 1:
         return RankResult(exact_rank(table.reshape(2, 1)), (0,), 1, 0)
     best = function_rank(table, n, "natural")

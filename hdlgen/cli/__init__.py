@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CircuitError, UsageError, ToolError) as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"hdlgen: error: {one_line(exc)}", err=True)
+        click.echo(f"hdlgen: error: {one_line(exc)}{_flag_of(exc)}", err=True)
         return 2
     except CheckError as exc:
         if debug:
@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 3
+
+
+def _flag_of(exc: Exception) -> str:
+    """`` (--flag)`` for a usage error that names the parameter a command-line flag sets, else ``""``."""
+    parameter = getattr(exc, "parameter", None)
+    return f" (--{parameter.replace('_', '-')})" if isinstance(exc, UsageError) and parameter else ""
 
 
 def entry_point() -> None:

@@ -36,7 +36,7 @@ def info_command(file: str, as_json: bool, method: str, time_limit: float | None
     """Size, depth, weight and exact energy of a circuit."""
     circuit = load_circuit(file)
     with progress_bar("energy") as progress:
-        data = circuit_info(circuit, method=method, time_limit=time_limit, progress=progress)  # type: ignore[arg-type]
+        data = circuit_info(circuit, method=method, time_limit=time_limit, progress=progress)  # type: ignore[arg-type]  # method: a Literal; click.Choice checked the value
     if as_json:
         emit_json(data)
         return

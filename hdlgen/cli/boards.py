@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
+from collections.abc import Iterable
 
 import click
 import numpy as np
 
 from hdlgen.boards.registry import BOARDS
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, stage_status
 from hdlgen.cli.hardware import clock_gating_option
 from hdlgen.errors import CheckError, CircuitError, ToolError
 
@@ -44,9 +44,17 @@ def build_command(
     from hdlgen.bitstream import build_board
 
     circuit = load_circuit(file)
-    info = build_board(
-        circuit, board, outdir, baud=baud, gating=gating, verbose=False, pipeline=pipeline, clock_gating=clock_gating
-    )
+    with stage_status(f"building the {board} bitstream") as on_stage:
+        info = build_board(
+            circuit,
+            board,
+            outdir,
+            baud=baud,
+            gating=gating,
+            pipeline=pipeline,
+            clock_gating=clock_gating,
+            on_stage=on_stage,
+        )
     announce(info["bitstream"], "the bitstream")
     announce(outdir, "its sources and reports")
     if as_json:
@@ -61,19 +69,17 @@ def build_command(
 @click.option("--board", required=True, type=click.Choice(BOARD_NAMES), help="The board to program.")
 @click.option("--dry-run", is_flag=True, help="Print the programming command instead of running it.")
 def flash_command(target: str, board: str, dry_run: bool) -> None:
-    """Program a board with a bitstream (iceprog for iCE40, openFPGALoader for ECP5)."""
+    """Program a board with a bitstream, through its amaranth-boards platform (iceprog, openFPGALoader).
+
+    The programmer is the one amaranth-boards runs; $ICEPROG or $OPENFPGALOADER names another.
+    """
+    from hdlgen.bitstream import flash
     from hdlgen.bitstream import flash_command as command_for
 
-    cmd = command_for(target, board)
     if dry_run:
-        click.echo(shlex.join(cmd))
+        click.echo(shlex.join(command_for(target, board)))
         return
-    try:
-        done = subprocess.run(cmd)
-    except FileNotFoundError:
-        raise ToolError(f"programmer {cmd[0]!r} not found: install it or name it in the environment") from None
-    if done.returncode != 0:
-        raise ToolError(f"{shlex.join(cmd)} failed with exit status {done.returncode}")
+    flash(target, board)
 
 
 @click.command("run")
@@ -160,7 +166,8 @@ def run_command(
         from hdlgen.ir.classify import predict
         from hdlgen.ir.reference import Reference
 
-        want, act = Reference(circuit).run(X)  # type: ignore[arg-type]
+        assert circuit is not None  # --check needs --circuit, checked above
+        want, act = Reference(circuit).run(X)
         wrong = (want != outputs).any(axis=1) | (act != energy_arr)
         if classified:
             wrong |= predict(circuit, None, want) != np.array(classes)
@@ -180,7 +187,7 @@ def run_command(
         raise CheckError(f"{mismatches} of {len(words)} vectors differ from the reference")
 
 
-def _read_words(f, source: str) -> list[int]:
+def _read_words(f: Iterable[str], source: str) -> list[int]:
     words = []
     for line_no, line in enumerate(f, start=1):
         cell = line.strip()

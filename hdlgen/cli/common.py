@@ -24,6 +24,7 @@ __all__ = [
     "one_line",
     "print_table",
     "progress_bar",
+    "stage_status",
 ]
 
 
@@ -66,6 +67,28 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@contextlib.contextmanager
+def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
+    """An ``on_stage(stage)`` callback showing ``description: stage`` and the elapsed time on stderr.
+
+    None off a terminal (the command stays quiet); the line disappears when the block ends.
+    """
+    if not on_terminal():
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+
+    start = time.monotonic()
+    with Console(stderr=True).status(description) as status:
+
+        def update(stage: str) -> None:
+            status.update(f"{description}: {stage} (at {time.monotonic() - start:.0f} s)")
 
         yield update
 

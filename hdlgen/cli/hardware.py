@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar, stage_status
+from hdlgen.errors import CheckError
 from hdlgen.ir.circuit import write_atomic
 from hdlgen.synth.targets import TARGETS as TARGET_NAMES
+
+if TYPE_CHECKING:
+    from hdlgen.hdl.top import ClockGateCell, Gating
 
 __all__ = ["COMMANDS"]
 
@@ -68,11 +73,11 @@ def verilog_command(
     circuit = load_circuit(file)
     design = to_verilog(
         circuit,
-        gating=gating,  # type: ignore[arg-type]
+        gating=cast("Gating", gating),  # click.Choice checked the value
         top=top,
         pipeline=pipeline,
         clock_gating=clock_gating,
-        clock_gate_cell=clock_gate_cell,
+        clock_gate_cell=cast("ClockGateCell", clock_gate_cell),
     )
     write_atomic(output, design.text)
     announce(output)
@@ -101,16 +106,18 @@ def synth_command(
     from hdlgen.synth import synthesize
 
     circuit = load_circuit(file)
-    result = synthesize(
-        circuit,
-        target,
-        gating=gating,
-        workdir=Path(workdir) if workdir else None,  # type: ignore[arg-type]
-        verbose=on_terminal(),
-        place=not no_place,
-        pipeline=pipeline,
-        clock_gating=clock_gating,
-    )
+    with stage_status(f"synthesizing for {target}") as on_stage:
+        result = synthesize(
+            circuit,
+            target,
+            gating=cast("Gating", gating),
+            workdir=Path(workdir) if workdir else None,
+            verbose=on_terminal(),
+            place=not no_place,
+            pipeline=pipeline,
+            clock_gating=clock_gating,
+            on_stage=on_stage,
+        )
     data = result.to_dict()
     if workdir:
         announce(workdir, "the tools' files")
@@ -121,4 +128,55 @@ def synth_command(
         click.echo(f"{key:<20}  {data[key]}")
 
 
-COMMANDS = [verilog_command, synth_command]
+@click.command("verify")
+@circuit_argument
+@click.option("--formal", is_flag=True, required=True, help="Prove with Yosys SAT (no input enumeration).")
+@gating_option
+@pipeline_option
+@clock_gating_option
+@click.option(
+    "--unit-time-limit",
+    "unit_seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    metavar="S",
+    help="Wall-clock seconds for one unit's proof; a unit over it is reported undecided (exit 1).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def verify_command(
+    file: str, formal: bool, gating: str, pipeline: bool, clock_gating: str, unit_seconds: float, as_json: bool
+) -> None:
+    """Prove that the generated design computes the circuit's function.
+
+    Every gate unit is proven equal to a plain specification of its gate for
+    all operand values, and the wiring between units is checked on the
+    design's netlist; with --clock-gating physical, stopping a gated clock is
+    proven never to change a register. Exit status 1 when a proof fails.
+    """
+    from hdlgen.verify import verify_formal
+
+    circuit = load_circuit(file)
+    with progress_bar("proving units") as progress:
+        result = verify_formal(
+            circuit,
+            gating=cast("Gating", gating),
+            pipeline=pipeline,
+            clock_gating=clock_gating,
+            progress=progress,
+            unit_seconds=unit_seconds,
+        )
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        click.echo(f"units proven  {result.gates_proven} of {result.gates}")
+        click.echo(f"wiring        {'ok' if result.wiring_ok else 'WRONG'}")
+        click.echo(f"proven        {result.proven}  ({result.seconds:.1f} s)")
+    if not result.proven:
+        raise CheckError(
+            f"not proven: {result.failures[0]}"
+            + (f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else "")
+        )
+
+
+COMMANDS = [verilog_command, synth_command, verify_command]

@@ -87,7 +87,7 @@ def train_command(
 
     with progress_bar("training") as progress:
         report = train_digits(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,  # type: ignore[arg-type]  # a Literal; click.Choice checked the value
             fan_in=fan_in,
             energy_penalty=energy_penalty,
             seed=seed,

@@ -251,34 +251,3 @@ def _sim_progress() -> Iterator[tuple[Callable[[int, int], None] | None, Callabl
 
 
 COMMANDS = [sim_command]
-
-
-@click.command("verify")
-@circuit_argument
-@click.option("--formal", is_flag=True, required=True, help="Prove with Yosys SAT (no input enumeration).")
-@gating_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def verify_command(file: str, formal: bool, gating: str, as_json: bool) -> None:
-    """Prove that the generated design computes the circuit's function.
-
-    Every gate unit is proven equal to a plain specification of its gate for
-    all operand values, and the wiring between units is checked on the
-    design's netlist. Exit status 1 when a proof fails.
-    """
-    from hdlgen.verify import verify_formal
-
-    result = verify_formal(load_circuit(file), gating=gating)
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        click.echo(f"units proven  {result.gates_proven} of {result.gates}")
-        click.echo(f"wiring        {'ok' if result.wiring_ok else 'WRONG'}")
-        click.echo(f"proven        {result.proven}  ({result.seconds:.1f} s)")
-    if not result.proven:
-        raise CheckError(
-            f"not proven: {result.failures[0]}"
-            + (f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else "")
-        )
-
-
-COMMANDS.append(verify_command)

@@ -18,7 +18,7 @@ energy ``<= e``; weight ``b + 1`` with one block per chain, else up to
 
 from __future__ import annotations
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 from hdlgen.ir.circuit import Circuit
 
 __all__ = ["cd_circuit", "split"]
@@ -34,15 +34,15 @@ def cd_circuit(n: int, energy: int, depth: int) -> Circuit:
 
     Raises
     ------
-    CircuitError
+    UsageError
         For odd ``n``, ``n < 2``, ``energy < 2`` or ``depth < 2``.
     """
     if n < 2 or n % 2:
-        raise CircuitError(f"CD_n needs an even n >= 2, not {n}")
+        raise UsageError(f"CD_n needs an even n >= 2, not {n}")
     if energy < 2:
-        raise CircuitError(f"construction C1 needs energy >= 2, not {energy} (use 'construct energy1' for energy 1)")
+        raise UsageError(f"construction C1 needs energy >= 2, not {energy} (use 'construct energy1' for energy 1)")
     if depth < 2:
-        raise CircuitError(f"construction C1 needs depth >= 2, not {depth}")
+        raise UsageError(f"construction C1 needs depth >= 2, not {depth}")
     k = n // 2
     n_blocks = min((energy - 1) * (depth - 1), k)
     sizes = split(k, n_blocks)

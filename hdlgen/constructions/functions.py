@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 
 __all__ = ["FUNCTIONS", "and_", "bits_of", "cd", "mod", "named_table", "or_", "parity"]
 
@@ -23,11 +23,11 @@ def bits_of(n: int) -> np.ndarray:
 
 def _check_n(n: int, even: bool = False) -> None:
     if n < 1:
-        raise CircuitError(f"n must be at least 1, not {n}")
+        raise UsageError(f"n must be at least 1, not {n}")
     if even and n % 2:
-        raise CircuitError(f"n must be even for CD_n, not {n}")
+        raise UsageError(f"n must be even for CD_n, not {n}")
     if n > 26:
-        raise CircuitError(f"truth tables of {n} variables are too large (at most 26)")
+        raise UsageError(f"truth tables of {n} variables are too large (at most 26)")
 
 
 def cd(n: int) -> np.ndarray:
@@ -42,7 +42,7 @@ def mod(n: int, m: int) -> np.ndarray:
     """``MOD_m(x) = 1`` iff ``sum(x)`` is divisible by ``m``."""
     _check_n(n)
     if m < 2:
-        raise CircuitError(f"m must be at least 2, not {m}")
+        raise UsageError(f"m must be at least 2, not {m}")
     return (bits_of(n).sum(axis=1) % m == 0).astype(np.uint8)
 
 
@@ -74,9 +74,9 @@ FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {"cd": cd, "mod": mod, "parity
 def named_table(name: str, n: int, m: int | None = None) -> np.ndarray:
     """The truth table of a named function (``m`` for ``mod``)."""
     if name not in FUNCTIONS:
-        raise CircuitError(f"unknown function {name!r}: choose one of {', '.join(FUNCTIONS)}")
+        raise UsageError(f"unknown function {name!r}: choose one of {', '.join(FUNCTIONS)}")
     if name == "mod":
         if m is None:
-            raise CircuitError("mod needs --m")
+            raise UsageError("mod needs m")
         return mod(n, m)
     return FUNCTIONS[name](n)

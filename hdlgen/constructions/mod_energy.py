@@ -14,7 +14,7 @@ threshold ``m j r**p``. The output has ``+m j r**p`` from each digit gate,
 
 from __future__ import annotations
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 from hdlgen.ir.circuit import Circuit
 
 __all__ = ["base", "mod_circuit"]
@@ -31,11 +31,11 @@ def base(n: int, m: int, energy: int) -> int:
 def mod_circuit(n: int, m: int, energy: int) -> Circuit:
     """A threshold circuit computing MOD_m of ``n`` inputs with energy <= ``energy``."""
     if n < 1:
-        raise CircuitError(f"n must be at least 1, not {n}")
+        raise UsageError(f"n must be at least 1, not {n}")
     if m < 2:
-        raise CircuitError(f"m must be at least 2, not {m}")
+        raise UsageError(f"m must be at least 2, not {m}")
     if energy < 2:
-        raise CircuitError(f"construction C3 needs energy >= 2, not {energy} (use 'construct energy1' for energy 1)")
+        raise UsageError(f"construction C3 needs energy >= 2, not {energy} (use 'construct energy1' for energy 1)")
     r = base(n, m, energy)
     c = Circuit(
         f"mod{m}_n{n}_e{energy}",

@@ -83,7 +83,7 @@ def from_layers(
     if W0.ndim != 2:
         raise CircuitError(f"{name}: layer 0 weights must be 2-D (inputs, units), not shape {W0.shape}")
     n_in = W0.shape[0]
-    widths = [int(input_bits)] * n_in if np.ndim(input_bits) == 0 else [int(b) for b in input_bits]  # type: ignore[arg-type]
+    widths = [int(input_bits)] * n_in if np.ndim(input_bits) == 0 else [int(b) for b in input_bits]  # type: ignore[arg-type, union-attr]  # np.ndim told a scalar
     if len(widths) != n_in:
         raise CircuitError(f"{name}: {len(widths)} input widths for {n_in} inputs")
     all_meta = dict(meta or {})
@@ -102,8 +102,8 @@ def from_layers(
             names,
             W,
             T,
-            kind=kind,
-            bits=(int(b) if b else None) if kind == "relu" else None,  # type: ignore[arg-type]
+            kind=kind,  # type: ignore[arg-type]  # a Literal; checked just above
+            bits=(int(b) if b else None) if kind == "relu" else None,
         )
     c.add_output(*names)
     return c

@@ -8,12 +8,14 @@ goes back when ``o_valid`` comes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdlgen import protocol as p
-from hdlgen.hdl.top import CircuitTop, Gating
+from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating
 from hdlgen.ir.circuit import Circuit
 
 __all__ = ["LinkTop", "UARTReceiver", "UARTTransmitter"]
@@ -22,10 +24,28 @@ __all__ = ["LinkTop", "UARTReceiver", "UARTTransmitter"]
 class UARTReceiver(wiring.Component):
     """8N1 receiver: ``data`` is valid for one cycle with ``strobe``.
 
+    ``rx`` passes two synchronizer flip-flops; each bit is sampled once, in
+    its middle (one and a half bits after the start bit's falling edge for
+    bit 0); a frame whose stop bit is low is dropped.
+
     Parameters
     ----------
     divisor : int
-        Clock cycles per bit.
+        Clock cycles per bit (clock frequency in Hz over the baud rate).
+
+    Attributes
+    ----------
+    rx : Signal, in
+        The UART line (idle high).
+    data : Signal(8), out
+        The received byte, least significant bit first on the line.
+    strobe : Signal, out
+        High for one cycle when ``data`` holds a new byte.
+
+    Raises
+    ------
+    ValueError
+        When ``divisor`` is below 4 (too few samples per bit).
     """
 
     def __init__(self, divisor: int) -> None:
@@ -35,6 +55,7 @@ class UARTReceiver(wiring.Component):
         super().__init__({"rx": In(1, init=1), "data": Out(8), "strobe": Out(1)})
 
     def elaborate(self, platform: object) -> Module:
+        """The synchronizer and the IDLE/DATA/STOP state machine."""
         m = Module()
         sync_rx = Signal(2, init=0b11)
         m.d.sync += sync_rx.eq(Cat(self.rx, sync_rx[0]))
@@ -67,13 +88,31 @@ class UARTReceiver(wiring.Component):
 
 
 class UARTTransmitter(wiring.Component):
-    """8N1 transmitter: load ``data`` with ``start`` while not ``busy``."""
+    """8N1 transmitter: load ``data`` with ``start`` while not ``busy``.
+
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per bit (clock frequency in Hz over the baud rate).
+
+    Attributes
+    ----------
+    data : Signal(8), in
+        The byte to send, taken when ``start`` is high and ``busy`` low.
+    start : Signal, in
+        Send ``data``.
+    busy : Signal, out
+        High while a frame (start bit, 8 data bits, stop bit) is on the line.
+    tx : Signal, out
+        The UART line (idle high).
+    """
 
     def __init__(self, divisor: int) -> None:
         self.divisor = divisor
         super().__init__({"data": In(8), "start": In(1), "busy": Out(1), "tx": Out(1, init=1)})
 
     def elaborate(self, platform: object) -> Module:
+        """A 10-bit shift register clocked out every ``divisor`` cycles."""
         m = Module()
         timer = Signal(range(self.divisor))
         shift = Signal(10, init=0x3FF)
@@ -99,9 +138,19 @@ class LinkTop(wiring.Component):
     Parameters
     ----------
     circuit : Circuit
+        A valid circuit (at most 255 classes for a classifier).
     divisor : int
-        Clock cycles per UART bit (clock frequency / baud rate).
+        Clock cycles per UART bit (clock frequency in Hz / baud rate), at least 4.
     gating : {"rtz", "delta", "none"}
+        Gating mode of the circuit's gate registers (see :class:`~hdlgen.hdl.CircuitTop`).
+    led_hold : int
+        Clock cycles ``leds[0]`` stays lit after an inference.
+    pipeline : bool
+        A register stage inside every gate's adder tree.
+    clock_gating : {"enable", "physical"}
+        ``"physical"``: gate registers on stopped clocks.
+    clock_gate_cell : {"generic", "ecp5", "ice40"}
+        The clock gate for ``clock_gating="physical"``.
 
     Attributes
     ----------
@@ -110,6 +159,15 @@ class LinkTop(wiring.Component):
     leds : Signal(2)
         ``leds[0]`` lights for a while after each inference; ``leds[1]``
         lights after a bad frame until the next good one.
+    layout : hdlgen.protocol.Layout
+        The frame layout (payload sizes) of the design.
+
+    Raises
+    ------
+    CircuitError
+        When the circuit has more than 255 classes.
+    UsageError
+        For a bad combination of options (on elaboration, from :class:`~hdlgen.hdl.CircuitTop`).
     """
 
     def __init__(
@@ -120,7 +178,7 @@ class LinkTop(wiring.Component):
         led_hold: int = 1 << 20,
         pipeline: bool = False,
         clock_gating: str = "enable",
-        clock_gate_cell: str = "generic",
+        clock_gate_cell: ClockGateCell = "generic",
     ) -> None:
         self.circuit = circuit
         self.pipeline = pipeline
@@ -133,6 +191,7 @@ class LinkTop(wiring.Component):
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(2)})
 
     def elaborate(self, platform: object) -> Module:
+        """The UART, the receive and answer state machines, the circuit and the LEDs."""
         m = Module()
         lay = self.layout
         m.submodules.core = core = CircuitTop(
@@ -140,13 +199,27 @@ class LinkTop(wiring.Component):
             gating=self.gating,
             pipeline=self.pipeline,
             clock_gating=self.clock_gating,
-            clock_gate_cell=self.clock_gate_cell,  # type: ignore[arg-type]
+            clock_gate_cell=self.clock_gate_cell,
         )
         m.submodules.rx = rx = UARTReceiver(self.divisor)
         m.submodules.tx = tx = UARTTransmitter(self.divisor)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
+        frame = self._receive(m, rx)
 
-        # ---------------------------------------------------------- receive
+        # -------------------------------------------------------- inference
+        result = Signal(lay.out_bytes * 8)
+        energy = Signal(lay.energy_bytes * 8)
+        klass = Signal(8)
+        m.d.comb += core.i_data.eq(frame.buffer[: len(core.i_data)])
+        m.d.sync += core.i_valid.eq(0)
+
+        self._answer(m, tx, core, frame, result, energy, klass)
+        self._leds(m, core, frame)
+        return m
+
+    def _receive(self, m: Module, rx: UARTReceiver) -> _Request:
+        """The receive state machine: check each frame, keep an INFER payload, decide the answer."""
+        lay = self.layout
         ftype = Signal(8)
         length = Signal(16)
         count = Signal(16)
@@ -204,15 +277,20 @@ class LinkTop(wiring.Component):
                         m.d.sync += request.eq(p.HELLO)
                     with m.Else():
                         m.d.sync += [request.eq(p.ERROR), error.eq(4)]
+        return _Request(buffer, error, request, go)
 
-        # -------------------------------------------------------- inference
-        result = Signal(lay.out_bytes * 8)
-        energy = Signal(lay.energy_bytes * 8)
-        klass = Signal(8)
-        m.d.comb += core.i_data.eq(buffer[: len(core.i_data)])
-        m.d.sync += core.i_valid.eq(0)
-
-        # ---------------------------------------------------------- answer
+    def _answer(
+        self,
+        m: Module,
+        tx: UARTTransmitter,
+        core: CircuitTop,
+        frame: _Request,
+        result: Signal,
+        energy: Signal,
+        klass: Signal,
+    ) -> None:
+        """The answer state machine: run an inference or pick INFO/ERROR, then send the frame byte by byte."""
+        lay = self.layout
         info = lay.info_payload()
         n_result = lay.result_bytes
         payload_len = Signal(16)
@@ -227,6 +305,7 @@ class LinkTop(wiring.Component):
         index = Signal(16)
         tx_sum = Signal(8)
         byte = Signal(8)
+        error, request, go = frame.error, frame.request, frame.go
         with m.FSM(name="tx_fsm"):
             with m.State("IDLE"):
                 with m.If(go):
@@ -282,14 +361,24 @@ class LinkTop(wiring.Component):
                         m.d.sync += error.eq(0)
                         m.next = "IDLE"
 
-        # ------------------------------------------------------------ LEDs
+    def _leds(self, m: Module, core: CircuitTop, frame: _Request) -> None:
+        """``leds[0]``: held on for ``led_hold`` cycles after each inference; ``leds[1]``: the last frame was bad."""
         hold = Signal(range(self.led_hold + 1))
         with m.If(core.o_valid):
             m.d.sync += hold.eq(self.led_hold)
         with m.Elif(hold != 0):
             m.d.sync += hold.eq(hold - 1)
         bad = Signal()
-        with m.If(go):
-            m.d.sync += bad.eq(request == p.ERROR)
+        with m.If(frame.go):
+            m.d.sync += bad.eq(frame.request == p.ERROR)
         m.d.comb += self.leds.eq(Cat(hold != 0, bad))
-        return m
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What the receive state machine hands to the answer: the INFER payload, the error code, the answer's type."""
+
+    buffer: Signal
+    error: Signal
+    request: Signal
+    go: Signal

@@ -140,7 +140,20 @@ def simulate_pipeline(
 
 
 def bit_toggles(trace: np.ndarray, initial: int = 0) -> np.ndarray:
-    """Bit changes of each column over time (from ``initial`` before the first row)."""
+    """Bit changes of each column over time (from ``initial`` before the first row).
+
+    Parameters
+    ----------
+    trace : ndarray of int, shape (cycles, signals)
+        Values of each signal at each clock cycle (non-negative, below 2**63).
+    initial : int
+        The value of every signal before the first row.
+
+    Returns
+    -------
+    ndarray of int64, shape (signals,)
+        Number of bit toggles of each signal over the trace.
+    """
     t = np.asarray(trace, dtype=np.int64)
     prev = np.vstack([np.full((1, t.shape[1]), initial, dtype=np.int64), t[:-1]])
     x = prev ^ t

@@ -19,13 +19,13 @@ from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module,
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 from hdlgen.hdl.arith import GROUP, Term, build_sum
 from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 
-__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating"]
+__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "check_options"]
 
 Gating = Literal["rtz", "delta", "none"]
 GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
@@ -34,28 +34,37 @@ ClockGateCell = Literal["generic", "ecp5", "ice40"]
 CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
 
 
-def _check_options(
-    circuit: Circuit,
-    gating: str,
-    pipeline: bool,
-    clock_gating: str,
-    clock_gate_cell: str,
-    **_other: Any,
+def check_options(
+    gating: str, pipeline: bool = False, clock_gating: str = "enable", clock_gate_cell: str = "generic"
 ) -> None:
-    """Raise CircuitError for an invalid circuit or an unknown or incompatible option of :class:`CircuitTop`."""
-    circuit.validate()
+    """Check the options of :class:`CircuitTop` (before anything is built or written).
+
+    Raises
+    ------
+    UsageError
+        Naming the parameter: an unknown value, or ``pipeline`` or
+        ``clock_gating="physical"`` with gating ``"none"``.
+    """
     if gating not in GATING_MODES:
-        raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
+        raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
     if clock_gating not in ("enable", "physical"):
-        raise CircuitError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}")
+        raise UsageError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}", "clock_gating")
     if clock_gating == "physical" and gating == "none":
-        raise CircuitError("--clock-gating physical needs gating rtz or delta (gating none never stops a clock)")
+        raise UsageError(
+            "clock_gating='physical' needs gating 'rtz' or 'delta' (gating 'none' never stops a clock)",
+            "clock_gating",
+        )
     if clock_gate_cell not in CLOCK_GATE_CELLS:
-        raise CircuitError(f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}")
+        raise UsageError(
+            f"clock gate cell must be one of {', '.join(CLOCK_GATE_CELLS)}, not {clock_gate_cell!r}",
+            "clock_gate_cell",
+        )
     if pipeline and gating == "none":
         # Ungated registers load every clock; after a reset the partial sums would hold
         # zeros that no operand values produce, and the gate registers garbage nobody models.
-        raise CircuitError("--pipeline needs gating rtz or delta (gating none reloads partial sums every clock)")
+        raise UsageError(
+            "pipeline needs gating 'rtz' or 'delta' (gating 'none' reloads partial sums every clock)", "pipeline"
+        )
 
 
 class CircuitTop(wiring.Component):
@@ -73,11 +82,26 @@ class CircuitTop(wiring.Component):
         register loads every clock.
     group : int
         One-bit operands per partial-sum lookup table (1: no tables).
+    pipeline : bool
+        A register stage inside every gate's adder tree (a pipeline cut): a
+        faster clock, the latency twice the depth. Needs gating rtz or delta.
+    clock_gating : {"enable", "physical"}
+        ``"enable"``: a clock enable per gate register. ``"physical"``: the
+        gate registers of each level on a clock stopped while no valid
+        inference (and, for rtz, no register to return to zero) needs it; the
+        enable is latched on the falling edge. Needs gating rtz or delta.
+    clock_gate_cell : {"generic", "ecp5", "ice40"}
+        The clock gate of ``clock_gating="physical"``: an AND gate
+        (simulation), an ECP5 DCCA per level, or one iCE40 SB_GB global
+        buffer shared by every level.
 
     Attributes
     ----------
     i_valid, i_data, o_valid, o_data, o_energy : Signal
-        The ports of docs/verilog-ports.md.
+        The SPEC ports; the widths of ``i_data``, ``o_data`` and ``o_energy``
+        and the packing of circuit inputs and outputs are :attr:`layout`'s.
+    layout : hdlgen.ir.ports.PortLayout
+        The design's port layout.
     o_class : Signal
         Only for classifier circuits (``meta["classes"]``, see
         :mod:`hdlgen.ir.classify`): the index of the largest output in
@@ -90,6 +114,19 @@ class CircuitTop(wiring.Component):
     register_names : dict of str to str
         The HDL name of each gate register: the gate's name, unless that is
         a port name (then ``<name>_q``).
+    stage_names, cut_names, clock_enable_names, clock_groups
+        Filled by elaboration, for the formal wiring check: the HDL name of
+        each (signal, stage) the design holds, of each gate's pipeline-cut
+        registers, of each gated clock's enable, and the levels on each gated
+        clock.
+
+    Raises
+    ------
+    CircuitError
+        When the circuit is not valid.
+    UsageError
+        For an unknown option value or a combination the design cannot
+        build (``pipeline`` or ``clock_gating="physical"`` with gating none).
     """
 
     def __new__(cls, *args: Any, src_loc_at: int = 0, **kwargs: Any) -> CircuitTop:
@@ -102,11 +139,17 @@ class CircuitTop(wiring.Component):
         Raises
         ------
         CircuitError
-            For an invalid circuit or an unknown or incompatible option.
+            For an invalid circuit.
+        UsageError
+            For an unknown or incompatible option (:func:`check_options`).
         """
         bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
         bound.apply_defaults()
-        _check_options(**{k: v for k, v in bound.arguments.items() if k != "self"})
+        arguments = bound.arguments
+        arguments["circuit"].validate()
+        check_options(
+            arguments["gating"], arguments["pipeline"], arguments["clock_gating"], arguments["clock_gate_cell"]
+        )
         return super().__new__(cls, *args, src_loc_at=src_loc_at + 1, **kwargs)
 
     def __init__(
@@ -149,6 +192,13 @@ class CircuitTop(wiring.Component):
         #: HDL name of every (signal, stage) the design holds, filled by elaboration:
         #: a register's name, or ``i_data[a:b]`` for inputs at stage 0.
         self.stage_names: dict[tuple[str, int], str] = {}
+        #: HDL names of each gate's pipeline-cut registers (``pipeline``), filled by elaboration.
+        self.cut_names: dict[str, list[str]] = {}
+        #: HDL name of the enable (before its falling-edge latch) of each gated clock
+        #: ``gclk<k>`` (``clock_gating="physical"``), filled by elaboration.
+        self.clock_enable_names: dict[int, str] = {}
+        #: The levels on each gated clock ``gclk<k>`` (``clock_gating="physical"``; empty otherwise).
+        self.clock_groups: list[list[int]] = self._clock_groups() if clock_gating == "physical" else []
         self.gate_registers: dict[str, Signal] = {
             g.name: Signal(g.bits, name=self.register_names[g.name]) for g in circuit.gates
         }
@@ -159,6 +209,10 @@ class CircuitTop(wiring.Component):
             name += "_"
         self._taken.add(name)
         return name
+
+    def _namer(self, prefix: str) -> Callable[[str], str]:
+        """Unique signal names ``<prefix>_<suffix>`` for a gate's datapath."""
+        return lambda suffix: self._name(f"{prefix}_{suffix}")
 
     def _register(self, m: Module, reg: Signal, d: Value, valid: Value, fires: Value | None = None) -> None:
         """Load ``reg`` from ``d`` under the gating mode's enable."""
@@ -191,11 +245,12 @@ class CircuitTop(wiring.Component):
         neg = ClockDomain("gate_neg", clk_edge="neg", reset_less=True, local=True)
         m.domains += neg
         m.d.comb += neg.clk.eq(ClockSignal("sync"))
-        for k, group in enumerate(self._clock_groups()):
+        for k, group in enumerate(self.clock_groups):
             need = [valid[step * lv - 1] for lv in group]
             if self.gating == "rtz":
                 need += [self.gate_registers[g.name].any() for lv in group for g in c.levels[lv - 1]]
             en = Signal(name=self._name(f"gclk{k}_need"))
+            self.clock_enable_names[k] = en.name
             # Starts high: an extra clock edge never changes a register (rtz loads the 0 it holds,
             # delta holds), and the first edge of a simulation may come before any falling edge.
             en_q = Signal(init=1, name=self._name(f"gclk{k}_en"))
@@ -224,6 +279,7 @@ class CircuitTop(wiring.Component):
 
         def cut(v: Value) -> Value:
             reg = Signal(len(v), name=self._name(f"{gate}_p"))
+            self.cut_names.setdefault(gate, []).append(reg.name)
             with m.If(valid):
                 m.d.sync += reg.eq(v)
             return reg
@@ -261,6 +317,7 @@ class CircuitTop(wiring.Component):
         return nodes[0][1]
 
     def elaborate(self, platform: object) -> Module:
+        """Valid bits, stage values, gate units and registers, the energy count and the outputs."""
         m = Module()
         c = self.circuit
         stages = self.latency
@@ -274,12 +331,10 @@ class CircuitTop(wiring.Component):
         # value of a signal at a stage: native, or through delay registers.
         at: dict[tuple[str, int], Value] = {}
         native: dict[str, int] = {}
-        pos = 0
-        for inp in c.inputs:
-            at[(inp.name, 0)] = self.i_data[pos : pos + inp.bits]
-            self.stage_names[(inp.name, 0)] = f"i_data[{pos}:{pos + inp.bits}]"
-            native[inp.name] = 0
-            pos += inp.bits
+        for f in self.layout.inputs:
+            at[(f.name, 0)] = self.i_data[f.offset : f.stop]
+            self.stage_names[(f.name, 0)] = f"i_data[{f.offset}:{f.stop}]"
+            native[f.name] = 0
         step = 2 if self.pipeline else 1
         for g in c.gates:
             native[g.name] = step * c.level(g.name)
@@ -308,7 +363,7 @@ class CircuitTop(wiring.Component):
                 # The pipeline cut registers at stage out_stage - 1, from stage out_stage - 2's valid bit.
                 cut = self._cut(m, g.name, valid[out_stage - 2]) if self.pipeline else None
                 value = Signal(g.bits, name=self._name(f"{g.name}_next"))
-                logic = unit_logic(m, lambda sfx, g=g: self._name(f"{g.name}_{sfx}"), g, operands, self.group, cut)
+                logic = unit_logic(m, self._namer(g.name), g, operands, self.group, cut)
                 m.d.comb += value.eq(logic.as_unsigned())
                 if self.clock_gating == "physical":
                     # No enable: the register's own clock runs only when it may change.

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from hdlgen.hdl.arith import GROUP, Term, build_sum
 from hdlgen.ir.circuit import Gate
 
-__all__ = ["GateUnit", "ReluUnit", "ThresholdUnit", "make_unit", "unit_logic"]
+__all__ = ["unit_logic"]
 
 
 #: Threshold gates with at most this many operand bits become one truth table.
@@ -92,66 +90,3 @@ def unit_logic(
     )
     m.d.comb += diff.eq(s.value - bound)
     return Mux(diff <= 0, 0, Mux(diff >= cap, cap, diff[: gate.bits]))
-
-
-class GateUnit(wiring.Component):
-    """Common part of the gate units: operands in, value and ``fires`` out.
-
-    Parameters
-    ----------
-    gate : Gate
-        The gate to implement.
-    widths : sequence of int
-        Width of each of the gate's inputs, in the gate's input order; the
-        operands are packed into ``operands`` in that order, first input at
-        bit 0.
-    group : int
-        One-bit operands per lookup table (see :mod:`hdlgen.hdl.arith`).
-
-    Attributes
-    ----------
-    operands : Signal, in
-        The gate's inputs, packed.
-    value : Signal, out
-        The gate's output (1 bit for threshold gates, ``bits`` for relu gates).
-    fires : Signal, out
-        High when ``value`` is nonzero.
-    """
-
-    def __init__(self, gate: Gate, widths: Sequence[int], group: int = GROUP) -> None:
-        if len(widths) != len(gate.inputs):
-            raise ValueError(f"widths must have one entry per input of gate {gate.name!r}, not {len(widths)}")
-        self.gate = gate
-        self.widths = tuple(widths)
-        self.group = group
-        super().__init__(
-            {
-                "operands": In(max(1, sum(self.widths))),
-                "value": Out(gate.bits),
-                "fires": Out(1),
-            }
-        )
-
-    def elaborate(self, platform: object) -> Module:
-        m = Module()
-        operands, pos = [], 0
-        for bits in self.widths:
-            operands.append(self.operands[pos : pos + bits])
-            pos += bits
-        m.d.comb += self.value.eq(unit_logic(m, "sum", self.gate, operands, self.group))
-        m.d.comb += self.fires.eq(self.value.any())
-        return m
-
-
-class ThresholdUnit(GateUnit):
-    """A threshold gate: ``value = 1 if sum(w_i * x_i) >= threshold else 0``."""
-
-
-class ReluUnit(GateUnit):
-    """A relu gate: ``value = min(max(0, sum(w_i * x_i) - threshold), 2**bits - 1)``."""
-
-
-def make_unit(gate: Gate, widths: Sequence[int], group: int = GROUP) -> GateUnit:
-    """The unit for ``gate``: a :class:`ThresholdUnit` or a :class:`ReluUnit`."""
-    cls = ThresholdUnit if gate.kind == "threshold" else ReluUnit
-    return cls(gate, widths, group)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from amaranth.back import verilog
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.hdl.arith import GROUP
-from hdlgen.hdl.top import CircuitTop, Gating
+from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating, check_options
 from hdlgen.ir.circuit import Circuit, _check_name
 
 __all__ = ["VerilogDesign", "to_verilog"]
@@ -25,7 +25,9 @@ class VerilogDesign:
     top : str
         Name of the top module.
     gating : str
+        The gating mode the design was built with.
     latency : int
+        Clock edges from ``i_valid`` to ``o_valid``.
     register_names : dict of str to str
         HDL name of each gate's output register (in the top module).
     """
@@ -44,7 +46,7 @@ def to_verilog(
     group: int = GROUP,
     pipeline: bool = False,
     clock_gating: str = "enable",
-    clock_gate_cell: str = "generic",
+    clock_gate_cell: ClockGateCell = "generic",
 ) -> VerilogDesign:
     """Elaborate ``circuit`` and convert it to Verilog.
 
@@ -53,7 +55,9 @@ def to_verilog(
     Parameters
     ----------
     circuit : Circuit
+        A valid circuit.
     gating : {"rtz", "delta", "none"}
+        Gating mode of the gate registers (see :class:`~hdlgen.hdl.CircuitTop`).
     top : str, optional
         Name of the top module (default: the circuit's name).
     group : int
@@ -62,15 +66,32 @@ def to_verilog(
         A register stage inside every gate's adder tree (latency twice the depth).
     clock_gating, clock_gate_cell
         ``"physical"``: gate registers on stopped clocks (see :class:`~hdlgen.hdl.CircuitTop`).
+
+    Returns
+    -------
+    VerilogDesign
+
+    Raises
+    ------
+    UsageError
+        For a bad option (named), or a top module name that is not an identifier.
+    CircuitError
+        When the circuit is not valid, or Amaranth refuses to convert it.
     """
-    name = _check_name(top, "--top") if top is not None else circuit.name
+    check_options(gating, pipeline, clock_gating, clock_gate_cell)
+    name = circuit.name
+    if top is not None:
+        try:
+            name = _check_name(top, "top")
+        except CircuitError as exc:  # a module name is an option, not part of the circuit
+            raise UsageError(str(exc), "top") from None
     design = CircuitTop(
         circuit,
         gating=gating,
         group=group,
         pipeline=pipeline,
         clock_gating=clock_gating,
-        clock_gate_cell=clock_gate_cell,  # type: ignore[arg-type]
+        clock_gate_cell=clock_gate_cell,
     )
     try:
         text = verilog.convert(design, name=name, emit_src=False, strip_internal_attrs=True)

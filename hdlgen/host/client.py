@@ -29,7 +29,22 @@ class HostLink:
 
     @classmethod
     def open(cls, url: str, baud: int = 115200, timeout: float = 2.0) -> HostLink:
-        """Open a serial port by device path or pyserial URL (``loop://``, ``socket://``...)."""
+        """Open a serial port by device path or pyserial URL (``loop://``, ``socket://``...).
+
+        Parameters
+        ----------
+        url : str
+            A device (``/dev/ttyUSB1``) or a pyserial URL.
+        baud : int
+            Baud rate, in bit/s (8N1).
+        timeout : float
+            Seconds to wait for each read.
+
+        Raises
+        ------
+        LinkError
+            When the port cannot be opened.
+        """
         import serial
 
         try:
@@ -70,13 +85,32 @@ class HostLink:
         return frame
 
     def request(self, type_: int, payload: bytes = b"") -> p.Frame:
-        """Send one frame and return the answer."""
+        """Send one frame and return the answer.
+
+        Parameters
+        ----------
+        type_ : int
+            Frame type (:data:`hdlgen.protocol.INFER`, :data:`~hdlgen.protocol.HELLO`).
+        payload : bytes
+            The frame's payload.
+
+        Raises
+        ------
+        LinkError
+            When the board does not answer in time, answers a bad frame, or refuses the frame (``ERROR``).
+        """
         self.port.write(p.encode(type_, payload))
         self.port.flush()
         return self._read_frame()
 
     def hello(self) -> p.Layout:
-        """Ask the board what design it holds."""
+        """Ask the board what design it holds (a ``HELLO`` frame); the answer is kept in :attr:`layout`.
+
+        Raises
+        ------
+        LinkError
+            When the answer is not an ``INFO`` frame.
+        """
         frame = self.request(p.HELLO)
         if frame.type != p.INFO:
             raise LinkError(f"expected an INFO frame, got type 0x{frame.type:02x}")
@@ -84,7 +118,18 @@ class HostLink:
         return self.layout
 
     def infer_class(self, word: int) -> tuple[int, int, int | None]:
-        """Run one inference: ``(o_data, o_energy, o_class)``; the class is None unless the design classifies."""
+        """Run one inference: ``(o_data, o_energy, o_class)``; the class is None unless the design classifies.
+
+        Parameters
+        ----------
+        word : int
+            The packed ``i_data`` word (see :class:`hdlgen.ir.ports.PortLayout`).
+
+        Raises
+        ------
+        LinkError
+            When the answer is not a ``RESULT`` frame of the expected length.
+        """
         lay = self.layout or self.hello()
         frame = self.request(p.INFER, word.to_bytes(lay.in_bytes, "little"))
         if frame.type != p.RESULT or len(frame.payload) != lay.result_bytes:
@@ -94,18 +139,21 @@ class HostLink:
         energy = int.from_bytes(frame.payload[lay.out_bytes : end], "little")
         return data, energy, (frame.payload[end] if lay.class_bytes else None)
 
-    def infer(self, word: int) -> tuple[int, int]:
-        """Run one inference on a packed ``i_data`` word: ``(o_data, o_energy)``."""
-        data, energy, _ = self.infer_class(word)
-        return data, energy
-
-    def run(self, words: list[int]) -> tuple[list[int], list[int]]:
-        """Run inferences on packed words; return ``o_data`` words and energies."""
-        out, energy, _ = self.run_classes(words)
-        return out, energy
-
     def run_classes(self, words: list[int]) -> tuple[list[int], list[int], list[int | None]]:
-        """Run inferences on packed words; return ``o_data`` words, energies and classes."""
+        """Run inferences on packed words, one at a time.
+
+        Parameters
+        ----------
+        words : list of int
+            Packed ``i_data`` words.
+
+        Returns
+        -------
+        (list of int, list of int, list of int or None)
+            The packed ``o_data`` words, the energies (gates that fired, as
+            the hardware counted them) and the predicted classes (None for a
+            design that does not classify).
+        """
         out, energy, classes = [], [], []
         for w in words:
             d, e, k = self.infer_class(int(w))

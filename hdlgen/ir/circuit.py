@@ -70,9 +70,9 @@ def _check_keys(
 
 
 def _check_bits(bits: object, where: str) -> int:
-    if not _is_int(bits) or not 1 <= bits <= MAX_BITS:  # type: ignore[operator]
+    if not _is_int(bits) or not 1 <= bits <= MAX_BITS:  # type: ignore[operator]  # _is_int: an int or a NumPy integer
         raise CircuitError(f"{where}: bits must be an integer from 1 to {MAX_BITS}, not {bits!r}")
-    return bits  # type: ignore[return-value]
+    return bits  # type: ignore[return-value]  # _is_int: an int or a NumPy integer
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def _make_gate(
     if len(weights) != len(inputs):
         raise CircuitError(f"{where}: {len(weights)} weights for {len(inputs)} inputs (they must have the same length)")
     if _is_numpy_int(threshold):
-        threshold = int(threshold)  # type: ignore[call-overload]
+        threshold = int(threshold)  # type: ignore[call-overload]  # a NumPy integer
     if not _is_int(threshold):
         raise CircuitError(f"{where}: threshold must be an integer, not {threshold!r}")
     if kind == "relu":
@@ -200,11 +200,11 @@ def _make_gate(
         bits = 1
     if meta is not None and not isinstance(meta, dict):
         raise CircuitError(f"{where}: meta must be an object, not {meta!r}")
-    return Gate(name, kind, inputs, weights, threshold, bits, meta)  # type: ignore[arg-type]
+    return Gate(name, kind, inputs, weights, threshold, bits, meta)  # type: ignore[arg-type]  # every argument checked above
 
 
 def _is_numpy_int(value: object) -> bool:
-    return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iu"  # type: ignore[attr-defined]
+    return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iu"
 
 
 class Circuit:
@@ -257,9 +257,9 @@ class Circuit:
     def _add_input(self, name: object, bits: object, where: str) -> str:
         _check_name(name, where)
         _check_bits(bits, f"input '{name}'")
-        self._claim(name, f"input '{name}'")  # type: ignore[arg-type]
-        self.inputs.append(Input(name, bits))  # type: ignore[arg-type]
-        return name  # type: ignore[return-value]
+        self._claim(name, f"input '{name}'")  # type: ignore[arg-type]  # _check_name checked it
+        self.inputs.append(Input(name, bits))  # type: ignore[arg-type]  # _check_name and _check_bits checked them
+        return name  # type: ignore[return-value]  # _check_name checked it
 
     def add_inputs(self, prefix: str, count: int, bits: int = 1) -> list[str]:
         """Add inputs ``prefix0 .. prefix{count-1}`` and return their names."""
@@ -328,7 +328,7 @@ class Circuit:
             names.append(
                 self.add_gate(
                     f"{prefix}{j}",
-                    [inputs[i] for i in nz],
+                    [inputs[int(i)] for i in nz],
                     [int(col[i]) for i in nz],
                     int(t[j]),
                     kind=kind,
@@ -672,7 +672,7 @@ class Circuit:
             return NotImplemented
         return self.to_dict() == other.to_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # mutable, so unhashable (like dict)
 
     def __repr__(self) -> str:
         return f"Circuit({self.name!r}, inputs={self.n_inputs}, gates={self.size}, outputs={len(self.outputs)})"
@@ -725,7 +725,6 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
         One line naming ``path`` when it cannot be written (missing folder, no permission, a directory).
     """
     path = Path(path)
-    mode = "wb" if isinstance(data, bytes) else "w"
     if path.is_dir():
         raise CircuitError(f"{path}: is a directory")
     try:
@@ -733,8 +732,12 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     except OSError as exc:
         raise CircuitError(f"{path}: cannot write: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
-            f.write(data)
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as fb:
+                fb.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as ft:
+                ft.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import CLASSES_KEY, predict
 
@@ -86,23 +86,23 @@ class TrainConfig:
     seed: int = 0
 
     def check(self) -> None:
-        """Raise :class:`CircuitError` on out-of-range values."""
+        """Raise :class:`~hdlgen.errors.UsageError` on out-of-range values."""
         if self.kind not in ("threshold", "relu"):
-            raise CircuitError(f"kind must be 'threshold' or 'relu', not {self.kind!r}")
+            raise UsageError(f"kind must be 'threshold' or 'relu', not {self.kind!r}")
         if not self.hidden or any(h < 1 for h in self.hidden):
-            raise CircuitError(f"hidden layers must have at least one gate each, not {self.hidden}")
+            raise UsageError(f"hidden layers must have at least one gate each, not {self.hidden}")
         if self.fan_in < 1:
-            raise CircuitError(f"fan-in must be at least 1, not {self.fan_in}")
+            raise UsageError(f"fan-in must be at least 1, not {self.fan_in}")
         if self.energy_penalty < 0 or not math.isfinite(self.energy_penalty):
-            raise CircuitError(f"energy penalty must be a finite number >= 0, not {self.energy_penalty}")
+            raise UsageError(f"energy penalty must be a finite number >= 0, not {self.energy_penalty}")
         if not 2 <= self.weight_bits <= 16:
-            raise CircuitError(f"weight bits must be between 2 and 16, not {self.weight_bits}")
+            raise UsageError(f"weight bits must be between 2 and 16, not {self.weight_bits}")
         if not 1 <= self.act_bits <= 16:
-            raise CircuitError(f"activation bits must be between 1 and 16, not {self.act_bits}")
+            raise UsageError(f"activation bits must be between 1 and 16, not {self.act_bits}")
         if not 0 <= self.validation < 1:
-            raise CircuitError(f"validation fraction must be in [0, 1), not {self.validation}")
+            raise UsageError(f"validation fraction must be in [0, 1), not {self.validation}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
-            raise CircuitError("epochs and batch size must be >= 1 and the learning rate > 0")
+            raise UsageError("epochs and batch size must be >= 1 and the learning rate > 0")
 
 
 @dataclass
@@ -199,7 +199,7 @@ class _Net:
         q = np.round(W * scale)
         return q, scale, q / scale
 
-    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]]:
         """Logits, and per layer ``(input, pre-activation, output, quantized weights)`` for the backward pass."""
         cfg = self.cfg
         a = X

