@@ -9,7 +9,7 @@ Figures:
 - ``verilator_hdl_vectors_per_second``: a 16-input circuit (2 layers of 12
   threshold gates, fan-in 8), ``vectors`` random vectors on Verilator, driver
   ``hdl``: vectors over the wall-clock seconds of the simulator runs (build,
-  stimulus writing and comparison excluded; SPEC's ``vectors_per_second``).
+  stimulus writing and comparison excluded; ``vectors_per_second`` as ``hdlgen sim --json`` reports it).
   Target: >= 1,000,000. ``..._per_cpu_second`` divides by the simulator
   processes' CPU time instead, which a busy machine does not inflate.
 - ``exhaustive_16_seconds``: all 65,536 vectors of that circuit, end to end

@@ -98,7 +98,7 @@ class CircuitTop(wiring.Component):
     Attributes
     ----------
     i_valid, i_data, o_valid, o_data, o_energy : Signal
-        The SPEC ports; the widths of ``i_data``, ``o_data`` and ``o_energy``
+        The ports of docs/verilog-ports.md; the widths of ``i_data``, ``o_data`` and ``o_energy``
         and the packing of circuit inputs and outputs are :attr:`layout`'s.
     layout : hdlgen.ir.ports.PortLayout
         The design's port layout.

@@ -407,7 +407,7 @@ def cell_models(verilog_text: str) -> list[Path]:
 
 
 def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOptions, top: str | None = None) -> Design:
-    """A Verilog file with the SPEC ports, to verify against ``circuit``.
+    """A Verilog file with hdlgen's ports (docs/verilog-ports.md), to verify against ``circuit``.
 
     Parameters
     ----------
@@ -1119,7 +1119,7 @@ def simulate(
         Generate the design with its gate registers on stopped clocks.
     toggles : bool
         Count the gate registers' bit changes and compare them with the
-        pipeline model (SPEC's ``gate_toggles``); False skips both.
+        pipeline model (``gate_toggles``, docs/cli-contract.md); False skips both.
     chunk : int
         Vectors per simulation run (fewer for very wide inputs).
     progress : callable, optional

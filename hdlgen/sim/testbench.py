@@ -41,7 +41,7 @@ def bench_verilog(
     depth: int,
     dump: bool = False,
 ) -> str:
-    """A self-clocked testbench for ``top`` (SPEC ports), run by itself or started by cocotb.
+    """A self-clocked testbench for ``top`` (the ports of docs/verilog-ports.md), run by itself or started by cocotb.
 
     Parameters
     ----------
