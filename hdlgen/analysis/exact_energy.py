@@ -101,8 +101,19 @@ def energy(
     return energy_milp(circuit, time_limit=time_limit)
 
 
-def energy_exhaustive(circuit: Circuit, progress: Progress | None = None) -> EnergyResult:
+def energy_exhaustive(
+    circuit: Circuit, progress: Progress | None = None, workers: int | None = None
+) -> EnergyResult:
     """Energy by evaluating every input vector (exact).
+
+    Parameters
+    ----------
+    circuit : Circuit
+    progress : callable, optional
+        ``progress(done, total)`` in vectors.
+    workers : int, optional
+        Threads that evaluate chunks in parallel (default: the CPUs available,
+        see :func:`hdlgen.ir.reference.default_workers`).
 
     Raises
     ------
@@ -116,21 +127,7 @@ def energy_exhaustive(circuit: Circuit, progress: Progress | None = None) -> Ene
         raise CircuitError(
             f"exhaustive energy of {bits} input bits would evaluate 2**{bits} vectors; use the milp method"
         )
-    total = 1 << bits
-    chunk = 1 << max(0, min(bits, int(math.log2(ref.chunk))))
-    best, best_k = -1, 0
-    for start in range(0, total, chunk):
-        stop = min(total, start + chunk)
-        act = ref.activity_of_range(start, stop)
-        k = int(np.argmax(act))
-        if act[k] > best:
-            best, best_k = int(act[k]), start + k
-        if progress is not None:
-            progress(stop, total)
-        if best == circuit.size:
-            if progress is not None:
-                progress(total, total)
-            break
+    best, best_k = ref.max_activity(progress=progress, workers=workers)
     witness = tuple(int(v) for v in enumerate_inputs(circuit, best_k, best_k + 1)[0])
     return EnergyResult(best, True, (best, best), "exhaustive", witness, time.perf_counter() - start_time)
 
