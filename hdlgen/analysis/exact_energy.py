@@ -195,6 +195,7 @@ class _Encoding:
     fires: dict[int, int]
     fires_const: int
     merged: int  # gates encoded by another identical gate
+    tightened: int  # gates whose sum bounds LP tightening shrank
 
 
 def _samples(circuit: Circuit, samples: int, seed: int = 0) -> np.ndarray:
@@ -358,7 +359,7 @@ def _encode(circuit: Circuit, tighten: bool = True, merge: bool = True) -> _Enco
             fires[y] = weight
             continue
         expr[g.name] = (0, {_encode_relu(m, g.max_value, terms, lo, hi, t, value_lo, value_hi, weight, fires): 1})
-    return _Encoding(m, input_cols, fires, fires_const, sum(count.values()) - len(count))
+    return _Encoding(m, input_cols, fires, fires_const, sum(count.values()) - len(count), bounds.tightened)
 
 
 def _encode_relu(
