@@ -143,7 +143,7 @@ def plot(rows: list[dict], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for n in sorted({r["n"] for r in rows if r["family"] == "cd_C1"}):
         pts = sorted((r["ed"], r["size"]) for r in rows if r["family"] == "cd_C1" and r["n"] == n)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"CD_{n} (C1)")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"CD_{int(n)} (C1)")
         e1 = [r for r in rows if r["family"] == "cd_C2" and r["n"] == n]
         if e1:
             ax.plot([e1[0]["ed"]], [e1[0]["size"]], "x", color=ax.lines[-1].get_color())
