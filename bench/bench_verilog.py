@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -31,37 +32,53 @@ from hdlgen.hdl import CircuitTop, to_verilog
 from hdlgen.random_circuits import random_layered
 
 
+def cpu() -> float:
+    """CPU seconds of this process and its finished children (Yosys runs as a child)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class Clock:
+    """Wall and CPU seconds of a stage (on a shared machine CPU seconds are the steadier figure)."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, cpu() - self.cpu
+
+
 def stages(gates: int) -> dict[str, Any]:
     """Stage times for ``gates`` gates (32 inputs, 4 layers, fan-in 16), and the whole ``to_verilog``."""
     c = random_layered(32, [gates // 4] * 4, fan_in=16, seed=1)
     out: dict[str, Any] = {"gates": c.size, "connections": c.n_connections}
     alone = CircuitTop(c)
-    t = time.perf_counter()
-    module = alone.elaborate(None)
-    out["hdlgen_s"] = time.perf_counter() - t
+    with Clock() as hd:
+        module = alone.elaborate(None)
     alone._MustUse__silence = module._MustUse__silence = True  # measured, not converted
     design = CircuitTop(c)
     ports = {}
     for path, member, value in design.signature.flatten(design):
         direction = _ir.PortDirection.Input if member.flow == wiring.In else _ir.PortDirection.Output
         ports["__".join(map(str, path))] = (Value.cast(value), direction)
-    t = time.perf_counter()
-    fragment = _ir.Fragment.get(design, None)
-    out["fragment_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    text, _ = rtlil.convert_fragment(fragment, ports, c.name, emit_src=False)
-    out["netlist_rtlil_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    staged = verilog._convert_rtlil_text(text, strip_internal_attrs=True)
-    out["yosys_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    whole = to_verilog(c).text
-    out["to_verilog_s"] = time.perf_counter() - t
-    out["same_bytes"] = staged == whole
-    staged_total = out["fragment_s"] + out["netlist_rtlil_s"] + out["yosys_s"]
-    out["amaranth_share"] = (out["fragment_s"] - out["hdlgen_s"] + out["netlist_rtlil_s"]) / staged_total
-    out["hdlgen_share"] = out["hdlgen_s"] / staged_total
-    out["s_per_1000_connections"] = out["to_verilog_s"] / c.n_connections * 1000
+    with Clock() as fr:
+        fragment = _ir.Fragment.get(design, None)
+    with Clock() as nl:
+        text, _ = rtlil.convert_fragment(fragment, ports, c.name, emit_src=False)
+    with Clock() as ys:
+        staged = verilog._convert_rtlil_text(text, strip_internal_attrs=True)
+    with Clock() as whole:
+        reference = to_verilog(c).text
+    for key, clock in (("hdlgen", hd), ("fragment", fr), ("netlist_rtlil", nl), ("yosys", ys), ("to_verilog", whole)):
+        out[f"{key}_s"] = clock.wall
+        out[f"{key}_cpu_s"] = clock.cpu
+    out["same_bytes"] = staged == reference
+    staged_cpu = fr.cpu + nl.cpu + ys.cpu
+    out["amaranth_cpu_share"] = (fr.cpu - hd.cpu + nl.cpu) / staged_cpu
+    out["hdlgen_cpu_share"] = hd.cpu / staged_cpu
+    out["yosys_cpu_share"] = ys.cpu / staged_cpu
+    out["cpu_s_per_1000_connections"] = whole.cpu / c.n_connections * 1000
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
 
 
