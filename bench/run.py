@@ -254,7 +254,7 @@ def targets(results: dict[str, Any]) -> list[str]:
     mem = ref["peak_memory"]
     lines.append(
         "peak RSS: "
-        + ", ".join(f"{k[:-9]} {v} MiB" for k, v in mem.items() if k.endswith("_peak_rss_mib"))
+        + ", ".join(f"{k.removesuffix('_peak_rss_mib')} {v} MiB" for k, v in mem.items() if k.endswith("_peak_rss_mib"))
         + " (target <= 2048 MiB)"
     )
     return lines
