@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -251,12 +251,6 @@ class Reference:
                 with ThreadPoolExecutor(workers) as pool:
                     for f in [pool.submit(one, start) for start in starts]:
                         f.result()
-
-    def _chunks(self, X: np.ndarray) -> Iterator[np.ndarray]:
-        buffer = np.empty((min(self.chunk, X.shape[0]), self._n_cols), dtype=self.dtype)
-        with blas_single_thread():
-            for start in range(0, X.shape[0], self.chunk):
-                yield self._values(X[start : start + self.chunk], buffer)
 
     # --------------------------------------------------------------- public
     def evaluate(self, X: Any, workers: int | None = None) -> np.ndarray:
