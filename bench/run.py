@@ -10,9 +10,12 @@ toggles with gating ``none`` over ``rtz``).
 
 Sections:
 
-- reference: evaluation and exhaustive energy against a plain Python loop;
-  MILP energy time (bench_reference.py);
-- verilog: generation time for 100, 1000 (and, without --quick, 5000) gates;
+- reference: evaluation, exhaustive energy (quiet, and with the other core
+  busy), MILP energy (HiGHS and CP-SAT), the rank of CD_24 and the peak
+  memory of ``hdlgen eval``/``info``, each against the code before issue 17
+  (bench/baseline/) measured in the same run (bench_reference.py);
+- verilog: generation time for 100, 1000 (and, without --quick, 5000) gates,
+  stage by stage (bench_verilog.py);
 - simulation: vectors per second on Verilator and Icarus, HDL-driven
   (the stimulus played by a Verilog module) and cocotb-driven;
 - hardware: LUT4 / FF / carry / Fmax on iCE40UP5K and ECP5-85F for a fixed
@@ -26,6 +29,7 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -40,7 +44,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_reference
-from bench_hdl import bench_verilog_time, layer16, layers_of, lut_lower_bound
+import bench_verilog
+from bench_hdl import layer16, layers_of, lut_lower_bound
 
 import hdlgen
 from hdlgen.constructions import cd_circuit
@@ -52,9 +57,31 @@ from hdlgen.synth.flow import harness_verilog, synthesize_verilog
 
 
 def machine() -> dict[str, Any]:
+    """The machine the figures come from: CPUs, CPU model, memory, load, BLAS."""
     import os
 
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+    from threadpoolctl import threadpool_info
+
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError):
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    blas = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)" for i in threadpool_info()]
+    return {
+        "python": platform.python_version(),
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": model,
+        "memory": mem,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "machine": platform.machine(),
+        "numpy": np.__version__,
+        "blas": blas,
+    }
 
 
 # --------------------------------------------------------------------------- suite
@@ -115,17 +142,13 @@ endmodule
 
 def bench_reference_all(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    out.update(bench_reference.bench_evaluate(quick))
-    out.update(bench_reference.bench_exhaustive(quick))
-    milp = bench_reference.bench_milp(True)
-    out["milp_64in_100g"] = milp["milp_64in_100g"]
+    for fn in bench_reference.SECTIONS:
+        out[fn.__name__.removeprefix("bench_")] = fn(quick)
     return out
 
 
-def bench_verilog(quick: bool) -> dict[str, Any]:
-    rows = bench_verilog_time(quick, (100, 1000) if quick else (100, 1000, 5000))
-    rows.pop("target", None)
-    return rows
+def bench_verilog_all(quick: bool) -> dict[str, Any]:
+    return bench_verilog.bench((100, 1000) if quick else (100, 1000, 5000))
 
 
 def bench_simulation(quick: bool) -> dict[str, Any]:
@@ -202,41 +225,83 @@ def bench_energy(quick: bool) -> dict[str, Any]:
     }
 
 
+SECTIONS = ("reference", "verilog", "simulation", "hardware", "energy")
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    """One line per issue-17 target of the reference section: the figure, and the ratio to the old code."""
+    ref = results.get("reference")
+    if not ref:
+        return []
+    ex, rank = ref["exhaustive"], ref["rank"]
+    lines = [
+        f"exact energy 20 in / 192 gates: {ex['exhaustive_energy_20in_192g_s']} s quiet (target <= 1 s), "
+        f"{ex['exhaustive_energy_20in_192g_loaded_s']} s loaded = {ex['loaded_over_quiet']}x quiet (target <= 1.5x); "
+        f"{ex['speedup_vs_old_code']}x faster than the old code ({ex['old_code_s']} s)",
+        "exhaustive evaluation: "
+        + ", ".join(f"{v:.3g} gate evaluations/s on {k.split('_')[-2]}" for k, v in ex.items() if "per_s" in k)
+        + " (target >= 1e9 on 2 cores)",
+        f"rank of CD_24: {rank['rank_cd24_s']} s (target <= 5 s); {rank['speedup_vs_old_code']}x the old code "
+        f"({rank['old_code_s']} s)",
+    ]
+    for row in ref["milp"]["milp_64in_100g"]:
+        h, old = row["highs"], row["old_code"]
+        lines.append(
+            f"MILP seed {row['seed']}: HiGHS {h['seconds']} s {'exact' if h['exact'] else h['bounds']}, "
+            f"CP-SAT {row['cpsat']['seconds']} s {'exact' if row['cpsat']['exact'] else row['cpsat']['bounds']}, "
+            f"old code {old['seconds']} s {'exact' if old['exact'] else old['bounds']} (target: exact in <= 60 s)"
+        )
+    mem = ref["peak_memory"]
+    lines.append(
+        "peak RSS: "
+        + ", ".join(f"{k.removesuffix('_peak_rss_mib')} {v} MiB" for k, v in mem.items() if k.endswith("_peak_rss_mib"))
+        + " (target <= 2048 MiB)"
+    )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="Fewer sizes and one FPGA target (<= 10 minutes).")
     parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="Run these sections only.")
     args = parser.parse_args()
     start = time.perf_counter()
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+    wanted = set(args.only or SECTIONS)
 
     def section(name: str, fn, *a) -> None:
+        if name not in wanted:
+            return
         t = time.perf_counter()
         results[name] = fn(*a)
         results[name]["seconds"] = round(time.perf_counter() - t, 1)
         if not args.json:
             print(f"== {name} ({results[name]['seconds']} s)")
-            print(json.dumps(results[name], indent=1))
+            print(json.dumps(results[name], indent=1), flush=True)
 
-    suite = [layer16(), cd_circuit(8, 2, 2), digits_network()]
     section("reference", bench_reference_all, args.quick)
-    section("verilog", bench_verilog, args.quick)
+    section("verilog", bench_verilog_all, args.quick)
     section("simulation", bench_simulation, args.quick)
-    section("hardware", bench_hardware, args.quick, suite)
+    if "hardware" in wanted:
+        section("hardware", bench_hardware, args.quick, [layer16(), cd_circuit(8, 2, 2), digits_network()])
     section("energy", bench_energy, args.quick)
-    results["lut_ratio_vs_da4ml"] = results["hardware"]["lut_ratio_vs_da4ml"]
-    results["sim_vectors_per_second"] = results["simulation"]["verilator_hdl_vectors_per_second"]
-    results["energy_fidelity"] = results["energy"]["energy_fidelity"]
-    results["gating_saving"] = results["energy"]["gating_saving"]
+    headline = {
+        "lut_ratio_vs_da4ml": ("hardware", "lut_ratio_vs_da4ml"),
+        "sim_vectors_per_second": ("simulation", "verilator_hdl_vectors_per_second"),
+        "energy_fidelity": ("energy", "energy_fidelity"),
+        "gating_saving": ("energy", "gating_saving"),
+    }
+    for key, (name, inner) in headline.items():
+        if name in results:
+            results[key] = results[name][inner]
     results["seconds"] = round(time.perf_counter() - start, 1)
     if args.json:
         print(json.dumps(results))
     else:
-        print(
-            f"lut_ratio_vs_da4ml {results['lut_ratio_vs_da4ml']}  sim_vectors_per_second "
-            f"{results['sim_vectors_per_second']}  energy_fidelity {results['energy_fidelity']}  "
-            f"({results['seconds']} s)"
-        )
+        for line in targets(results):
+            print(line)
+        print("  ".join(f"{k} {results[k]}" for k in headline if k in results) + f"  ({results['seconds']} s)")
 
 
 if __name__ == "__main__":

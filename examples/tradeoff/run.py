@@ -74,6 +74,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small grid, no synthesis")
     parser.add_argument("-o", "--outdir", default="out/tradeoff")
     parser.add_argument("--plot-only", action="store_true", help="redraw the plots from OUTDIR/tradeoff.csv")
+    parser.add_argument("--n", type=int, nargs="+", help="CD sizes to measure (default 4 6 ... 16)")
+    parser.add_argument("--no-mod", action="store_true", help="skip the MOD_2 rows")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the rows of OUTDIR/tradeoff.csv that this run does not measure"
+    )
     args = parser.parse_args()
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -82,28 +87,48 @@ def main() -> None:
             rows = [{k: (float(v) if k in NUMERIC else v) for k, v in r.items()} for r in csv.DictReader(f)]
         plot(rows, out)
         return
-    ns = [4, 8] if args.quick else [4, 6, 8, 10, 12, 14, 16]
+    ns = args.n or ([4, 8] if args.quick else [4, 6, 8, 10, 12, 14, 16])
     grid = [2, 3] if args.quick else [2, 3, 4]
     rows = []
+    if args.merge and (out / "tradeoff.csv").exists():
+        with (out / "tradeoff.csv").open() as f:
+            kept = [
+                {k: _parse(v) for k, v in r.items()}
+                for r in csv.DictReader(f)
+                if not (r["family"].startswith("cd") and int(r["n"]) in ns)
+            ]
+        rows = [r for r in kept if not (r["family"].startswith("mod") and not args.no_mod)]
     for n in ns:
         for e in grid:
             for d in grid:
                 rows.append(measure(cd_circuit(n, e, d), "cd_C1", n, e, d, not args.quick))
         if n <= 10:  # the energy-1 circuit has 3^(n/2) + 1 gates
             rows.append(measure(energy1_circuit(cd(n), n, name=f"cd{n}_e1"), "cd_C2", n, 1, 2, not args.quick))
-    for e in grid:
+    for e in [] if args.no_mod else grid:
         rows.append(
             measure(
                 mod_circuit(8 if args.quick else 12, 2, e), "mod2_C3", 8 if args.quick else 12, e, 0, not args.quick
             )
         )
+    rows.sort(key=lambda r: (r["family"].startswith("mod"), int(r["n"])))
     with (out / "tradeoff.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=sorted({k for r in rows for k in r}))
         writer.writeheader()
         writer.writerows(rows)
     plot(rows, out)
-    print(f"{len(rows)} circuits measured; every simulation passed: {all(r['sim_passed'] for r in rows)}")
+    passed = all(str(r["sim_passed"]) == "True" for r in rows)
+    print(f"{len(rows)} circuits in the table; every simulation passed: {passed}")
     print(f"wrote {out / 'tradeoff.csv'}, {out / 'size_vs_ed.png'}, {out / 'bound_slack.png'}")
+
+
+def _parse(text: str) -> int | float | str:
+    """A CSV field back as the number it was written from (text otherwise)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 NUMERIC = {"n", "size", "ed", "log2_rank", "rhs", "slack"}
@@ -118,7 +143,7 @@ def plot(rows: list[dict], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for n in sorted({r["n"] for r in rows if r["family"] == "cd_C1"}):
         pts = sorted((r["ed"], r["size"]) for r in rows if r["family"] == "cd_C1" and r["n"] == n)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"CD_{n} (C1)")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"CD_{int(n)} (C1)")
         e1 = [r for r in rows if r["family"] == "cd_C2" and r["n"] == n]
         if e1:
             ax.plot([e1[0]["ed"]], [e1[0]["size"]], "x", color=ax.lines[-1].get_color())

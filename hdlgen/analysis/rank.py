@@ -7,10 +7,19 @@ largest rank (over the rationals) of ``M`` over all partitions.
 Ranks are exact: computed over the integers by FLINT (``python-flint``'s
 ``fmpz_mat``), never with floating point. Duplicate rows and columns and
 zero rows are removed first (they do not change the rank).
+
+The matrix reaches FLINT without one Python object per entry: an
+``fmpz_mat`` stores each entry below ``2**62`` in magnitude as the machine
+word itself, in one row-major array, so the ``int64`` buffer is copied into
+that array (:func:`_fmpz_mat`). The layout is checked on a probe matrix
+first; when it does not match (another python-flint), the entries go
+through a Python list as before.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -109,6 +118,58 @@ def _reduce(M: np.ndarray) -> np.ndarray:
     return M[:, _distinct_rows(np.ascontiguousarray(M.T))]
 
 
+#: fmpz values with a magnitude below this are stored inline (FLINT's COEFF_MAX is 2**62 - 1).
+_FMPZ_INLINE = 2**62
+
+
+@functools.cache
+def _entries_offset() -> int | None:
+    """Byte offset of the ``entries`` pointer inside a python-flint ``fmpz_mat`` object, or None.
+
+    Found and checked on probe matrices: the pointer must be followed by the
+    row and column counts, point at the probe's entries, and a buffer copied
+    there must read back equal through python-flint's own accessors.
+    """
+    import flint
+
+    probe = flint.fmpz_mat(2, 3, [1, -2, 3, 4, 5, -6])
+    base = id(probe)
+    for offset in range(16, type(probe).__basicsize__ - 16, 8):
+        rows = ctypes.c_int64.from_address(base + offset + 8).value
+        cols = ctypes.c_int64.from_address(base + offset + 16).value
+        if (rows, cols) != (2, 3):
+            continue
+        ptr = ctypes.c_void_p.from_address(base + offset).value
+        if not ptr or list((ctypes.c_int64 * 6).from_address(ptr)) != [1, -2, 3, 4, 5, -6]:
+            continue
+        target = flint.fmpz_mat(3, 2)
+        data = np.array([7, 0, -8, 9, 1, 2**40], dtype=np.int64)
+        entries = ctypes.c_void_p.from_address(id(target) + offset).value
+        if not entries:
+            continue
+        ctypes.memmove(entries, data.ctypes.data, data.nbytes)
+        if target == flint.fmpz_mat(3, 2, data.tolist()):
+            return offset
+    return None
+
+
+def _fmpz_mat(M: np.ndarray) -> object:
+    """An integer matrix as a FLINT ``fmpz_mat``, copied from its buffer when the layout allows it."""
+    import flint
+
+    r, c = M.shape
+    offset = _entries_offset()
+    if offset is None or (M.size and max(abs(int(M.max())), abs(int(M.min()))) >= _FMPZ_INLINE):
+        return flint.fmpz_mat(r, c, M.astype(np.int64).ravel().tolist())
+    data = np.ascontiguousarray(M, dtype=np.int64)
+    out = flint.fmpz_mat(r, c)  # zeros: inline words, nothing to free when overwritten
+    entries = ctypes.c_void_p.from_address(id(out) + offset).value
+    if not entries:  # an empty matrix has no buffer to copy into
+        return flint.fmpz_mat(r, c, data.ravel().tolist())
+    ctypes.memmove(entries, data.ctypes.data, data.nbytes)
+    return out
+
+
 def exact_rank(M: np.ndarray) -> int:
     """Rank over the rationals of an integer matrix (exact, via FLINT)."""
     import flint
@@ -119,8 +180,7 @@ def exact_rank(M: np.ndarray) -> int:
     if min(M.shape) == 1:
         return 1
     flint.ctx.threads = os.cpu_count() or 1
-    r, c = M.shape
-    return int(flint.fmpz_mat(r, c, M.astype(np.int64).ravel().tolist()).rank())
+    return int(_fmpz_mat(M).rank())  # type: ignore[attr-defined]
 
 
 def natural_partition(n: int) -> list[int]:

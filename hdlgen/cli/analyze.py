@@ -9,8 +9,9 @@ import click
 from hdlgen.analysis import info as circuit_info
 from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar
+from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.reference import Reference
-from hdlgen.ir.vectors import format_csv, read_vectors_file
+from hdlgen.ir.vectors import format_csv, iter_vectors, open_vectors
 
 __all__ = ["COMMANDS"]
 
@@ -79,13 +80,30 @@ def eval_command(file: str, vectors: str | None, dataset: str | None, as_json: b
         return
     if as_json:
         raise click.UsageError("--json goes with --dataset; eval prints CSV")
-    vectors = vectors or "-"
-    X = read_vectors_file(circuit, vectors)
-    outputs, act = Reference(circuit).run(X)
+    _eval_csv(circuit, vectors or "-")
+
+
+def _eval_csv(circuit: Circuit, path: str) -> None:
+    """Outputs and energy of every vector of ``path`` as CSV on stdout, in bounded memory.
+
+    Vectors are read, evaluated and written in chunks (:func:`iter_vectors`);
+    the rows go to a temporary file first and reach stdout only once every
+    row has been checked, so a bad row leaves nothing half-written.
+    """
+    import shutil
+    import tempfile
+
     import numpy as np
 
-    table = np.concatenate([outputs, act.reshape(-1, 1)], axis=1)
-    sys.stdout.write(format_csv([*circuit.outputs, "energy"], table))
+    ref = Reference(circuit)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as tmp:
+        tmp.write(format_csv([*circuit.outputs, "energy"], np.zeros((0, 0), dtype=np.int64)))
+        with open_vectors(path) as (stream, source):
+            for X in iter_vectors(circuit, stream, source):
+                outputs, act = ref.run(X)
+                np.savetxt(tmp, np.concatenate([outputs, act.reshape(-1, 1)], axis=1), fmt="%d", delimiter=",")
+        tmp.seek(0)
+        shutil.copyfileobj(tmp, sys.stdout)
 
 
 @click.command("report")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
@@ -14,7 +15,7 @@ from hdlgen.errors import CircuitError
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
 
-__all__ = ["format_csv", "random_vectors", "read_vectors"]
+__all__ = ["format_csv", "iter_vectors", "open_vectors", "random_vectors", "read_vectors", "read_vectors_file"]
 
 
 def read_vectors(circuit: Circuit, stream: TextIO, source: str = "<stdin>") -> np.ndarray:
@@ -41,15 +42,41 @@ def read_vectors(circuit: Circuit, stream: TextIO, source: str = "<stdin>") -> n
     CircuitError
         ``"<source>: row <line>: ..."`` for the first bad row.
     """
+    chunks = list(iter_vectors(circuit, stream, source))
+    if not chunks:
+        return np.zeros((0, circuit.n_inputs), dtype=np.int64)
+    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def iter_vectors(
+    circuit: Circuit, stream: TextIO, source: str = "<stdin>", chunk: int = 1 << 16
+) -> Iterator[np.ndarray]:
+    """:func:`read_vectors` in chunks of at most ``chunk`` rows (memory bounded by the chunk, not the file).
+
+    Yields
+    ------
+    numpy.ndarray of int64, shape (rows, n_inputs)
+        The rows before a bad row are yielded before its error is raised.
+
+    Raises
+    ------
+    CircuitError
+        As :func:`read_vectors`.
+    """
     names = [i.name for i in circuit.inputs]
     maxima = [i.max_value for i in circuit.inputs]
     rows: list[list[int]] = []
-    try:
-        reader = list(enumerate(csv.reader(stream), start=1))
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise CircuitError(f"{source}: malformed CSV: {exc}") from None
     first = True
-    for line, row in reader:
+    line = 0
+    reader = csv.reader(stream)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise CircuitError(f"{source}: malformed CSV: {exc}") from None
+        line += 1
         cells = [c.strip() for c in row]
         if not cells or all(c == "" for c in cells):
             continue
@@ -73,7 +100,11 @@ def read_vectors(circuit: Circuit, stream: TextIO, source: str = "<stdin>") -> n
                 raise CircuitError(f"{source}: row {line}, input '{name}': value {v} out of range [0, {hi}]")
             vec.append(v)
         rows.append(vec)
-    return np.array(rows, dtype=np.int64).reshape(len(rows), len(names))
+        if len(rows) >= chunk:
+            yield np.array(rows, dtype=np.int64).reshape(len(rows), len(names))
+            rows = []
+    if rows:
+        yield np.array(rows, dtype=np.int64).reshape(len(rows), len(names))
 
 
 def _looks_int(cell: str) -> bool:
@@ -99,14 +130,29 @@ def random_vectors(circuit: Circuit, count: int, seed: int = 0) -> np.ndarray:
 
 def read_vectors_file(circuit: Circuit, path: str) -> np.ndarray:
     """:func:`read_vectors` from a file, or from stdin when ``path`` is ``"-"``."""
+    with open_vectors(path) as (stream, source):
+        return read_vectors(circuit, stream, source)
+
+
+@contextmanager
+def open_vectors(path: str) -> Iterator[tuple[TextIO, str]]:
+    """A vectors file (or stdin for ``"-"``) opened for :func:`iter_vectors`, with its name for errors.
+
+    Raises
+    ------
+    CircuitError
+        When the file is missing or is a directory.
+    """
     import sys
 
     if path == "-":
-        return read_vectors(circuit, sys.stdin, "<stdin>")
+        yield sys.stdin, "<stdin>"
+        return
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            return read_vectors(circuit, f, path)
+        f = open(path, encoding="utf-8", newline="")
     except FileNotFoundError:
         raise CircuitError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CircuitError(f"{path}: is a directory, not a vectors file") from None
+    with f:
+        yield f, path
