@@ -28,7 +28,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze, boards, hardware, learn, simulate, theory
+    from hdlgen.cli import analyze, boards, hardware, learn, power, simulate, theory
 
     commands = [
         *analyze.COMMANDS,
@@ -37,6 +37,7 @@ def _register() -> None:
         *theory.COMMANDS,
         *boards.COMMANDS,
         *learn.COMMANDS,
+        *power.COMMANDS,
     ]
     for command in commands:
         cli.add_command(command)
