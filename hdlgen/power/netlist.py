@@ -405,34 +405,31 @@ def parse_netlist(
     sink_stage = latency + 1
 
     def forward(b: str) -> tuple[int, frozenset[str]]:
-        order = [b]
-        seen: set[str] = set()
-        post: list[str] = []
-        while order:
-            cur = order.pop()
-            if cur in fwd_memo or cur in seen:
+        stack = [(b, False)]
+        while stack:
+            cur, expanded = stack.pop()
+            if cur in fwd_memo:
                 continue
-            seen.add(cur)
-            post.append(cur)
-            for idx, _ in consumers.get(cur, []):
-                if not cell_is_ff[idx]:
-                    order.extend(o for o in outputs_of.get(idx, []) if o not in fwd_memo)
-        for cur in reversed(post):
+            comb = [idx for idx, _ in consumers.get(cur, []) if not cell_is_ff[idx]]
+            if not expanded:
+                stack.append((cur, True))
+                stack.extend((o, False) for idx in comb for o in outputs_of.get(idx, []) if o not in fwd_memo)
+                continue
             best, roles = 10**9, set()
             if cur in out_ports:
                 best = sink_stage
                 roles.add(port_role.get(cur, "other"))
             for idx, how in consumers.get(cur, []):
                 if cell_is_ff[idx]:
-                    if how == "clock":
-                        continue
-                    best = min(best, stage[idx])
-                    roles.add(ff_role[idx])
-                else:
-                    for o in outputs_of.get(idx, []):
-                        s, r = fwd_memo.get(o, (10**9, frozenset()))
-                        best = min(best, s)
-                        roles |= r
+                    if how != "clock":
+                        best = min(best, stage[idx])
+                        roles.add(ff_role[idx])
+                    continue
+                for o in outputs_of.get(idx, []):
+                    # A combinational loop (never generated) reads as feeding nothing.
+                    s, r = fwd_memo.get(o, (10**9, frozenset()))
+                    best = min(best, s)
+                    roles |= r
             fwd_memo[cur] = (best, frozenset(roles))
         return fwd_memo[b]
 

@@ -33,6 +33,21 @@ def _var_bits(name: str, rng: str | None, width: int) -> list[tuple[int, str]]:
     return [(abs(b - lo), f"{name}[{b}]") for b in range(hi, lo + step, step)]
 
 
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits of each uint64."""
+    if hasattr(np, "bitwise_count"):  # NumPy 2
+        return np.bitwise_count(x).astype(np.int64)
+    return _POPCOUNT8[np.ascontiguousarray(x, dtype=np.uint64).view(np.uint8)].reshape(-1, 8).sum(axis=1)
+
+
+def _code(ident: bytes) -> int:
+    """A VCD identifier as an integer (its bytes, little-endian)."""
+    return int.from_bytes(ident, "little")
+
+
 def edge_toggles(
     path: str | Path,
     scope: str,
@@ -43,6 +58,10 @@ def edge_toggles(
     n_edges: int,
 ) -> np.ndarray:
     """Per clock edge, the toggles of the named nets, summed per bucket.
+
+    The value changes are parsed with NumPy over the whole file at once
+    (13.8 million lines of a digits network's 10,000 inferences in a few
+    seconds).
 
     Parameters
     ----------
@@ -67,65 +86,112 @@ def edge_toggles(
     Raises
     ------
     ToolError
-        When the file has no such scope or none of the nets.
+        When the file has no such scope or none of the nets, or a traced
+        net is wider than 64 bits.
     """
-    counts = np.zeros((n_edges, n_buckets), dtype=np.int64)
+    data = Path(path).read_bytes()
+    end_defs = data.find(b"$enddefinitions")
+    if end_defs < 0:
+        raise ToolError(f"{path}: not a VCD file (no $enddefinitions)")
     want = scope.split(".")
     stack: list[str] = []
-    # id -> list of (mask, bucket): the bits of the variable that are nets, grouped by bucket.
-    masks: dict[str, dict[int, int]] = {}
+    masks: dict[bytes, dict[int, int]] = {}
     seen_bits: set[str] = set()
-    with open(path, "rb") as f:
-        for raw in f:
-            line = raw.decode(errors="replace").strip()
-            if line.startswith("$scope"):
-                stack.append(line.split()[2])
-            elif line.startswith("$upscope"):
-                stack.pop()
-            elif line.startswith("$var") and stack == want:
-                parts = line.split()
-                width, ident, name = int(parts[2]), parts[3], parts[4].lstrip("\\")
-                rng = parts[5] if len(parts) > 6 and parts[5].startswith("[") else None
-                for pos, bit in _var_bits(name, rng, width):
-                    if width == 1 and bit not in bucket_of:
-                        bit = name  # a one-bit vector ``[0:0]`` is the plain name in the netlist
-                    b = bucket_of.get(bit)
-                    if b is not None and bit not in seen_bits:
-                        seen_bits.add(bit)
-                        m = masks.setdefault(ident, {})
-                        m[b] = m.get(b, 0) | (1 << pos)
-            elif line.startswith("$enddefinitions"):
-                break
-        if not masks:
-            raise ToolError(f"{path}: none of the netlist's nets are in scope {scope!r} of the VCD")
-        groups = {k: tuple((mask, b) for b, mask in v.items()) for k, v in masks.items()}
-        last: dict[str, int] = {}
-        edge = -1
-        for raw in f:
-            c = raw[0]
-            if c == 35:  # '#'
-                t = int(raw[1:])
-                edge = (t - first_edge) // period if t > 0 else -1
-                if edge >= n_edges:
-                    break
-                continue
-            if c == 98 or c == 66:  # 'b' / 'B'
-                value, ident = raw[1:].split()
-                v = int(value.replace(b"x", b"0").replace(b"z", b"0"), 2)
-                key = ident.decode()
-            elif c in (48, 49, 120, 122):  # '0' '1' 'x' 'z'
-                v = 1 if c == 49 else 0
-                key = raw[1:].strip().decode()
-            else:
-                continue
-            g = groups.get(key)
-            if g is None:
-                continue
-            x = last.get(key, 0) ^ v
-            last[key] = v
-            if edge < 0 or not x:
-                continue
-            row = counts[edge]
-            for mask, b in g:
-                row[b] += (x & mask).bit_count() if mask != 1 else x & 1
+    for raw in data[:end_defs].decode(errors="replace").splitlines():
+        line = raw.strip()
+        if line.startswith("$scope"):
+            stack.append(line.split()[2])
+        elif line.startswith("$upscope"):
+            stack.pop()
+        elif line.startswith("$var") and stack == want:
+            parts = line.split()
+            width, ident, name = int(parts[2]), parts[3], parts[4].lstrip("\\")
+            rng = parts[5] if len(parts) > 6 and parts[5].startswith("[") else None
+            for pos, bit in _var_bits(name, rng, width):
+                if width == 1 and bit not in bucket_of:
+                    bit = name  # a one-bit vector ``[0:0]`` is the plain name in the netlist
+                b = bucket_of.get(bit)
+                if b is not None and bit not in seen_bits:
+                    if pos >= 64:
+                        raise ToolError(f"{path}: net {bit} is bit {pos} of a variable wider than 64 bits")
+                    seen_bits.add(bit)
+                    m = masks.setdefault(ident.encode(), {})
+                    m[b] = m.get(b, 0) | (1 << pos)
+    if not masks:
+        raise ToolError(f"{path}: none of the netlist's nets are in scope {scope!r} of the VCD")
+    counts = np.zeros((n_edges, n_buckets), dtype=np.int64)
+    start = data.find(b"\n", end_defs) + 1
+    body = data[start:] if data.endswith(b"\n") else data[start:] + b"\n"
+    del data
+    arr = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    first = arr[starts]
+    # The time of every line: the last "#t" before it.
+    is_ts = first == ord("#")
+    ts_lines = np.flatnonzero(is_ts)
+    if ts_lines.size == 0:
+        return counts
+    times = np.array([int(body[starts[i] + 1 : ends[i]]) for i in ts_lines], dtype=np.int64)
+    line_ts = np.cumsum(is_ts) - 1
+    is_vec = (first == ord("b")) | (first == ord("B"))
+    is_sc = (first == ord("0")) | (first == ord("1")) | (first == ord("x")) | (first == ord("z"))
+    sel = np.flatnonzero((is_vec | is_sc) & (line_ts >= 0))
+    vec = is_vec[sel]
+    ls, le = starts[sel], ends[sel]
+    # Identifier: after the value's space (vectors) or the value character (scalars).
+    spaces = np.flatnonzero(arr == 32)
+    sp = np.where(vec, spaces[np.minimum(np.searchsorted(spaces, ls), spaces.size - 1)] if spaces.size else 0, ls)
+    id_start = np.where(vec, sp + 1, ls + 1)
+    id_len = le - id_start
+    max_len = max(len(k) for k in masks)
+    code = np.zeros(sel.size, dtype=np.int64)
+    for j in range(max_len):
+        ok = id_len > j
+        code += np.where(ok, arr[np.minimum(id_start + j, arr.size - 1)].astype(np.int64), 0) << (8 * j)
+    code = np.where(id_len > max_len, -1, code)
+    known = sorted((_code(k), k) for k in masks)
+    known_codes = np.array([c for c, _ in known], dtype=np.int64)
+    var = np.searchsorted(known_codes, code)
+    var = np.minimum(var, known_codes.size - 1)
+    keep = known_codes[var] == code
+    sel, vec, ls, sp, var = sel[keep], vec[keep], ls[keep], sp[keep], var[keep]
+    # Values: scalars from their character, vectors from their bits ('1' set; 0, x, z clear).
+    value = np.where(vec, 0, (first[sel] == ord("1")).astype(np.int64)).astype(np.uint64)
+    vlen = np.where(vec, sp - ls - 1, 0)
+    by_len = np.argsort(-vlen, kind="stable")
+    sorted_len = vlen[by_len]
+    for k in range(int(vlen.max()) if vlen.size else 0):
+        rows = by_len[: int(np.searchsorted(-sorted_len, -k, side="left"))]  # the lines with more than k bits
+        bit = arr[sp[rows] - 1 - k] == ord("1")
+        value[rows] |= bit.astype(np.uint64) << np.uint64(k)
+    # Each variable's previous value: sort stably by variable, shift within it.
+    order = np.argsort(var, kind="stable")
+    v_sorted, val_sorted = var[order], value[order]
+    prev = np.empty_like(val_sorted)
+    prev[0:1] = 0
+    prev[1:] = val_sorted[:-1]
+    new_var = np.ones(v_sorted.size, dtype=bool)
+    new_var[1:] = v_sorted[1:] != v_sorted[:-1]
+    prev[new_var] = 0
+    x = prev ^ val_sorted
+    t = times[line_ts[sel[order]]]
+    edge = np.where(t > 0, (t - first_edge) // period, -1)
+    good = (edge >= 0) & (edge < n_edges) & (x != 0)
+    x, v_sorted, edge = x[good], v_sorted[good], edge[good]
+    # One entry per (line, bucket of its variable): most variables have one bucket.
+    groups = [tuple(masks[k].items()) for _, k in known]
+    n_groups = np.array([len(g) for g in groups], dtype=np.int64)
+    offset = np.concatenate([[0], np.cumsum(n_groups)[:-1]])
+    g_bucket = np.array([b for g in groups for b, _ in g], dtype=np.int64)
+    g_mask = np.array([m for g in groups for _, m in g], dtype=np.uint64)
+    reps = n_groups[v_sorted]
+    line = np.repeat(np.arange(x.size), reps)
+    within = np.arange(line.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    entry = offset[v_sorted[line]] + within
+    pc = _popcount(x[line] & g_mask[entry])
+    flat = edge[line] * n_buckets + g_bucket[entry]
+    counts += np.bincount(flat, weights=pc, minlength=n_edges * n_buckets).astype(np.int64).reshape(
+        n_edges, n_buckets
+    )
     return counts
