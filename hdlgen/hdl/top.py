@@ -48,6 +48,21 @@ class CircuitTop(wiring.Component):
         register loads every clock.
     group : int
         One-bit operands per partial-sum lookup table (1: no tables).
+    isolate_inputs : bool
+        Operand isolation: the datapath reads ``i_data`` ANDed with
+        ``i_valid``, so the first level's adder trees see zeros, and do not
+        switch, on clocks without an inference whatever the bus carries.
+        Default off (the Verilog of the existing modes is unchanged).
+    clock_enables : bool
+        With ``rtz``: registers have clock enables (default). False makes
+        every register load ``valid ? d : 0`` on every clock, which gives
+        the same register contents edge for edge (a gate that does not fire
+        loads the 0 it holds; after an inference every register returns to
+        0) without the enable logic, whose nets switch too.
+    energy_counter : bool
+        Count firing gates into ``o_energy`` (default). False leaves the
+        counter out: ``o_energy`` is constant 0 (a power-saving option for
+        designs that do not read it; verification then cannot check energy).
 
     Attributes
     ----------
@@ -75,8 +90,13 @@ class CircuitTop(wiring.Component):
         pipeline: bool = False,
         clock_gating: str = "enable",
         clock_gate_cell: ClockGateCell = "generic",
+        isolate_inputs: bool = False,
+        energy_counter: bool = True,
+        clock_enables: bool = True,
     ) -> None:
         circuit.validate()
+        if not clock_enables and gating != "rtz":
+            raise CircuitError(f"registers without clock enables need gating rtz, not {gating!r}")
         if gating not in GATING_MODES:
             raise CircuitError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}")
         if clock_gating not in ("enable", "physical"):
@@ -95,6 +115,9 @@ class CircuitTop(wiring.Component):
         self.pipeline = pipeline
         self.clock_gating = clock_gating
         self.clock_gate_cell = clock_gate_cell
+        self.isolate_inputs = bool(isolate_inputs)
+        self.energy_counter = bool(energy_counter)
+        self.clock_enables = bool(clock_enables)
         self.layout = PortLayout.of(circuit, pipeline)
         self.latency = self.layout.latency
         self.classifier = self.layout.classifier
@@ -135,6 +158,9 @@ class CircuitTop(wiring.Component):
         """Load ``reg`` from ``d`` under the gating mode's enable."""
         if self.gating == "none":
             m.d.sync += reg.eq(d)
+            return
+        if not self.clock_enables:  # rtz by data: the same contents as with enables
+            m.d.sync += reg.eq(Mux(valid, d, 0))
             return
         en = Signal(name=self._name(f"{reg.name}_en"))
         if self.gating == "rtz":
@@ -246,8 +272,13 @@ class CircuitTop(wiring.Component):
         at: dict[tuple[str, int], Value] = {}
         native: dict[str, int] = {}
         pos = 0
+        i_data: Value = self.i_data
+        if self.isolate_inputs:
+            isolated = Signal(len(self.i_data), name=self._name("i_data_isolated"))
+            m.d.comb += isolated.eq(Mux(self.i_valid, self.i_data, 0))
+            i_data = isolated
         for inp in c.inputs:
-            at[(inp.name, 0)] = self.i_data[pos : pos + inp.bits]
+            at[(inp.name, 0)] = i_data[pos : pos + inp.bits]
             self.stage_names[(inp.name, 0)] = f"i_data[{pos}:{pos + inp.bits}]"
             native[inp.name] = 0
             pos += inp.bits
@@ -295,7 +326,7 @@ class CircuitTop(wiring.Component):
         # (off the gates' own critical path); the last stage's gates are added at the port.
         width = self.layout.energy_width
         count: Value = Const(0, width)
-        for stage in range(2, stages + 1):
+        for stage in range(2, stages + 1) if self.energy_counter else ():
             nxt = Signal(width, name=self._name(f"energy_s{stage}"))
             total = count + self._fired(m, by_stage.get(stage - 1, []), stage - 1)
             self._register(m, nxt, total[:width], valid[stage - 1])
@@ -306,6 +337,7 @@ class CircuitTop(wiring.Component):
         m.d.comb += [
             self.o_valid.eq(valid[stages]),
             self.o_data.eq(Cat(*outputs)),
-            self.o_energy.eq((count + self._fired(m, by_stage.get(stages, []), stages))[:width]),
         ]
+        if self.energy_counter:
+            m.d.comb += self.o_energy.eq((count + self._fired(m, by_stage.get(stages, []), stages))[:width])
         return m

@@ -45,6 +45,9 @@ def to_verilog(
     pipeline: bool = False,
     clock_gating: str = "enable",
     clock_gate_cell: str = "generic",
+    isolate_inputs: bool = False,
+    energy_counter: bool = True,
+    clock_enables: bool = True,
 ) -> VerilogDesign:
     """Elaborate ``circuit`` and convert it to Verilog.
 
@@ -62,6 +65,9 @@ def to_verilog(
         A register stage inside every gate's adder tree (latency twice the depth).
     clock_gating, clock_gate_cell
         ``"physical"``: gate registers on stopped clocks (see :class:`~hdlgen.hdl.CircuitTop`).
+    isolate_inputs, energy_counter, clock_enables
+        New hardware options (see :class:`~hdlgen.hdl.CircuitTop`); their
+        defaults give the same bytes as before they existed.
     """
     name = _check_name(top, "--top") if top is not None else circuit.name
     design = CircuitTop(
@@ -71,6 +77,9 @@ def to_verilog(
         pipeline=pipeline,
         clock_gating=clock_gating,
         clock_gate_cell=clock_gate_cell,  # type: ignore[arg-type]
+        isolate_inputs=isolate_inputs,
+        energy_counter=energy_counter,
+        clock_enables=clock_enables,
     )
     try:
         text = verilog.convert(design, name=name, emit_src=False, strip_internal_attrs=True)

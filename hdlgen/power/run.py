@@ -579,7 +579,8 @@ def measure_power(
                 tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
                 raise ToolError(f"the netlist simulation failed: {tail}")
             res = _read_results(run_dir / "results.txt", len(index), classifier)
-            mismatches = _compare(res, want, fired, layout, n)
+            opts = dict(md.options)
+            mismatches = _compare(res, want, fired if opts.get("energy_counter", True) else None, layout, n)
             say(f"{md.label}: counting toggles")
             t0 = time.perf_counter()
             n_edges = len(index) + 1
@@ -611,7 +612,10 @@ def measure_power(
                 by_gate[key_list[j][3]] = by_gate.get(key_list[j][3], 0) + int(per[:, j].sum())
             model = None
             if gate_cols:
-                trace = simulate_pipeline(circuit, edges_X, i_valid, rst, md.gating, pipeline)
+                seen = edges_X
+                if opts.get("isolate_inputs"):
+                    seen = np.where(i_valid[:, None], edges_X, 0)  # operand isolation: zeros without i_valid
+                trace = simulate_pipeline(circuit, seen, i_valid, rst, md.gating, pipeline)
                 model_counts = np.zeros((n_edges, len(circuit.gates)), dtype=np.int64)
                 for col in range(len(circuit.gates)):
                     model_counts[1:, col] = _bit_changes(trace.gates[:, [col]])
@@ -692,8 +696,13 @@ def _gate_register_bits(circuit: Circuit, names: dict[str, str], layout: PortLay
     return out
 
 
-def _compare(res: dict[str, np.ndarray], want: np.ndarray, fired: np.ndarray, layout: PortLayout, n: int) -> int:
-    """Vectors whose outputs or ``o_energy`` differ from the reference (X/Z count as mismatches)."""
+def _compare(
+    res: dict[str, np.ndarray], want: np.ndarray, fired: np.ndarray | None, layout: PortLayout, n: int
+) -> int:
+    """Vectors whose outputs or ``o_energy`` differ from the reference (X/Z count as mismatches).
+
+    ``fired`` None: the design has no energy counter, ``o_energy`` must be 0.
+    """
     valid = res["o_valid"]
     data = res["o_data"][valid]
     energy = res["o_energy"][valid]
@@ -706,5 +715,5 @@ def _compare(res: dict[str, np.ndarray], want: np.ndarray, fired: np.ndarray, la
     else:
         bad = np.zeros(n, dtype=bool)
     got = layout.unpack_outputs(words)
-    bad |= (got != want).any(axis=1) | (energy != np.asarray(fired))
+    bad |= (got != want).any(axis=1) | (energy != (0 if fired is None else np.asarray(fired)))
     return int(bad.sum())
