@@ -75,7 +75,10 @@ def main() -> None:
             f"\n{circuit.name} on {args.target}, {len(X)} vectors, {schedule}, idle {idle} "
             f"({d['mean_fired']} gates fire, {d['mean_inputs_changed']} input bits change per inference; {wall:.0f} s)"
         )
-        print("| mode | LUT4 | toggles/inf | LUT | carry | FF | CE | gated clk | gate regs | r | slope | R² (2) | vs none |")
+        print(
+            "| mode | LUT4 | toggles/inf | LUT | carry | FF | CE | gated clk | gate regs | r | slope | R² (2) "
+            "| vs none |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for m in d["modes"]:
             k, f = m["by_kind"], m["fit"]
