@@ -76,17 +76,18 @@ def main() -> None:
             f"({d['mean_fired']} gates fire, {d['mean_inputs_changed']} input bits change per inference; {wall:.0f} s)"
         )
         print(
-            "| mode | LUT4 | toggles/inf | LUT | carry | FF | CE | gated clk | gate regs | r | slope | R² (2) "
-            "| vs none |"
+            "| mode | LUT4 | toggles/inf | LUT | carry | FF | CE | gated clk | gate regs | clk pins | r | slope "
+            "| R² (2) | vs none |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for m in d["modes"]:
             k, f = m["by_kind"], m["fit"]
             r = "n/a" if f["pearson_r"] is None else f"{f['pearson_r']:.2f}"
             r2 = "n/a" if f["r2"] is None else f"{f['r2']:.2f}"
             print(
                 f"| {m['mode']} | {m['luts']} | {m['toggles_per_inference']:.0f} | {k['lut']:.0f} | {k['carry']:.0f} "
-                f"| {k['ff']:.1f} | {k['enable']:.1f} | {k['gated_clock']:.1f} | {m['gate_registers']:.1f} | {r} "
+                f"| {k['ff']:.1f} | {k['enable']:.1f} | {k['gated_clock']:.1f} | {m['gate_registers']:.1f} "
+                f"| {m['clock_pins']:.0f} | {r} "
                 f"| {f['slope']:.1f} | {r2} | {m.get('ratio_to_none', 'n/a')} |"
             )
         print("stages:", {m["mode"]: m["by_stage"] for m in d["modes"]})

@@ -151,6 +151,7 @@ def test_netlist_kinds_stages_roles(tmp_path: Path):
         "q2": ("ff", 2, "gate"),
     }
     assert net.cells == {"SB_CARRY": 1, "SB_DFF": 2, "SB_DFFE": 1, "SB_GB": 1, "SB_LUT4": 3}
+    assert net.clock_fanout == {"clk": 2, "gclk": 1}
     assert {"clk", "i_data", "o_energy"} <= set(net.ports)
 
 

@@ -193,7 +193,7 @@ def _print(data: dict[str, object]) -> None:
         "change per inference"
     )
     header = f"{'mode':<16} {'LUT4':>5} {'toggles':>8} {'lut':>7} {'carry':>6} {'ff':>6} {'enable':>6} {'gclk':>5}"
-    header += f" {'gate':>5} {'r':>6} {'slope':>6} {'R2(2)':>6} {'vs none':>7}"
+    header += f" {'gate':>5} {'clk pins':>8} {'r':>6} {'slope':>6} {'R2(2)':>6} {'vs none':>7}"
     click.echo(header)
     for m in data["modes"]:  # type: ignore[attr-defined]
         k = m["by_kind"]
@@ -203,7 +203,8 @@ def _print(data: dict[str, object]) -> None:
         ratio = m.get("ratio_to_none")
         click.echo(
             f"{m['mode']:<16} {m['luts']:>5} {m['toggles_per_inference']:>8.1f} {k['lut']:>7.1f} {k['carry']:>6.1f} "
-            f"{k['ff']:>6.1f} {k['enable']:>6.1f} {k['gated_clock']:>5.1f} {m['gate_registers']:>5.1f} {r:>6} "
+            f"{k['ff']:>6.1f} {k['enable']:>6.1f} {k['gated_clock']:>5.1f} {m['gate_registers']:>5.1f} "
+            f"{m['clock_pins']:>8.1f} {r:>6} "
             f"{fit['slope']:>6.2f} {r2:>6} {'-' if ratio is None else f'{ratio:.3f}':>7}"
         )
 

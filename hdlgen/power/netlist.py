@@ -94,6 +94,8 @@ class Netlist:
     ports: dict[str, tuple[str, int]]  # name -> (direction, width)
     nets: list[Net] = field(default_factory=list)
     cells: dict[str, int] = field(default_factory=dict)
+    #: Flip-flops clocked by each clock net (the ``clk`` port or a gated clock): the clock pins it drives.
+    clock_fanout: dict[str, int] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, Net]:
         """The nets keyed by their bit name."""
@@ -458,4 +460,8 @@ def parse_netlist(
             kind = "enable"
         nets.append(Net(b, kind, s, role, ctype, s - 1))
     nets.sort(key=lambda n: (n.stage, n.kind, n.name))
-    return Netlist(top, ports, nets, dict(sorted(cell_count.items())))
+    fanout: dict[str, int] = {}
+    for c in ff_clock:
+        if c is not None:
+            fanout[c] = fanout.get(c, 0) + 1
+    return Netlist(top, ports, nets, dict(sorted(cell_count.items())), dict(sorted(fanout.items())))

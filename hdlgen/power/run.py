@@ -115,6 +115,12 @@ class ModeResult:
         What the pipeline model predicts for them under the same rule.
     unattributed : int
         Toggles before the first inference reached the net's stage (reset).
+    clock_pins : numpy.ndarray, shape (n,)
+        Per inference: clock transitions at flip-flop clock pins (the
+        ``clk`` port's two per edge at every flip-flop it clocks, a gated
+        clock's toggles at every flip-flop it clocks; edges charged like
+        stage 1's logic). Not in ``toggles``: the clock network, which
+        physical clock gating reduces and net toggles do not show.
     passed : bool
         Outputs and ``o_energy`` equal the reference for every vector.
     """
@@ -135,6 +141,7 @@ class ModeResult:
     gate_registers_model: np.ndarray | None
     gate_registers_by_gate: dict[str, int]
     unattributed: int
+    clock_pins: np.ndarray
     passed: bool
     mismatches: int
     fit: dict[str, Any]
@@ -164,6 +171,7 @@ class ModeResult:
             "by_stage": {k: mean(v) for k, v in self.by_stage.items()},
             "by_role": {k: mean(v) for k, v in self.by_role.items()},
             "gate_registers": mean(self.gate_registers),
+            "clock_pins": mean(self.clock_pins),
             "gate_registers_match_model": (
                 None
                 if self.gate_registers_model is None
@@ -560,14 +568,14 @@ def measure_power(
             binary, build_s = _build(net_text, testbench(top, layout, classifier))
             # Buckets: (kind, stage, role, gate) for every net.
             gate_bits = _gate_register_bits(circuit, names, layout, parsed)
-            keys: dict[tuple[str, int, str, str], int] = {}
+            keys: dict[tuple[str, int, str, str, int], int] = {}
             bucket_of: dict[str, int] = {}
             for net in parsed.nets:
                 gate = gate_bits.get(net.name, "") if net.kind == "ff" else ""
                 role = "gate" if gate else ("delay" if net.role == "gate" and net.kind == "ff" else net.role)
-                key = (net.kind, net.stage, role, gate)
+                key = (net.kind, net.stage, role, gate, parsed.clock_fanout.get(net.name, 0))
                 bucket_of[net.name] = keys.setdefault(key, len(keys))
-            offsets = np.array([(s if k == "ff" else s - 1) for (k, s, _, _) in keys], dtype=np.int64)
+            offsets = np.array([(s if k == "ff" else s - 1) for (k, s, *_) in keys], dtype=np.int64)
             run_dir = Path(tmpdir) / f"mode{i}"
             run_dir.mkdir()
             _write_stimulus(run_dir / "stimulus.txt", rst, i_valid, in_bits)
@@ -625,6 +633,14 @@ def measure_power(
                 mper, _ = _attribute(model_counts[:, keep], moffs, starts, n)
                 model = mper.sum(axis=1)
             total = per.sum(axis=1)
+            # Clock pins: the clk port toggles twice per edge at every flip-flop it clocks; a gated
+            # clock at the flip-flops it clocks each time it toggles. Charged like stage 1's logic.
+            edge_owner = np.searchsorted(starts, np.arange(n_edges), side="right") - 1
+            edges_owned = np.bincount(edge_owner[edge_owner >= 0], minlength=n)
+            clock_pins = 2 * parsed.clock_fanout.get("clk", 0) * edges_owned
+            for j, key in enumerate(key_list):
+                if key[4]:
+                    clock_pins = clock_pins + key[4] * per[:, j]
             result.modes.append(
                 ModeResult(
                     mode=md.label,
@@ -643,6 +659,7 @@ def measure_power(
                     gate_registers_model=model,
                     gate_registers_by_gate=by_gate,
                     unattributed=lost,
+                    clock_pins=clock_pins,
                     passed=mismatches == 0,
                     mismatches=mismatches,
                     fit=fit_toggles(total, result.fired, inputs_changed).to_dict(),
