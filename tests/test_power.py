@@ -348,3 +348,25 @@ def test_new_hardware_options_keep_outputs_and_gate_registers(examples: Path):
     assert np.array_equal(new.gate_registers, new.gate_registers_model)
     assert np.array_equal(new.gate_registers, plain.gate_registers)
     assert "energy" not in new.by_role  # no counter, no counter nets
+
+
+def test_energy_coefficients_need_a_source(tmp_path: Path):
+    from hdlgen.errors import CircuitError
+    from hdlgen.power.report import energy_estimate, load_coefficients
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"pJ_per_toggle": {"lut": 1.0}}))
+    with pytest.raises(CircuitError, match="'source'"):
+        load_coefficients(path)
+    path.write_text(json.dumps({"source": "x", "pJ_per_toggle": {"wire": 1.0}}))
+    with pytest.raises(CircuitError, match="unknown cell kind 'wire'"):
+        load_coefficients(path)
+    path.write_text(json.dumps({"source": "my bench measurement", "pJ_per_toggle": {"lut": 0.5, "ff": 2}}))
+    coeffs = load_coefficients(path)
+
+    from types import SimpleNamespace
+
+    fake = SimpleNamespace(by_kind={k: np.array([2, 4]) for k in ("lut", "carry", "ff", "enable", "gated_clock")})
+    est = energy_estimate(fake, coeffs)
+    assert est["label"] == "estimate" and est["source"] == "my bench measurement"
+    assert est["pJ_per_inference"] == pytest.approx(3 * 0.5 + 3 * 2)
+    assert est["kinds_without_coefficient"] == ["carry", "enable", "gated_clock"]
