@@ -200,6 +200,10 @@ def test_fit_on_synthetic_counts():
     assert fit.r2 == pytest.approx(1.0)
     assert (fit.per_input_bit, fit.per_fired_gate, fit.constant) == pytest.approx((3, 5, 7))
     assert fit.pearson_r == pytest.approx(np.corrcoef(toggles, fired)[0, 1])
+    assert fit.r2_registers is None
+    regs = rng.integers(0, 30, size=500)
+    with_regs = fit_toggles(2 * changed + 3 * regs + 1, fired, changed, regs)
+    assert with_regs.r2_registers == pytest.approx(1.0) and with_regs.r2 < 0.99
     # A line through the points: r = 1, slope and intercept exact.
     line = fit_toggles(4 * fired + 11, fired, changed)
     assert (

@@ -662,7 +662,9 @@ def measure_power(
                     clock_pins=clock_pins,
                     passed=mismatches == 0,
                     mismatches=mismatches,
-                    fit=fit_toggles(total, result.fired, inputs_changed).to_dict(),
+                    fit=fit_toggles(
+                        total, result.fired, inputs_changed, gate_regs if gate_cols else None
+                    ).to_dict(),
                     synth_seconds=synth_s,
                     build_seconds=build_s,
                     run_seconds=run_s,

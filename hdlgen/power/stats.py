@@ -27,6 +27,11 @@ class Fit:
         Two-regressor least squares ``toggles = a * inputs_changed + b * fired + c``.
     r2 : float or None
         Its coefficient of determination (None when the toggles are constant).
+    r2_registers : float or None
+        R^2 of ``toggles = a * inputs_changed + b * register_toggles + c``
+        with the gate registers' own toggles in place of the firing gates
+        (what changes downstream of the gates when inferences follow each
+        other); None when not given.
     """
 
     pearson_r: float | None
@@ -37,6 +42,7 @@ class Fit:
     per_fired_gate: float
     constant: float
     r2: float | None
+    r2_registers: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, rounded."""
@@ -50,13 +56,17 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
     return 1.0 - float(((y - pred) ** 2).sum()) / ss_tot
 
 
-def fit_toggles(toggles: np.ndarray, fired: np.ndarray, inputs_changed: np.ndarray) -> Fit:
+def fit_toggles(
+    toggles: np.ndarray, fired: np.ndarray, inputs_changed: np.ndarray, register_toggles: np.ndarray | None = None
+) -> Fit:
     """Fit per-inference toggles with firing gates, and with changed input bits and firing gates.
 
     Parameters
     ----------
     toggles, fired, inputs_changed : array_like, shape (n,)
         Per inference: net toggles, gates that fired, input bits that changed.
+    register_toggles : array_like, shape (n,), optional
+        Per inference: toggles of the gate registers.
 
     Returns
     -------
@@ -76,6 +86,11 @@ def fit_toggles(toggles: np.ndarray, fired: np.ndarray, inputs_changed: np.ndarr
     (slope, intercept), *_ = np.linalg.lstsq(A1, y, rcond=None)
     A2 = np.column_stack([u, f, ones])
     coef, *_ = np.linalg.lstsq(A2, y, rcond=None)
+    r2_reg = None
+    if register_toggles is not None:
+        A3 = np.column_stack([u, np.asarray(register_toggles, dtype=np.float64), ones])
+        coef3, *_ = np.linalg.lstsq(A3, y, rcond=None)
+        r2_reg = _r2(y, A3 @ coef3)
     return Fit(
         pearson_r=r,
         slope=float(slope),
@@ -85,4 +100,5 @@ def fit_toggles(toggles: np.ndarray, fired: np.ndarray, inputs_changed: np.ndarr
         per_fired_gate=float(coef[1]),
         constant=float(coef[2]),
         r2=_r2(y, A2 @ coef),
+        r2_registers=r2_reg,
     )
