@@ -77,18 +77,19 @@ def main() -> None:
         )
         print(
             "| mode | LUT4 | toggles/inf | LUT | carry | FF | CE | gated clk | gate regs | clk pins | r | slope "
-            "| R² (2) | vs none |"
+            "| R² (2) | R² (regs) | vs none |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for m in d["modes"]:
             k, f = m["by_kind"], m["fit"]
             r = "n/a" if f["pearson_r"] is None else f"{f['pearson_r']:.2f}"
             r2 = "n/a" if f["r2"] is None else f"{f['r2']:.2f}"
+            r2r = "n/a" if f.get("r2_registers") is None else f"{f['r2_registers']:.2f}"
             print(
                 f"| {m['mode']} | {m['luts']} | {m['toggles_per_inference']:.0f} | {k['lut']:.0f} | {k['carry']:.0f} "
                 f"| {k['ff']:.1f} | {k['enable']:.1f} | {k['gated_clock']:.1f} | {m['gate_registers']:.1f} "
                 f"| {m['clock_pins']:.0f} | {r} "
-                f"| {f['slope']:.1f} | {r2} | {m.get('ratio_to_none', 'n/a')} |"
+                f"| {f['slope']:.1f} | {r2} | {r2r} | {m.get('ratio_to_none', 'n/a')} |"
             )
         print("stages:", {m["mode"]: m["by_stage"] for m in d["modes"]})
         print("roles:", {m["mode"]: m["by_role"] for m in d["modes"]})
