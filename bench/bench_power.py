@@ -92,6 +92,7 @@ def main() -> None:
                 f"| {f['slope']:.1f} | {r2} | {r2r} | {m.get('ratio_to_none', 'n/a')} |"
             )
         print("stages:", {m["mode"]: m["by_stage"] for m in d["modes"]})
+        print("r by stage:", {m["mode"]: m.get("pearson_r_by_stage") for m in d["modes"]})
         print("roles:", {m["mode"]: m["by_role"] for m in d["modes"]})
         print("seconds:", {m["mode"]: m["seconds"] for m in d["modes"]})
         if args.plot_dir:

@@ -145,6 +145,7 @@ class ModeResult:
     passed: bool
     mismatches: int
     fit: dict[str, Any]
+    fired: np.ndarray
     synth_seconds: float
     build_seconds: float
     run_seconds: float
@@ -179,6 +180,8 @@ class ModeResult:
             ),
             "unattributed": self.unattributed,
             "fit": self.fit,
+            # How well firing predicts each stage's switching alone (downstream of the gates vs the first trees).
+            "pearson_r_by_stage": {k: _pearson(v, self.fired) for k, v in self.by_stage.items()},
             "seconds": {
                 "synth": round(self.synth_seconds, 2),
                 "build": round(self.build_seconds, 2),
@@ -245,6 +248,13 @@ class PowerResult:
         if per_inference:
             out["per_inference"] = {"fired": self.fired.tolist(), "inputs_changed": self.inputs_changed.tolist()}
         return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson's r, rounded; None when either side is constant."""
+    if a.size < 2 or a.std() == 0 or b.std() == 0:
+        return None
+    return round(float(np.corrcoef(a, b)[0, 1]), 4)
 
 
 def power_cache_dir() -> Path:
@@ -662,6 +672,7 @@ def measure_power(
                     clock_pins=clock_pins,
                     passed=mismatches == 0,
                     mismatches=mismatches,
+                    fired=result.fired,
                     fit=fit_toggles(
                         total, result.fired, inputs_changed, gate_regs if gate_cols else None
                     ).to_dict(),
