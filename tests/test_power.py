@@ -176,6 +176,18 @@ def test_toggles_per_edge_counted_by_hand(tmp_path: Path):
     ]
 
 
+def test_toggles_in_small_chunks(tmp_path: Path, monkeypatch):
+    """Chunks of a few lines carry each variable's last value and the time across the boundary."""
+    import hdlgen.power.toggles as toggles
+
+    (tmp_path / "dump.vcd").write_text(VCD)
+    buckets = {"bus[0]": 0, "bus[1]": 1, "en": 2, "g": 3, "o_valid": 4, "gclk": 5}
+    whole = edge_toggles(tmp_path / "dump.vcd", "tb.dut", buckets, 6, 10_000, 5_000, 3)
+    for size in (1, 7, 16, 40):
+        monkeypatch.setattr(toggles, "_CHUNK", size)
+        assert np.array_equal(edge_toggles(tmp_path / "dump.vcd", "tb.dut", buckets, 6, 10_000, 5_000, 3), whole)
+
+
 def test_toggles_missing_scope(tmp_path: Path):
     (tmp_path / "dump.vcd").write_text(VCD)
     with pytest.raises(ToolError, match="none of the netlist's nets"):

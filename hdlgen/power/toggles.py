@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,23 +121,62 @@ def edge_toggles(
     if not masks:
         raise ToolError(f"{path}: none of the netlist's nets are in scope {scope!r} of the VCD")
     counts = np.zeros((n_edges, n_buckets), dtype=np.int64)
-    start = data.find(b"\n", end_defs) + 1
-    body = data[start:] if data.endswith(b"\n") else data[start:] + b"\n"
-    del data
+    known = sorted((_code(k), k) for k in masks)
+    known_codes = np.array([c for c, _ in known], dtype=np.int64)
+    max_len = max(len(k) for k in masks)
+    groups = [tuple(masks[k].items()) for _, k in known]
+    n_groups = np.array([len(g) for g in groups], dtype=np.int64)
+    offset = np.concatenate([[0], np.cumsum(n_groups)[:-1]])
+    g_bucket = np.array([b for g in groups for b, _ in g], dtype=np.int64)
+    g_mask = np.array([m for g in groups for _, m in g], dtype=np.uint64)
+    state = {"last": np.zeros(len(known), dtype=np.uint64), "time": -1}
+    pos = data.find(b"\n", end_defs) + 1
+    # Chunks of whole lines keep the memory bounded (a digits run's VCD is 100-200 MB).
+    while pos < len(data):
+        stop = data.find(b"\n", min(pos + _CHUNK, len(data)) - 1)
+        stop = len(data) if stop < 0 else stop + 1
+        body = data[pos:stop] if data[stop - 1 : stop] == b"\n" else data[pos:stop] + b"\n"
+        pos = stop
+        if _count_chunk(
+            body, state, known_codes, max_len, offset, n_groups, g_bucket, g_mask, counts, period, first_edge, n_edges
+        ):
+            break
+    return counts
+
+
+#: Bytes of VCD text parsed at once.
+_CHUNK = 1 << 25
+
+
+def _count_chunk(
+    body: bytes,
+    state: dict[str, Any],
+    known_codes: np.ndarray,
+    max_len: int,
+    offset: np.ndarray,
+    n_groups: np.ndarray,
+    g_bucket: np.ndarray,
+    g_mask: np.ndarray,
+    counts: np.ndarray,
+    period: int,
+    first_edge: int,
+    n_edges: int,
+) -> bool:
+    """Add one chunk's toggles (whole lines) to ``counts``; True once past the last edge."""
+    n_buckets = counts.shape[1]
     arr = np.frombuffer(body, dtype=np.uint8)
     ends = np.flatnonzero(arr == 10)
     starts = np.concatenate([[0], ends[:-1] + 1])
     first = arr[starts]
-    # The time of every line: the last "#t" before it.
+    # The time of every line: the last "#t" before it (or the previous chunk's).
     is_ts = first == ord("#")
     ts_lines = np.flatnonzero(is_ts)
-    if ts_lines.size == 0:
-        return counts
-    times = np.array([int(body[starts[i] + 1 : ends[i]]) for i in ts_lines], dtype=np.int64)
-    line_ts = np.cumsum(is_ts) - 1
+    times = np.array([state["time"], *(int(body[starts[i] + 1 : ends[i]]) for i in ts_lines)], dtype=np.int64)
+    state["time"] = int(times[-1])
+    line_ts = np.cumsum(is_ts)
     is_vec = (first == ord("b")) | (first == ord("B"))
     is_sc = (first == ord("0")) | (first == ord("1")) | (first == ord("x")) | (first == ord("z"))
-    sel = np.flatnonzero((is_vec | is_sc) & (line_ts >= 0))
+    sel = np.flatnonzero(is_vec | is_sc)
     vec = is_vec[sel]
     ls, le = starts[sel], ends[sel]
     # Identifier: after the value's space (vectors) or the value character (scalars).
@@ -144,16 +184,12 @@ def edge_toggles(
     sp = np.where(vec, spaces[np.minimum(np.searchsorted(spaces, ls), spaces.size - 1)] if spaces.size else 0, ls)
     id_start = np.where(vec, sp + 1, ls + 1)
     id_len = le - id_start
-    max_len = max(len(k) for k in masks)
     code = np.zeros(sel.size, dtype=np.int64)
     for j in range(max_len):
         ok = id_len > j
         code += np.where(ok, arr[np.minimum(id_start + j, arr.size - 1)].astype(np.int64), 0) << (8 * j)
     code = np.where(id_len > max_len, -1, code)
-    known = sorted((_code(k), k) for k in masks)
-    known_codes = np.array([c for c, _ in known], dtype=np.int64)
-    var = np.searchsorted(known_codes, code)
-    var = np.minimum(var, known_codes.size - 1)
+    var = np.minimum(np.searchsorted(known_codes, code), known_codes.size - 1)
     keep = known_codes[var] == code
     sel, vec, ls, sp, var = sel[keep], vec[keep], ls[keep], sp[keep], var[keep]
     # Values: scalars from their character, vectors from their bits ('1' set; 0, x, z clear).
@@ -165,33 +201,30 @@ def edge_toggles(
         rows = by_len[: int(np.searchsorted(-sorted_len, -k, side="left"))]  # the lines with more than k bits
         bit = arr[sp[rows] - 1 - k] == ord("1")
         value[rows] |= bit.astype(np.uint64) << np.uint64(k)
-    # Each variable's previous value: sort stably by variable, shift within it.
+    # Each variable's previous value: sort stably by variable, shift within it; the first from the last chunk.
     order = np.argsort(var, kind="stable")
     v_sorted, val_sorted = var[order], value[order]
+    if v_sorted.size == 0:
+        return bool(state["time"] > 0 and (state["time"] - first_edge) // period >= n_edges)
     prev = np.empty_like(val_sorted)
-    prev[0:1] = 0
     prev[1:] = val_sorted[:-1]
     new_var = np.ones(v_sorted.size, dtype=bool)
     new_var[1:] = v_sorted[1:] != v_sorted[:-1]
-    prev[new_var] = 0
+    prev[new_var] = state["last"][v_sorted[new_var]]
+    last_of_var = np.ones(v_sorted.size, dtype=bool)
+    last_of_var[:-1] = v_sorted[1:] != v_sorted[:-1]
+    state["last"][v_sorted[last_of_var]] = val_sorted[last_of_var]
     x = prev ^ val_sorted
     t = times[line_ts[sel[order]]]
     edge = np.where(t > 0, (t - first_edge) // period, -1)
     good = (edge >= 0) & (edge < n_edges) & (x != 0)
     x, v_sorted, edge = x[good], v_sorted[good], edge[good]
     # One entry per (line, bucket of its variable): most variables have one bucket.
-    groups = [tuple(masks[k].items()) for _, k in known]
-    n_groups = np.array([len(g) for g in groups], dtype=np.int64)
-    offset = np.concatenate([[0], np.cumsum(n_groups)[:-1]])
-    g_bucket = np.array([b for g in groups for b, _ in g], dtype=np.int64)
-    g_mask = np.array([m for g in groups for _, m in g], dtype=np.uint64)
     reps = n_groups[v_sorted]
     line = np.repeat(np.arange(x.size), reps)
     within = np.arange(line.size) - np.repeat(np.cumsum(reps) - reps, reps)
     entry = offset[v_sorted[line]] + within
     pc = _popcount(x[line] & g_mask[entry])
     flat = edge[line] * n_buckets + g_bucket[entry]
-    counts += np.bincount(flat, weights=pc, minlength=n_edges * n_buckets).astype(np.int64).reshape(
-        n_edges, n_buckets
-    )
-    return counts
+    counts += np.bincount(flat, weights=pc, minlength=n_edges * n_buckets).astype(np.int64).reshape(n_edges, n_buckets)
+    return bool(state["time"] > 0 and (state["time"] - first_edge) // period >= n_edges)
