@@ -386,3 +386,20 @@ def test_energy_coefficients_need_a_source(tmp_path: Path):
     assert est["label"] == "estimate" and est["source"] == "my bench measurement"
     assert est["pJ_per_inference"] == pytest.approx(3 * 0.5 + 3 * 2)
     assert est["kinds_without_coefficient"] == ["carry", "enable", "gated_clock"]
+
+
+def test_new_options_default_to_the_same_verilog(examples: Path):
+    from hdlgen.errors import CircuitError
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+
+    circuit = load(examples / "cd8.json")
+    for gating in ("rtz", "delta", "none"):
+        plain = to_verilog(circuit, gating=gating).text
+        explicit = to_verilog(circuit, gating=gating, isolate_inputs=False, energy_counter=True, clock_enables=True)
+        assert explicit.text == plain
+    assert "i_data_isolated" in to_verilog(circuit, isolate_inputs=True).text
+    assert "energy_s2" not in to_verilog(circuit, energy_counter=False).text
+    assert "_en =" not in to_verilog(circuit, clock_enables=False).text
+    with pytest.raises(CircuitError, match="need gating rtz"):
+        to_verilog(circuit, gating="delta", clock_enables=False)
