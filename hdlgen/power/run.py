@@ -346,10 +346,15 @@ def _build(netlist_text: str, tb: str) -> tuple[Path, float]:
         build.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{build.name}.", dir=build.parent))
         (tmp / "design.v").write_text(netlist_text)
+        if re.search(r"\bDCCA\s", netlist_text) and not any("module DCCA" in m.read_text() for m in models):
+            # Yosys ships no simulation model of the ECP5 clock gate; hdlgen's enable only changes while
+            # the clock is low (see hdlgen.hdl.CircuitTop), so an AND is exact here.
+            tb += "\nmodule DCCA(input CLKI, input CE, output CLKO);\n  assign CLKO = CLKI & CE;\nendmodule\n"
         (tmp / "tb.v").write_text(tb)
         # The cell models' internal signals are not nets of the design: trace only the netlist's wires.
         (tmp / "trace.vlt").write_text('`verilator_config\ntracing_off -file "*/cells_sim.v"\n')
-        cmd = [exe, *args, "-Mdir", "obj", "trace.vlt", "design.v", "tb.v", *map(str, models)]
+        includes = sorted({f"-I{m.parent}" for m in models})  # the ECP5 models include cells_io.vh and friends
+        cmd = [exe, *args, *includes, "-Mdir", "obj", "trace.vlt", "design.v", "tb.v", *map(str, models)]
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = " | ".join(line.strip() for line in (proc.stderr or proc.stdout).strip().splitlines()[-4:])
