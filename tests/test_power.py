@@ -403,3 +403,16 @@ def test_new_options_default_to_the_same_verilog(examples: Path):
     assert "_en =" not in to_verilog(circuit, clock_enables=False).text
     with pytest.raises(CircuitError, match="need gating rtz"):
         to_verilog(circuit, gating="delta", clock_enables=False)
+
+
+def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):
+    code, _, err = run(capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "a.v"), "--option", "foo=1")
+    assert code == 2 and err.count("\n") == 1 and "unknown hardware option 'foo'" in err
+    code, _, err = run(
+        capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "a.v"), "--option", "energy_counter=maybe"
+    )
+    assert code == 2 and "must be true or false" in err
+    code, _, _ = run(
+        capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "b.v"), "--option", "energy_counter=false"
+    )
+    assert code == 0 and "energy_s2" not in (tmp_path / "b.v").read_text()

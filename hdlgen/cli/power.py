@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar
-from hdlgen.cli.hardware import pipeline_option
+from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
 from hdlgen.errors import CheckError, CircuitError, UsageError
 
 __all__ = ["COMMANDS"]
@@ -34,13 +34,7 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     help="Clock gating to compare (repeatable; default: both; gating none only with enable).",
 )
 @pipeline_option
-@click.option(
-    "--option",
-    "options",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A further hardware option for every mode (e.g. energy_counter=false, input_register=rtz); repeatable.",
-)
+@hdl_options_option
 @click.option("--vectors", "n_vectors", type=click.IntRange(min=1), default=None, metavar="N", help="N vectors.")
 @click.option(
     "--dataset",
@@ -85,7 +79,7 @@ def power_command(
     gatings: tuple[str, ...],
     clock_gatings: tuple[str, ...],
     pipeline: bool,
-    options: tuple[str, ...],
+    hdl_options: tuple[str, ...],
     n_vectors: int | None,
     dataset: str | None,
     seed: int,
@@ -122,7 +116,7 @@ def power_command(
         X = X[np.arange(n_vectors or data.X_test.shape[0]) % X.shape[0]]
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
-    opts = _parse_options(options)
+    opts = parse_hdl_options(hdl_options)
     modes = None
     if netlist is None and (gatings or clock_gatings or opts):
         modes = [
@@ -173,17 +167,6 @@ def power_command(
         raise CheckError(
             f"{failed[0].mode}: {failed[0].mismatches} of {result.vectors} vectors differ from the reference"
         )
-
-
-def _parse_options(options: tuple[str, ...]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for text in options:
-        if "=" not in text:
-            raise UsageError(f"option must be NAME=VALUE, not {text!r}")
-        name, value = text.split("=", 1)
-        low = value.strip().lower()
-        out[name.strip()] = {"true": True, "false": False}.get(low, value.strip())
-    return out
 
 
 def _print(data: dict[str, object]) -> None:

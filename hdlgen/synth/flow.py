@@ -287,17 +287,25 @@ def synthesize(
     place: bool = True,
     pipeline: bool = False,
     clock_gating: str = "enable",
+    hdl_options: dict[str, Any] | None = None,
 ) -> SynthResult:
     """Generate a circuit's Verilog, synthesize it and place and route it.
 
     See :func:`synthesize_verilog`; ``pipeline`` adds a register stage inside
     every gate's adder tree, ``clock_gating="physical"`` puts the gate
     registers on stopped clocks: DCCAs on ECP5, one gated global clock on
-    iCE40 (:class:`hdlgen.hdl.CircuitTop`).
+    iCE40 (:class:`hdlgen.hdl.CircuitTop`); ``hdl_options`` are further
+    keyword options of :func:`hdlgen.hdl.to_verilog` (``isolate_inputs``,
+    ``energy_counter``, ``clock_enables``).
     """
     target = get_target(target) if isinstance(target, str) else target
     design = to_verilog(
-        circuit, gating=gating, pipeline=pipeline, clock_gating=clock_gating, clock_gate_cell=target.family
+        circuit,
+        gating=gating,
+        pipeline=pipeline,
+        clock_gating=clock_gating,
+        clock_gate_cell=target.family,
+        **(hdl_options or {}),
     )
     layout = PortLayout.of(circuit, pipeline)
     harness = harness_verilog(
