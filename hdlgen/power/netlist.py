@@ -148,7 +148,9 @@ class _Bits:
 
 
 def _split_concat(body: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in body:
         if ch == "{":
             depth += 1

@@ -720,13 +720,13 @@ def _gate_register_bits(circuit: Circuit, names: dict[str, str], layout: PortLay
     pos = 0
     gates = {x.name: x for x in circuit.gates}
     for o in circuit.outputs:
-        g = gates.get(o)
+        gate = gates.get(o)
         bits = circuit.signal_bits(o)
-        if g is not None and circuit.level(o) == depth:
+        if gate is not None and circuit.level(o) == depth:
             for i in range(bits):
                 for bit in (f"o_data[{pos + i}]",) + (("o_data",) if layout.output_bits == 1 else ()):
                     if bit in nets and nets[bit].kind == "ff":
-                        out[bit] = g.name
+                        out[bit] = gate.name
         pos += bits
     return out
 
