@@ -45,6 +45,8 @@ class ReportData:
     bound_note: str = ""
     bound_skipped: list[str] = field(default_factory=list)
     dataset: dict[str, Any] | None = None
+    #: A ``hdlgen power --json`` run, shown as the netlist switching section.
+    power: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (histogram keys as strings, as JSON has them)."""
@@ -290,5 +292,50 @@ def render_html(circuit: Circuit, data: ReportData) -> str:
             "These outputs are several bits wide (relu gates), so they are not Boolean functions and "
             "Theorem 1, a statement about f: {0,1}<sup>n</sup> &rarr; {0,1}, does not apply to them.</p>"
         )
+    if data.power:
+        parts += power_section(data.power)
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def power_section(power: dict[str, Any]) -> list[str]:
+    """HTML of the netlist switching section from a ``hdlgen power --json`` run (owned by the power flow)."""
+    head = (
+        f"<p>Toggles of every net of the mapped netlist per inference ({html.escape(str(power['target']))}, "
+        f"{power['vectors']} vectors, schedule {html.escape(str(power['schedule']))}, idle "
+        f"{html.escape(str(power.get('idle', 'zero')))}); on average {power['mean_fired']} gates fire and "
+        f"{power['mean_inputs_changed']} input bits change per inference. <em>r</em> is Pearson's correlation of "
+        "toggles and firing gates, the slope the toggles per firing gate, R&sup2; that of the fit with input bits "
+        "changed and gates fired.</p>"
+    )
+    cols = ["mode", "LUT4", "toggles", "lut", "carry", "ff", "enable", "gated clock", "gate registers", "clock pins",
+            "r", "slope", "R&sup2;", "vs none"]
+    rows = []
+    for m in power["modes"]:
+        k, fit = m["by_kind"], m["fit"]
+        cells = [
+            html.escape(m["mode"]), m["luts"], m["toggles_per_inference"], k.get("lut"), k.get("carry"), k.get("ff"),
+            k.get("enable"), k.get("gated_clock"), m["gate_registers"], m.get("clock_pins", "n/a"),
+            "n/a" if fit["pearson_r"] is None else f"{fit['pearson_r']:.3f}", f"{fit['slope']:.2f}",
+            "n/a" if fit["r2"] is None else f"{fit['r2']:.3f}", m.get("ratio_to_none", "n/a"),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    table = "<table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + "".join(rows) + "</table>"
+    parts = ["<h2>Netlist switching</h2>", head, table]
+    per = power.get("per_inference")
+    if per and all("per_inference" in m for m in power["modes"]):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fired = np.asarray(per["fired"], dtype=float)
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        for m in power["modes"]:
+            ax.scatter(fired, m["per_inference"]["toggles"], s=4, alpha=0.3, label=m["mode"], linewidths=0)
+        ax.set_xlabel("gates fired per inference")
+        ax.set_ylabel("netlist toggles per inference")
+        ax.legend(fontsize=7, markerscale=3)
+        fig.tight_layout()
+        parts.append(f'<img id="fig-power" alt="netlist toggles against firing gates" src="{_png(fig)}">')
+    return parts

@@ -29,7 +29,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from hdlgen.cli import analyze, boards, hardware, learn, simulate, theory
+    from hdlgen.cli import analyze, boards, hardware, learn, power, simulate, theory
 
     commands = [
         *analyze.COMMANDS,
@@ -38,6 +38,7 @@ def _register() -> None:
         *theory.COMMANDS,
         *boards.COMMANDS,
         *learn.COMMANDS,
+        *power.COMMANDS,
     ]
     for command in commands:
         cli.add_command(command)

@@ -132,9 +132,24 @@ def _eval_csv(circuit: Circuit, path: str) -> None:
     metavar="S",
     help="Seconds for the exact-energy MILP.",
 )
+@click.option(
+    "--power",
+    "power_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="POWER.json",
+    help="Show the netlist switching per inference of this `hdlgen power --json` run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Also print the measured figures as one JSON object.")
 def report_command(
-    file: str, output: str, synth_target: str | None, samples: int, seed: int, time_limit: float, as_json: bool
+    file: str,
+    output: str,
+    synth_target: str | None,
+    samples: int,
+    seed: int,
+    time_limit: float,
+    power_file: str | None,
+    as_json: bool,
 ) -> None:
     """One self-contained HTML page: resources, firing histogram and rates, synthesis, Theorem 1."""
     from hdlgen.ir.circuit import write_atomic
@@ -142,6 +157,10 @@ def report_command(
 
     circuit = load_circuit(file)
     data = collect(circuit, samples=samples, seed=seed, time_limit=time_limit, synth_target=synth_target)
+    if power_file is not None:
+        from hdlgen.cli.power import load_power_json
+
+        data.power = load_power_json(power_file)
     write_atomic(output, render_html(circuit, data))
     announce(output)
     if as_json:

@@ -35,6 +35,35 @@ clock_gating_option = click.option(
     help="enable: a clock enable per gate register; physical: gate registers on clocks stopped between "
     "inferences (ECP5 DCCA per level, iCE40 one gated global clock).",
 )
+#: New hardware options (off by default; see hdlgen.hdl.CircuitTop), all booleans.
+HDL_OPTIONS = ("isolate_inputs", "energy_counter", "clock_enables")
+hdl_options_option = click.option(
+    "--option",
+    "hdl_options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help=f"A hardware option, true or false: {', '.join(HDL_OPTIONS)} (repeatable; see docs/hardware.md).",
+)
+
+
+def parse_hdl_options(options: tuple[str, ...]) -> dict[str, bool]:
+    """``NAME=VALUE`` strings to keyword options of :func:`hdlgen.hdl.to_verilog`; UsageError otherwise."""
+    from hdlgen.errors import UsageError
+
+    out: dict[str, bool] = {}
+    for text in options:
+        name, sep, value = text.partition("=")
+        name, low = name.strip(), value.strip().lower()
+        if not sep:
+            raise UsageError(f"option must be NAME=VALUE, not {text!r}")
+        if name not in HDL_OPTIONS:
+            raise UsageError(f"unknown hardware option {name!r}: choose one of {', '.join(HDL_OPTIONS)}")
+        if low not in ("true", "false"):
+            raise UsageError(f"option {name} must be true or false, not {value!r}")
+        out[name] = low == "true"
+    return out
+
+
 pipeline_option = click.option(
     "--pipeline",
     is_flag=True,
@@ -57,6 +86,7 @@ pipeline_option = click.option(
 @top_option
 @pipeline_option
 @clock_gating_option
+@hdl_options_option
 @click.option(
     "--clock-gate-cell",
     type=click.Choice(["generic", "ecp5", "ice40"]),
@@ -65,7 +95,14 @@ pipeline_option = click.option(
     help="With --clock-gating physical: AND gates (simulation), ECP5 DCCAs or an iCE40 SB_GB.",
 )
 def verilog_command(
-    file: str, output: str, gating: str, top: str | None, pipeline: bool, clock_gating: str, clock_gate_cell: str
+    file: str,
+    output: str,
+    gating: str,
+    top: str | None,
+    pipeline: bool,
+    clock_gating: str,
+    hdl_options: tuple[str, ...],
+    clock_gate_cell: str,
 ) -> None:
     """Write synthesizable Verilog-2005 for a circuit (through Amaranth)."""
     from hdlgen.hdl import to_verilog
@@ -78,6 +115,7 @@ def verilog_command(
         pipeline=pipeline,
         clock_gating=clock_gating,
         clock_gate_cell=cast("ClockGateCell", clock_gate_cell),
+        **parse_hdl_options(hdl_options),
     )
     write_atomic(output, design.text)
     announce(output)
@@ -92,6 +130,7 @@ def verilog_command(
 @click.option("--no-place", is_flag=True, help="Stop after Yosys's cell counts (no Fmax; several times faster).")
 @pipeline_option
 @clock_gating_option
+@hdl_options_option
 def synth_command(
     file: str,
     target: str,
@@ -101,6 +140,7 @@ def synth_command(
     no_place: bool,
     pipeline: bool,
     clock_gating: str,
+    hdl_options: tuple[str, ...],
 ) -> None:
     """Synthesize with Yosys and place and route with nextpnr: LUTs, FFs, carries, Fmax."""
     from hdlgen.synth import synthesize
@@ -117,6 +157,7 @@ def synth_command(
             pipeline=pipeline,
             clock_gating=clock_gating,
             on_stage=on_stage,
+            hdl_options=parse_hdl_options(hdl_options) or None,
         )
     data = result.to_dict()
     if workdir:

@@ -35,7 +35,11 @@ CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
 
 
 def check_options(
-    gating: str, pipeline: bool = False, clock_gating: str = "enable", clock_gate_cell: str = "generic"
+    gating: str,
+    pipeline: bool = False,
+    clock_gating: str = "enable",
+    clock_gate_cell: str = "generic",
+    clock_enables: bool = True,
 ) -> None:
     """Check the options of :class:`CircuitTop` (before anything is built or written).
 
@@ -43,10 +47,13 @@ def check_options(
     ------
     UsageError
         Naming the parameter: an unknown value, or ``pipeline`` or
-        ``clock_gating="physical"`` with gating ``"none"``.
+        ``clock_gating="physical"`` with gating ``"none"``, or
+        ``clock_enables=False`` with gating other than ``"rtz"``.
     """
     if gating not in GATING_MODES:
         raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
+    if not clock_enables and gating != "rtz":
+        raise UsageError(f"registers without clock enables need gating 'rtz', not {gating!r}", "clock_enables")
     if clock_gating not in ("enable", "physical"):
         raise UsageError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}", "clock_gating")
     if clock_gating == "physical" and gating == "none":
@@ -94,6 +101,21 @@ class CircuitTop(wiring.Component):
         The clock gate of ``clock_gating="physical"``: an AND gate
         (simulation), an ECP5 DCCA per level, or one iCE40 SB_GB global
         buffer shared by every level.
+    isolate_inputs : bool
+        Operand isolation: the datapath reads ``i_data`` ANDed with
+        ``i_valid``, so the first level's adder trees see zeros, and do not
+        switch, on clocks without an inference whatever the bus carries.
+        Default off (the Verilog of the existing modes is unchanged).
+    clock_enables : bool
+        With ``rtz``: registers have clock enables (default). False makes
+        every register load ``valid ? d : 0`` on every clock, which gives
+        the same register contents edge for edge (a gate that does not fire
+        loads the 0 it holds; after an inference every register returns to
+        0) without the enable logic, whose nets switch too.
+    energy_counter : bool
+        Count firing gates into ``o_energy`` (default). False leaves the
+        counter out: ``o_energy`` is constant 0 (a power-saving option for
+        designs that do not read it; verification then cannot check energy).
 
     Attributes
     ----------
@@ -148,7 +170,11 @@ class CircuitTop(wiring.Component):
         arguments = bound.arguments
         arguments["circuit"].validate()
         check_options(
-            arguments["gating"], arguments["pipeline"], arguments["clock_gating"], arguments["clock_gate_cell"]
+            arguments["gating"],
+            arguments["pipeline"],
+            arguments["clock_gating"],
+            arguments["clock_gate_cell"],
+            arguments["clock_enables"],
         )
         return super().__new__(cls, *args, src_loc_at=src_loc_at + 1, **kwargs)
 
@@ -160,6 +186,9 @@ class CircuitTop(wiring.Component):
         pipeline: bool = False,
         clock_gating: str = "enable",
         clock_gate_cell: ClockGateCell = "generic",
+        isolate_inputs: bool = False,
+        energy_counter: bool = True,
+        clock_enables: bool = True,
     ) -> None:
         self.circuit = circuit
         self.gating = gating
@@ -167,6 +196,9 @@ class CircuitTop(wiring.Component):
         self.pipeline = pipeline
         self.clock_gating = clock_gating
         self.clock_gate_cell = clock_gate_cell
+        self.isolate_inputs = bool(isolate_inputs)
+        self.energy_counter = bool(energy_counter)
+        self.clock_enables = bool(clock_enables)
         self.layout = PortLayout.of(circuit, pipeline)
         self.latency = self.layout.latency
         self.classifier = self.layout.classifier
@@ -218,6 +250,9 @@ class CircuitTop(wiring.Component):
         """Load ``reg`` from ``d`` under the gating mode's enable."""
         if self.gating == "none":
             m.d.sync += reg.eq(d)
+            return
+        if not self.clock_enables:  # rtz by data: the same contents as with enables
+            m.d.sync += reg.eq(Mux(valid, d, 0))
             return
         en = Signal(name=self._name(f"{reg.name}_en"))
         if self.gating == "rtz":
@@ -331,8 +366,13 @@ class CircuitTop(wiring.Component):
         # value of a signal at a stage: native, or through delay registers.
         at: dict[tuple[str, int], Value] = {}
         native: dict[str, int] = {}
+        i_data: Value = self.i_data
+        if self.isolate_inputs:
+            isolated = Signal(len(self.i_data), name=self._name("i_data_isolated"))
+            m.d.comb += isolated.eq(Mux(self.i_valid, self.i_data, 0))
+            i_data = isolated
         for f in self.layout.inputs:
-            at[(f.name, 0)] = self.i_data[f.offset : f.stop]
+            at[(f.name, 0)] = i_data[f.offset : f.stop]
             self.stage_names[(f.name, 0)] = f"i_data[{f.offset}:{f.stop}]"
             native[f.name] = 0
         step = 2 if self.pipeline else 1
@@ -379,7 +419,7 @@ class CircuitTop(wiring.Component):
         # (off the gates' own critical path); the last stage's gates are added at the port.
         width = self.layout.energy_width
         count: Value = Const(0, width)
-        for stage in range(2, stages + 1):
+        for stage in range(2, stages + 1) if self.energy_counter else ():
             nxt = Signal(width, name=self._name(f"energy_s{stage}"))
             total = count + self._fired(m, by_stage.get(stage - 1, []), stage - 1)
             self._register(m, nxt, total[:width], valid[stage - 1])
@@ -390,6 +430,7 @@ class CircuitTop(wiring.Component):
         m.d.comb += [
             self.o_valid.eq(valid[stages]),
             self.o_data.eq(Cat(*outputs)),
-            self.o_energy.eq((count + self._fired(m, by_stage.get(stages, []), stages))[:width]),
         ]
+        if self.energy_counter:
+            m.d.comb += self.o_energy.eq((count + self._fired(m, by_stage.get(stages, []), stages))[:width])
         return m

@@ -47,6 +47,9 @@ def to_verilog(
     pipeline: bool = False,
     clock_gating: str = "enable",
     clock_gate_cell: ClockGateCell = "generic",
+    isolate_inputs: bool = False,
+    energy_counter: bool = True,
+    clock_enables: bool = True,
 ) -> VerilogDesign:
     """Elaborate ``circuit`` and convert it to Verilog.
 
@@ -66,6 +69,9 @@ def to_verilog(
         A register stage inside every gate's adder tree (latency twice the depth).
     clock_gating, clock_gate_cell
         ``"physical"``: gate registers on stopped clocks (see :class:`~hdlgen.hdl.CircuitTop`).
+    isolate_inputs, energy_counter, clock_enables
+        New hardware options (see :class:`~hdlgen.hdl.CircuitTop`); their
+        defaults give the same bytes as before they existed.
 
     Returns
     -------
@@ -92,6 +98,9 @@ def to_verilog(
         pipeline=pipeline,
         clock_gating=clock_gating,
         clock_gate_cell=clock_gate_cell,
+        isolate_inputs=isolate_inputs,
+        energy_counter=energy_counter,
+        clock_enables=clock_enables,
     )
     try:
         text = verilog.convert(design, name=name, emit_src=False, strip_internal_attrs=True)

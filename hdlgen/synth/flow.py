@@ -344,6 +344,7 @@ def synthesize(
     pipeline: bool = False,
     clock_gating: str = "enable",
     on_stage: Callable[[str], None] | None = None,
+    hdl_options: dict[str, Any] | None = None,
 ) -> SynthResult:
     """Generate a circuit's Verilog, synthesize it and place and route it.
 
@@ -362,6 +363,9 @@ def synthesize(
     clock_gating : {"enable", "physical"}
         ``"physical"`` puts the gate registers on stopped clocks: DCCAs on
         ECP5, one gated global clock on iCE40 (:class:`hdlgen.hdl.CircuitTop`).
+    hdl_options : dict, optional
+        Further keyword options of :func:`hdlgen.hdl.to_verilog`
+        (``isolate_inputs``, ``energy_counter``, ``clock_enables``).
 
     Returns
     -------
@@ -376,7 +380,12 @@ def synthesize(
     """
     target = get_target(target) if isinstance(target, str) else target
     design = to_verilog(
-        circuit, gating=gating, pipeline=pipeline, clock_gating=clock_gating, clock_gate_cell=target.family
+        circuit,
+        gating=gating,
+        pipeline=pipeline,
+        clock_gating=clock_gating,
+        clock_gate_cell=target.family,
+        **(hdl_options or {}),
     )
     layout = PortLayout.of(circuit, pipeline)
     harness = harness_verilog(

