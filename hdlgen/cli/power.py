@@ -62,7 +62,7 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     type=click.Path(dir_okay=False),
     default=None,
     metavar="FILE.v",
-    help="Measure this mapped netlist (SPEC ports) instead of synthesizing.",
+    help="Measure this mapped netlist (hdlgen's ports, docs/verilog-ports.md) instead of synthesizing.",
 )
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png", help="Write a scatter plot.")
 @click.option(

@@ -55,7 +55,6 @@ from hdlgen.toolchain.tools import verilator_env
 
 __all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
 
-SPEC_PORTS = ("clk", "rst", "i_valid", "i_data", "o_valid", "o_data", "o_energy")
 #: none, delta and rtz with clock enables, then delta and rtz on stopped clocks.
 DEFAULT_MODES: tuple[tuple[str, str], ...] = (
     ("none", "enable"),
@@ -393,9 +392,9 @@ def _read_results(path: Path, edges: int, classifier: bool) -> dict[str, np.ndar
 
 
 def _check_ports(netlist: Netlist, path: str | Path, layout: PortLayout) -> None:
-    missing = [p for p in SPEC_PORTS if p not in netlist.ports]
+    missing = [p for p in PORT_NAMES if p not in netlist.ports]
     if missing:
-        raise CircuitError(f"{path}: module {netlist.top!r} lacks the SPEC ports {', '.join(missing)}")
+        raise CircuitError(f"{path}: module {netlist.top!r} lacks hdlgen's ports {', '.join(missing)}")
     for name, want in (("i_data", layout.i_width), ("o_energy", layout.energy_width)):
         got = netlist.ports[name][1]
         if got != want:
@@ -474,7 +473,7 @@ def measure_power(
     pipeline : bool
         The register stage inside the adder trees (``--pipeline``).
     netlist : path, optional
-        Measure this mapped netlist (SPEC ports) instead; ``gating`` says
+        Measure this mapped netlist (hdlgen's ports) instead; ``gating`` says
         how it was generated (for the gate-register model).
     idle : {"zero", "random"}
         ``i_data`` on idle edges: zeros, or random vectors (other traffic on the bus).
@@ -492,7 +491,7 @@ def measure_power(
     Raises
     ------
     CircuitError
-        Bad vectors, an unreadable netlist or one without the SPEC ports.
+        Bad vectors, an unreadable netlist or one without hdlgen's ports.
     UsageError
         Unknown target, schedule or mode.
     ToolError
