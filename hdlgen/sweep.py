@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, ToolError
 from hdlgen.ir.circuit import write_atomic
 
 __all__ = ["TASKS", "SweepPlan", "SweepSummary", "load_grid", "run_point", "run_sweep"]
@@ -157,8 +157,6 @@ def load_grid(path: str | os.PathLike[str], output: str | os.PathLike[str] | Non
 
 def run_point(task: str, point: dict[str, Any], synth: str | None, place: bool) -> dict[str, Any]:
     """Run one point; failures become an ``error`` column rather than an exception."""
-    from hdlgen.errors import ToolError
-
     row: dict[str, Any] = dict(point)
     try:
         if task == "train-digits":
@@ -327,7 +325,7 @@ def run_sweep(
             try:
                 client = Client(scheduler, timeout="10s")
             except OSError as exc:
-                raise CircuitError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+                raise ToolError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
             cluster = None
         else:
             n = workers or os.cpu_count() or 1

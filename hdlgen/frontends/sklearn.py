@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import CLASSES_KEY
 
@@ -150,13 +150,13 @@ def from_sklearn(
     if activation != "relu":
         raise CircuitError(f"MLPClassifier activation {activation!r} is not supported (relu only)")
     if not 2 <= weight_bits <= 16:
-        raise CircuitError(f"weight bits must be between 2 and 16, not {weight_bits}")
+        raise UsageError(f"weight bits must be between 2 and 16, not {weight_bits}")
     if not 1 <= input_bits <= 16:
-        raise CircuitError(f"input bits must be between 1 and 16, not {input_bits}")
+        raise UsageError(f"input bits must be between 1 and 16, not {input_bits}")
     if not (np.isfinite(input_scale) and input_scale > 0):
-        raise CircuitError(f"input scale must be positive and finite, not {input_scale}")
+        raise UsageError(f"input scale must be positive and finite, not {input_scale}")
     if act_bits is not None and not 1 <= act_bits <= 32:
-        raise CircuitError(f"act bits must be between 1 and 32, not {act_bits}")
+        raise UsageError(f"act bits must be between 1 and 32, not {act_bits}")
     _check_layers(coefs, intercepts)
     n_in = coefs[0].shape[0]
     multilabel = out_activation == "logistic" and coefs[-1].shape[1] > 1

@@ -436,7 +436,7 @@ def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOpti
         raise CircuitError(f"{rtl}: cannot read: {exc.strerror}") from None
     top_name = top or circuit.name
     if not re.search(rf"module\s+\\?{re.escape(top_name)}(\s|\(|;)", text):
-        raise CircuitError(f"{rtl}: no module named {top_name!r} (give the top module with --top)")
+        raise CircuitError(f"{rtl}: no module named {top_name!r} (pass the top module's name as top)")
     registers = {
         g.name: g.name for g in circuit.gates if re.search(rf"\b(reg|wire)\b[^;]*\\?\b{re.escape(g.name)}\b", text)
     }
