@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import hdlgen
 from hdlgen.cli import main
 from hdlgen.datasets import encode_pixels, load_dataset
+from hdlgen.errors import UsageError
 from hdlgen.ir.classify import class_labels, predict
 from hdlgen.learn import TrainConfig, evaluate_dataset, train_digits, train_network
 from hdlgen.random_circuits import random_layered
@@ -28,7 +29,7 @@ def test_dataset_split_and_encoding_are_documented():
     assert encode_pixels(np.array([0, 3, 4, 16]), 2).tolist() == [0, 0, 1, 3]
     again = load_dataset("digits", 2)
     assert np.array_equal(again.X_test, d.X_test) and np.array_equal(again.y_test, d.y_test)
-    with pytest.raises(hdlgen.CircuitError, match="unknown dataset 'mnist'"):
+    with pytest.raises(UsageError, match="load_dataset reads 'digits'"):
         load_dataset("mnist")
 
 

@@ -212,4 +212,39 @@ def import_command(
     print_table(info)
 
 
-COMMANDS = [train_command, import_command]
+@click.group("data")
+def data_group() -> None:
+    """Data sets that are not bundled: download and verify them."""
+
+
+@data_group.command("fetch")
+@click.argument("dataset", type=click.Choice(["mnist"]))
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder to fill [default: ~/.cache/hdlgen/mnist].",
+)
+@click.option("--url", default=None, metavar="URL", help="Folder URL of the IDX files (https://, http://, file://).")
+@click.option("--test-only", is_flag=True, help="Only the two test-set files.")
+def fetch_command(dataset: str, data_dir: str | None, url: str | None, test_only: bool) -> None:
+    """Download the MNIST IDX files, check their published MD5 and store them.
+
+    Files already present with the right checksum are kept; a download that
+    fails or does not match leaves nothing behind.
+    """
+    from hdlgen.datasets import MNIST_FILES, MNIST_TEST, MNIST_URL, fetch_mnist
+
+    names = MNIST_TEST if test_only else tuple(MNIST_FILES)
+    for name in names:
+        with progress_bar(name) as progress:
+            (path,) = fetch_mnist(
+                data_dir,
+                url or MNIST_URL,
+                (name,),
+                progress=None if progress is None else (lambda _n, done, total: progress(done, total or None)),
+            )
+        click.echo(f"{dataset}: {path} (MD5 verified)", err=True)
+
+
+COMMANDS = [train_command, import_command, data_group]
