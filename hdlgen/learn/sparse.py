@@ -118,12 +118,21 @@ class TrainedNetwork:
         Of the circuit (the reference model) on the training data.
     history : list of dict
         Per epoch: loss, the float model's training accuracy, firing fraction, kept connections.
+    pruned : dict of str to int
+        Hidden gates removed after training: ``no_inputs`` (every weight
+        rounded to zero or cut by the fan-in budget: a constant, folded into
+        its readers), ``unread`` (no gate of the next layer keeps a
+        connection to it), and ``kept``.
+    used_inputs : list of int
+        Indices (columns of the training data) of the inputs the circuit has.
     """
 
     circuit: Circuit
     config: TrainConfig
     train_accuracy: float
     history: list[dict[str, float]] = field(default_factory=list)
+    pruned: dict[str, int] = field(default_factory=dict)
+    used_inputs: list[int] = field(default_factory=list)
 
 
 class _Adam:
@@ -261,8 +270,12 @@ class _Net:
         return loss, acc, firing / total_hidden, [*gW, *gb]
 
 
-def _fold_and_prune(layers: list[dict[str, Any]]) -> None:
-    """Fold gates without inputs into the next layer and drop gates nobody reads (in place)."""
+def _fold_and_prune(layers: list[dict[str, Any]]) -> dict[str, int]:
+    """Fold gates without inputs into the next layer and drop gates nobody reads (in place).
+
+    Returns the number of hidden gates dropped for each reason (``no_inputs``, ``unread``).
+    """
+    counts = {"no_inputs": 0, "unread": 0}
     changed = True
     while changed:
         changed = False
@@ -278,10 +291,13 @@ def _fold_and_prune(layers: list[dict[str, Any]]) -> None:
                 # A gate with no inputs outputs f(0 - T): fold the constant into the readers.
                 value = (1 if 0 >= T[j] else 0) if lay["kind"] == "threshold" else min(max(0, -T[j]), lay["max"])
                 nxt["T"] = nxt["T"] - value * nxt["W"][j]
+            counts["no_inputs"] += int(dead_in.sum())
+            counts["unread"] += int((dead_out & ~dead_in).sum())
             keep = ~drop
             lay["W"], lay["T"] = W[:, keep], T[keep]
             nxt["W"] = nxt["W"][keep]
             changed = True
+    return counts
 
 
 def _output_offset(scores: np.ndarray, y: np.ndarray) -> int:
@@ -305,6 +321,9 @@ def train_network(
     name: str = "net",
     meta: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    input_names: list[str] | None = None,
+    drop_unused_inputs: bool = False,
 ) -> TrainedNetwork:
     """Train a sparse network on integer inputs and return it as a circuit.
 
@@ -325,6 +344,14 @@ def train_network(
         Extra ``meta`` for the circuit (e.g. the data set).
     progress : callable, optional
         Called as ``progress(epoch, epochs)``.
+    validation_data : (X, y), optional
+        Held-out data for model selection, used instead of drawing
+        ``config.validation`` of ``X`` (needed when ``X`` is augmented: shifted
+        copies of one image must not sit on both sides).
+    input_names : list of str, optional
+        Circuit input names, one per column of ``X`` (default ``p0, p1, ...``).
+    drop_unused_inputs : bool
+        Leave out of the circuit the inputs no gate reads (``used_inputs`` says which are kept).
     """
     config.check()
     X = np.asarray(X, dtype=np.int64)
@@ -339,7 +366,10 @@ def train_network(
     rng = np.random.default_rng(config.seed)
     Xf = X.astype(np.float64)
     Xv = yv = None
-    if config.validation:
+    if validation_data is not None:
+        Xv = np.asarray(validation_data[0], dtype=np.float64)
+        yv = np.asarray(validation_data[1], dtype=np.int64)
+    elif config.validation:
         # Hold out part of the training data; keep the epoch (after the mask settles) that does best on it.
         perm = rng.permutation(X.shape[0])
         cut = round(X.shape[0] * config.validation)
@@ -387,14 +417,24 @@ def train_network(
             p[...] = saved
         net.masks = best[2]
 
-    circuit = _to_circuit(net, X, y, input_bits, classes, name, meta or {})
-    train_acc = float((predict(circuit, X) == y).mean())
-    return TrainedNetwork(circuit, config, train_acc, history)
+    circuit, pruned, used = _to_circuit(
+        net, X, y, input_bits, classes, name, meta or {}, input_names, drop_unused_inputs
+    )
+    train_acc = float((predict(circuit, X[:, used]) == y).mean())
+    return TrainedNetwork(circuit, config, train_acc, history, pruned, used)
 
 
 def _to_circuit(
-    net: _Net, X: np.ndarray, y: np.ndarray, input_bits: int, classes: list[str], name: str, meta: dict[str, Any]
-) -> Circuit:
+    net: _Net,
+    X: np.ndarray,
+    y: np.ndarray,
+    input_bits: int,
+    classes: list[str],
+    name: str,
+    meta: dict[str, Any],
+    input_names: list[str] | None,
+    drop_unused_inputs: bool,
+) -> tuple[Circuit, dict[str, int], list[int]]:
     cfg = net.cfg
     act_max = (1 << cfg.act_bits) - 1
     layers: list[dict[str, Any]] = []
@@ -408,10 +448,15 @@ def _to_circuit(
     q, scale, _ = net.quantized(len(cfg.hidden))
     bias = np.round(net.b[-1] * scale).astype(np.int64)
     layers.append({"kind": "relu", "W": q.astype(np.int64), "T": -bias, "max": None})
-    _fold_and_prune(layers)
+    counts = _fold_and_prune(layers)
+    pruned = {**counts, "kept": sum(lay["W"].shape[1] for lay in layers[:-1])}
+    used = list(range(X.shape[1]))
+    if drop_unused_inputs:
+        used = [int(j) for j in np.flatnonzero(layers[0]["W"].any(axis=1))]
+        layers[0]["W"] = layers[0]["W"][used]
 
     # Integer scores on the training data fix the output offset and width.
-    a = X
+    a = X[:, used]
     for lay in layers[:-1]:
         S = a @ lay["W"] - lay["T"]
         a = (S >= 0).astype(np.int64) if lay["kind"] == "threshold" else np.clip(S, 0, lay["max"])
@@ -426,10 +471,13 @@ def _to_circuit(
     bits = min(32, reach.bit_length())
 
     c = Circuit(name, meta={**meta, CLASSES_KEY: list(classes), "training": asdict(cfg) | {"hidden": list(cfg.hidden)}})
-    names = c.add_inputs("p", X.shape[1], bits=input_bits)
+    input_names = [f"p{j}" for j in range(X.shape[1])] if input_names is None else input_names
+    if len(input_names) != X.shape[1]:
+        raise CircuitError(f"input_names: {len(input_names)} names for {X.shape[1]} inputs")
+    names = [c.add_input(input_names[j], bits=input_bits) for j in used]
     for li, lay in enumerate(layers[:-1]):
         bits_l = lay["max"].bit_length() if lay["kind"] == "relu" else None
         names = c.add_layer(f"h{li}_", names, lay["W"], lay["T"], kind=lay["kind"], bits=bits_l)
     outs = c.add_layer("o", names, out["W"], out["T"], kind="relu", bits=bits)
     c.add_output(*outs)
-    return c
+    return c, pruned, used
