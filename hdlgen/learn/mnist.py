@@ -43,13 +43,13 @@ MNIST_DEFAULTS: dict[str, Any] = {
     "thresholds": (128,),
     "shifts": 1,
     "epochs": 60,
-    "output_fan_in": None,
+    "output_fan_in": 64,
     "distillation": 0.0,
 }
 #: Named hyperparameter sets: the default (ECP5-85F) model and one that fits the iCE40UP5K.
 MNIST_PRESETS: dict[str, dict[str, Any]] = {
     "ecp5": dict(MNIST_DEFAULTS),
-    "up5k": {**MNIST_DEFAULTS, "hidden": 96, "fan_in": 16},
+    "up5k": {**MNIST_DEFAULTS, "hidden": 96, "fan_in": 16, "output_fan_in": 32},
 }
 #: Pixels that reach the lowest threshold in fewer than this fraction of training images are not inputs.
 MIN_PIXEL_RATE = 0.01
@@ -311,6 +311,8 @@ def train_mnist(
         thresholds=list(thresholds),
         shifts=shifts,
         fan_in=fan_in,
+        output_fan_in=output_fan_in,
+        distillation=distillation,
         energy_penalty=penalty,
         epochs=epochs,
         seed=seed,

