@@ -74,7 +74,7 @@ def pruning_note(metrics: dict[str, object]) -> str:
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Hidden gates [default: digits 64 threshold, 40 relu; mnist 256, up5k 96].",
+    help="Hidden gates [default: digits 64 threshold, 40 relu; mnist 256, up5k 80].",
 )
 @click.option(
     "--input-bits",
@@ -107,14 +107,14 @@ def pruning_note(metrics: dict[str, object]) -> str:
     type=click.IntRange(min=1),
     default=None,
     metavar="K",
-    help="mnist: connections per class output [default: 64, up5k 32].",
+    help="mnist: connections per class output [default: 64, up5k 24].",
 )
 @click.option(
     "--distillation",
     type=click.FloatRange(0, 1),
     default=None,
     metavar="A",
-    help="mnist: weight of a float teacher's soft targets [default: 0.5; up5k 0, no teacher].",
+    help="mnist: weight of a float teacher's soft targets [default: 0.5; 0: no teacher].",
 )
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="mnist: look here first.")
 @click.option("--weight-bits", type=click.IntRange(2, 8), default=4, show_default=True, help="Signed weight width.")

@@ -49,7 +49,7 @@ MNIST_DEFAULTS: dict[str, Any] = {
 #: Named hyperparameter sets: the default (ECP5-85F) model and one that fits the iCE40UP5K.
 MNIST_PRESETS: dict[str, dict[str, Any]] = {
     "ecp5": dict(MNIST_DEFAULTS),
-    "up5k": {**MNIST_DEFAULTS, "hidden": 96, "fan_in": 16, "output_fan_in": 32, "distillation": 0.0},
+    "up5k": {**MNIST_DEFAULTS, "hidden": 80, "fan_in": 16, "output_fan_in": 24},
 }
 #: Pixels that reach the lowest threshold in fewer than this fraction of training images are not inputs.
 MIN_PIXEL_RATE = 0.01
