@@ -296,6 +296,7 @@ def test_train_cli_mnist(mnist_env: Path, tmp_path: Path, capsys: pytest.Capture
 
     out = tmp_path / "m.json"
     argv = ["train", "--dataset", "mnist", "--hidden", "16", "--fan-in", "8", "--epochs", "2", "--shifts", "0"]
+    argv += ["--distillation", "0"]
     assert main([*argv, "--thresholds", "64,160", "-o", str(out), "--json"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
@@ -314,7 +315,7 @@ def test_rtl_equals_reference_on_test_images(mnist_env: Path):
     from hdlgen.learn import train_mnist
     from hdlgen.sim.run import simulate
 
-    c = train_mnist(hidden=24, fan_in=8, epochs=2, shifts=0, evaluate_test=False).circuit
+    c = train_mnist(hidden=24, fan_in=8, epochs=2, shifts=0, distillation=0, evaluate_test=False).circuit
     data = dataset_for_circuit(c, "mnist")
     X, y = data.X_test[:300], data.y_test[:300]
     result = simulate(c, X, driver="hdl")
@@ -355,6 +356,7 @@ def test_training_to_icebreaker_bitstream_small(mnist_env: Path, tmp_path: Path)
 
     out = tmp_path / "mnist"
     small = ["--hidden", "8", "--fan-in", "4", "--output-fan-in", "4", "--epochs", "1", "--shifts", "0"]
+    small += ["--distillation", "0"]
     subprocess.run(
         ["bash", str(ROOT / "examples/mnist/build.sh"), str(out), "up5k", *small],
         check=True,

