@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 from pathlib import Path
 
 from hdlgen.learn import train_mnist
@@ -55,7 +54,9 @@ def measure(
         "train_seconds": m["train_seconds"],
     }
     synth = synthesize(report.circuit, "ecp5-85k", place=place)
-    row.update(lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else "")
+    row.update(
+        device="ecp5", lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else ""
+    )
     return row
 
 
@@ -82,40 +83,52 @@ def measure_circuit(path: Path, place: bool) -> dict:
         "circuit": path.name,
     }
     synth = synthesize(c, "ecp5-85k", place=place)
-    row.update(lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else "")
+    row.update(
+        device="ecp5", lut4=synth.luts, ff=synth.ffs, carry=synth.carries, fmax_mhz=synth.fmax_mhz if place else ""
+    )
     return row
 
 
 def plot(rows: list[dict], out: Path) -> None:
+    """Accuracy against LUT4 (rows with a LUT4 count, one marker per device) and against mean activity."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def label(r: dict) -> str:
+        return r.get("label") or f"{r['hidden']}/{r['fan_in']}"
+
+    sets = sorted({r["training_set"] for r in rows})
     for name, x_key, xlabel in (
-        ("accuracy_lut4.png", "lut4", "ECP5 LUT4 (Yosys)"),
+        ("accuracy_lut4.png", "lut4", "LUT4 (Yosys)"),
         ("accuracy_activity.png", "mean_activity", "mean activity (fraction of gates firing, test images)"),
     ):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for penalty, group in itertools.groupby(
-            sorted(rows, key=lambda r: (float(r["energy_penalty"]), int(r["lut4"]))),
-            key=lambda r: float(r["energy_penalty"]),
-        ):
-            g = list(group)
-            ax.plot(
-                [float(r[x_key]) for r in g],
-                [float(r["test_accuracy"]) for r in g],
-                marker="o",
-                linestyle="-" if x_key == "lut4" else "none",
-                label=f"activity penalty {penalty:g}",
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        usable = [r for r in rows if str(r.get(x_key, "")) not in ("", "None")]
+        for device, marker in (("ecp5", "o"), ("ice40", "s")):
+            group = [r for r in usable if r.get("device", "ecp5") == device]
+            if not group:
+                continue
+            ax.scatter(
+                [float(r[x_key]) for r in group],
+                [float(r["test_accuracy"]) for r in group],
+                marker=marker,
+                label={"ecp5": "ECP5-85F models (ECP5 LUT4)", "ice40": "iCE40UP5K models (iCE40 LUT4)"}[device],
             )
-            for r in g:
-                ax.annotate(f"{r['hidden']}/{r['fan_in']}", (float(r[x_key]), float(r["test_accuracy"])), fontsize=6)
+            for r in group:
+                ax.annotate(
+                    label(r),
+                    (float(r[x_key]), float(r["test_accuracy"])),
+                    fontsize=6,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("official test accuracy")
-        ax.set_title(f"MNIST, trained on {rows[0]['training_set']} (labels: hidden gates/fan-in)", fontsize=8)
+        ax.set_ylabel("official test accuracy (10,000 images)")
+        ax.set_title(f"MNIST, trained on {', '.join(sets)}", fontsize=8)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="lower right" if x_key == "lut4" else "upper right")
         fig.tight_layout()
         fig.savefig(out / name, dpi=120)
         plt.close(fig)
