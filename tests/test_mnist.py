@@ -288,6 +288,8 @@ def test_training_is_reproducible_and_records_how_to_rebuild_its_inputs():
     m = a.metrics
     assert m["hidden_requested"] == 12 and m["hidden_kept"] == 12 - m["pruned_unread"] - m["pruned_no_inputs"]
     assert train_mnist(**{**kw, "seed": 1}).circuit.to_json() != c.to_json()
+    one = train_mnist(**{**kw, "epochs": 1}).circuit  # the fan-in budget holds even after a single epoch
+    assert max(len(g.inputs) for g in one.gates) <= 64 and all(len(g.inputs) <= 8 for g in one.gates[:-10])
 
 
 @needs_data

@@ -413,6 +413,8 @@ def train_network(
     for epoch in range(config.epochs):
         # The fan-in budget: dense during warm-up, then tightening to fan_in.
         frac = min(1.0, max(0.0, (epoch - warm) / max(1, settle - warm)))
+        if epoch == config.epochs - 1:
+            frac = 1.0  # the last epoch always trains under the full budget (matters for epochs < 2)
         for i, W in enumerate(net.W):
             budget = config.fan_in if i < len(config.hidden) or config.output_fan_in is None else config.output_fan_in
             k = round(W.shape[0] - frac * (W.shape[0] - min(budget, W.shape[0])))
