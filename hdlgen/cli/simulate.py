@@ -44,10 +44,11 @@ EXHAUSTIVE_LIMIT = 24
 @click.option("--exhaustive", is_flag=True, help="Simulate all 2^(input bits) vectors.")
 @click.option(
     "--dataset",
-    type=click.Choice(["digits"]),
+    type=click.Choice(["digits", "mnist"]),
     default=None,
     help="Simulate the data set's documented test split; report the hardware's accuracy and mean_activity.",
 )
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="MNIST: look here first.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random vectors and schedule.")
 @gating_option
 @click.option(
@@ -89,6 +90,7 @@ def sim_command(
     n_vectors: int | None,
     exhaustive: bool,
     dataset: str | None,
+    data_dir: str | None,
     seed: int,
     gating: str,
     schedule: str,
@@ -120,7 +122,7 @@ def sim_command(
 
         if class_labels(circuit) is None:
             raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
-        data_set = dataset_for_circuit(circuit, dataset)
+        data_set = dataset_for_circuit(circuit, dataset, data_dir)
         X, labels = data_set.X_test, data_set.y_test
     elif exhaustive:
         if circuit.input_bits > EXHAUSTIVE_LIMIT:

@@ -174,9 +174,9 @@ class PortLayout:
 
     def unpack_outputs(self, words: list[int]) -> np.ndarray:
         """Output values from packed ``o_data`` words: int64 array of shape (len(words), n_outputs)."""
-        data = np.array(
-            [list(w.to_bytes(self.out_bytes, "little")) for w in words], dtype=np.uint8
-        ).reshape(len(words), self.out_bytes)
+        data = np.array([list(w.to_bytes(self.out_bytes, "little")) for w in words], dtype=np.uint8).reshape(
+            len(words), self.out_bytes
+        )
         return self.unpack_output_bytes(data)
 
     def unpack_output_bytes(self, data: np.ndarray) -> np.ndarray:

@@ -70,6 +70,17 @@ class TrainConfig:
         the fan-in mask has settled (0: keep the last epoch).
     seed : int
         Initialization and batch order.
+    output_fan_in : int or None
+        Most connections per output gate (None: ``fan_in``).
+    distillation : float
+        Weight ``a`` of a teacher's soft targets ``q`` (``soft_targets`` of
+        :func:`train_network`): the cross-entropy is taken against
+        ``(1 - a) * onehot(y) + a * q`` (G. Hinton, O. Vinyals, J. Dean,
+        "Distilling the Knowledge in a Neural Network", NIPS Deep Learning
+        Workshop, 2015).
+
+    The last two are recorded in the circuit's ``meta["training"]`` only when
+    they differ from their defaults.
     """
 
     kind: Kind = "threshold"
@@ -84,6 +95,8 @@ class TrainConfig:
     learning_rate: float = 0.01
     validation: float = 0.0
     seed: int = 0
+    output_fan_in: int | None = None
+    distillation: float = 0.0
 
     def check(self) -> None:
         """Raise :class:`~hdlgen.errors.UsageError` on out-of-range values."""
@@ -99,6 +112,10 @@ class TrainConfig:
             raise UsageError(f"weight bits must be between 2 and 16, not {self.weight_bits}")
         if not 1 <= self.act_bits <= 16:
             raise UsageError(f"activation bits must be between 1 and 16, not {self.act_bits}")
+        if self.output_fan_in is not None and self.output_fan_in < 1:
+            raise UsageError(f"output fan-in must be at least 1, not {self.output_fan_in}")
+        if not 0 <= self.distillation <= 1:
+            raise UsageError(f"distillation weight must be in [0, 1], not {self.distillation}")
         if not 0 <= self.validation < 1:
             raise UsageError(f"validation fraction must be in [0, 1), not {self.validation}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
@@ -118,12 +135,21 @@ class TrainedNetwork:
         Of the circuit (the reference model) on the training data.
     history : list of dict
         Per epoch: loss, the float model's training accuracy, firing fraction, kept connections.
+    pruned : dict of str to int
+        Hidden gates removed after training: ``no_inputs`` (every weight
+        rounded to zero or cut by the fan-in budget: a constant, folded into
+        its readers), ``unread`` (no gate of the next layer keeps a
+        connection to it), and ``kept``.
+    used_inputs : list of int
+        Indices (columns of the training data) of the inputs the circuit has.
     """
 
     circuit: Circuit
     config: TrainConfig
     train_accuracy: float
     history: list[dict[str, float]] = field(default_factory=list)
+    pruned: dict[str, int] = field(default_factory=dict)
+    used_inputs: list[int] = field(default_factory=list)
 
 
 class _Adam:
@@ -220,17 +246,25 @@ class _Net:
         cache.append((a, logits, logits, Wf))
         return logits, cache
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float, float, list[np.ndarray]]:
+    def loss_and_grads(
+        self, X: np.ndarray, y: np.ndarray, soft: np.ndarray | None = None
+    ) -> tuple[float, float, float, list[np.ndarray]]:
         cfg = self.cfg
         logits, cache = self.forward(X)
         n = X.shape[0]
         shifted = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(shifted)
         p /= p.sum(axis=1, keepdims=True)
-        loss = float(-np.log(p[np.arange(n), y] + 1e-12).mean())
         acc = float((logits.argmax(axis=1) == y).mean())
-        d = p
-        d[np.arange(n), y] -= 1
+        if soft is None or not cfg.distillation:
+            loss = float(-np.log(p[np.arange(n), y] + 1e-12).mean())
+            d = p
+            d[np.arange(n), y] -= 1
+        else:
+            target = cfg.distillation * soft
+            target[np.arange(n), y] += 1 - cfg.distillation
+            loss = float(-(target * np.log(p + 1e-12)).sum(axis=1).mean())
+            d = p - target
         d /= n
         gW = [np.zeros_like(W) for W in self.W]
         gb = [np.zeros_like(b) for b in self.b]
@@ -261,8 +295,12 @@ class _Net:
         return loss, acc, firing / total_hidden, [*gW, *gb]
 
 
-def _fold_and_prune(layers: list[dict[str, Any]]) -> None:
-    """Fold gates without inputs into the next layer and drop gates nobody reads (in place)."""
+def _fold_and_prune(layers: list[dict[str, Any]]) -> dict[str, int]:
+    """Fold gates without inputs into the next layer and drop gates nobody reads (in place).
+
+    Returns the number of hidden gates dropped for each reason (``no_inputs``, ``unread``).
+    """
+    counts = {"no_inputs": 0, "unread": 0}
     changed = True
     while changed:
         changed = False
@@ -278,10 +316,13 @@ def _fold_and_prune(layers: list[dict[str, Any]]) -> None:
                 # A gate with no inputs outputs f(0 - T): fold the constant into the readers.
                 value = (1 if 0 >= T[j] else 0) if lay["kind"] == "threshold" else min(max(0, -T[j]), lay["max"])
                 nxt["T"] = nxt["T"] - value * nxt["W"][j]
+            counts["no_inputs"] += int(dead_in.sum())
+            counts["unread"] += int((dead_out & ~dead_in).sum())
             keep = ~drop
             lay["W"], lay["T"] = W[:, keep], T[keep]
             nxt["W"] = nxt["W"][keep]
             changed = True
+    return counts
 
 
 def _output_offset(scores: np.ndarray, y: np.ndarray) -> int:
@@ -305,6 +346,10 @@ def train_network(
     name: str = "net",
     meta: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    input_names: list[str] | None = None,
+    drop_unused_inputs: bool = False,
+    soft_targets: np.ndarray | None = None,
 ) -> TrainedNetwork:
     """Train a sparse network on integer inputs and return it as a circuit.
 
@@ -325,6 +370,16 @@ def train_network(
         Extra ``meta`` for the circuit (e.g. the data set).
     progress : callable, optional
         Called as ``progress(epoch, epochs)``.
+    validation_data : (X, y), optional
+        Held-out data for model selection, used instead of drawing
+        ``config.validation`` of ``X`` (needed when ``X`` is augmented: shifted
+        copies of one image must not sit on both sides).
+    input_names : list of str, optional
+        Circuit input names, one per column of ``X`` (default ``p0, p1, ...``).
+    drop_unused_inputs : bool
+        Leave out of the circuit the inputs no gate reads (``used_inputs`` says which are kept).
+    soft_targets : ndarray of float, shape (n, classes), optional
+        A teacher's class probabilities for each row of ``X`` (used when ``config.distillation`` > 0).
     """
     config.check()
     X = np.asarray(X, dtype=np.int64)
@@ -336,10 +391,15 @@ def train_network(
     n_classes = len(classes)
     if y.min() < 0 or y.max() >= n_classes:
         raise CircuitError(f"labels must lie in [0, {n_classes})")
+    if config.distillation and (soft_targets is None or np.shape(soft_targets) != (X.shape[0], n_classes)):
+        raise CircuitError(f"distillation needs soft_targets of shape ({X.shape[0]}, {n_classes})")
     rng = np.random.default_rng(config.seed)
     Xf = X.astype(np.float64)
     Xv = yv = None
-    if config.validation:
+    if validation_data is not None:
+        Xv = np.asarray(validation_data[0], dtype=np.float64)
+        yv = np.asarray(validation_data[1], dtype=np.int64)
+    elif config.validation:
         # Hold out part of the training data; keep the epoch (after the mask settles) that does best on it.
         perm = rng.permutation(X.shape[0])
         cut = round(X.shape[0] * config.validation)
@@ -353,8 +413,11 @@ def train_network(
     for epoch in range(config.epochs):
         # The fan-in budget: dense during warm-up, then tightening to fan_in.
         frac = min(1.0, max(0.0, (epoch - warm) / max(1, settle - warm)))
+        if epoch == config.epochs - 1:
+            frac = 1.0  # the last epoch always trains under the full budget (matters for epochs < 2)
         for i, W in enumerate(net.W):
-            k = round(W.shape[0] - frac * (W.shape[0] - min(config.fan_in, W.shape[0])))
+            budget = config.fan_in if i < len(config.hidden) or config.output_fan_in is None else config.output_fan_in
+            k = round(W.shape[0] - frac * (W.shape[0] - min(budget, W.shape[0])))
             net.masks[i] = _top_k_mask(W, max(1, k))
         lr_scale = 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
         opt.lr = config.learning_rate * (0.1 + 0.9 * lr_scale)
@@ -362,7 +425,8 @@ def train_network(
         stats = np.zeros(3)
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            loss, acc, firing, grads = net.loss_and_grads(Xf[batch], y[batch])
+            soft = None if soft_targets is None else np.asarray(soft_targets, dtype=np.float64)[batch]
+            loss, acc, firing, grads = net.loss_and_grads(Xf[batch], y[batch], soft)
             opt.step(grads)
             stats += np.array([loss, acc, firing]) * len(batch)
         stats /= len(order)
@@ -387,14 +451,33 @@ def train_network(
             p[...] = saved
         net.masks = best[2]
 
-    circuit = _to_circuit(net, X, y, input_bits, classes, name, meta or {})
-    train_acc = float((predict(circuit, X) == y).mean())
-    return TrainedNetwork(circuit, config, train_acc, history)
+    circuit, pruned, used = _to_circuit(
+        net, X, y, input_bits, classes, name, meta or {}, input_names, drop_unused_inputs
+    )
+    train_acc = float((predict(circuit, X[:, used]) == y).mean())
+    return TrainedNetwork(circuit, config, train_acc, history, pruned, used)
+
+
+def _training_meta(cfg: TrainConfig) -> dict[str, Any]:
+    """The hyperparameters a circuit records; later additions only when not at their defaults."""
+    meta = asdict(cfg) | {"hidden": list(cfg.hidden)}
+    for key in ("output_fan_in", "distillation"):
+        if meta[key] == getattr(TrainConfig, key):
+            del meta[key]
+    return meta
 
 
 def _to_circuit(
-    net: _Net, X: np.ndarray, y: np.ndarray, input_bits: int, classes: list[str], name: str, meta: dict[str, Any]
-) -> Circuit:
+    net: _Net,
+    X: np.ndarray,
+    y: np.ndarray,
+    input_bits: int,
+    classes: list[str],
+    name: str,
+    meta: dict[str, Any],
+    input_names: list[str] | None,
+    drop_unused_inputs: bool,
+) -> tuple[Circuit, dict[str, int], list[int]]:
     cfg = net.cfg
     act_max = (1 << cfg.act_bits) - 1
     layers: list[dict[str, Any]] = []
@@ -408,10 +491,15 @@ def _to_circuit(
     q, scale, _ = net.quantized(len(cfg.hidden))
     bias = np.round(net.b[-1] * scale).astype(np.int64)
     layers.append({"kind": "relu", "W": q.astype(np.int64), "T": -bias, "max": None})
-    _fold_and_prune(layers)
+    counts = _fold_and_prune(layers)
+    pruned = {**counts, "kept": sum(lay["W"].shape[1] for lay in layers[:-1])}
+    used = list(range(X.shape[1]))
+    if drop_unused_inputs:
+        used = [int(j) for j in np.flatnonzero(layers[0]["W"].any(axis=1))]
+        layers[0]["W"] = layers[0]["W"][used]
 
     # Integer scores on the training data fix the output offset and width.
-    a = X
+    a = X[:, used]
     for lay in layers[:-1]:
         S = a @ lay["W"] - lay["T"]
         a = (S >= 0).astype(np.int64) if lay["kind"] == "threshold" else np.clip(S, 0, lay["max"])
@@ -425,11 +513,14 @@ def _to_circuit(
     reach = int(max(1, (np.clip(out["W"], 0, None).sum(axis=0) * top - out["T"]).max()))
     bits = min(32, reach.bit_length())
 
-    c = Circuit(name, meta={**meta, CLASSES_KEY: list(classes), "training": asdict(cfg) | {"hidden": list(cfg.hidden)}})
-    names = c.add_inputs("p", X.shape[1], bits=input_bits)
+    c = Circuit(name, meta={**meta, CLASSES_KEY: list(classes), "training": _training_meta(cfg)})
+    input_names = [f"p{j}" for j in range(X.shape[1])] if input_names is None else input_names
+    if len(input_names) != X.shape[1]:
+        raise CircuitError(f"input_names: {len(input_names)} names for {X.shape[1]} inputs")
+    names = [c.add_input(input_names[j], bits=input_bits) for j in used]
     for li, lay in enumerate(layers[:-1]):
         bits_l = lay["max"].bit_length() if lay["kind"] == "relu" else None
         names = c.add_layer(f"h{li}_", names, lay["W"], lay["T"], kind=lay["kind"], bits=bits_l)
     outs = c.add_layer("o", names, out["W"], out["T"], kind="relu", bits=bits)
     c.add_output(*outs)
-    return c
+    return c, pruned, used
