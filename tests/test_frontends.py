@@ -128,7 +128,9 @@ def rounded_forward(model, X, input_bits, input_scale, weight_bits):
 
 def test_sklearn_mlp_import_is_the_documented_rounding(digits_mlp):
     model, X, y = digits_mlp
-    report = from_sklearn(model, input_bits=5, input_scale=1 / 16, weight_bits=8, name="mlp", X=X, y=y)
+    report = from_sklearn(
+        model, input_bits=5, input_scale=1 / 16, weight_bits=8, name="mlp", X=X, y=y, approximate=True
+    )
     c = report.circuit
     assert c.meta["classes"] == list(range(10)) and c.size == 24 + 10
     assert np.array_equal(hdlgen.ir.classify.predict(c, X), rounded_forward(model, X, 5, 1 / 16, 8).argmax(axis=1))
@@ -145,7 +147,10 @@ def test_sklearn_cli_reports_accuracy_loss(tmp_path: Path, capsys, digits_mlp):
     out = tmp_path / "mlp.json"
     argv = ["import", str(tmp_path / "mlp.joblib"), "-o", str(out), "--input-bits", "5", "--input-scale", "0.0625"]
     argv.append("--trust")
-    assert main([*argv, "--data", str(tmp_path / "data.npz"), "--json"]) == 0
+    assert main(argv) == 2  # 2**320 input vectors: not checked exactly, so refused without --approximate
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mlp.joblib: the input domain has 2**320 vectors" in err and not out.exists()
+    assert main([*argv, "--approximate", "--data", str(tmp_path / "data.npz"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert {"model_accuracy", "circuit_accuracy", "agreement"} <= set(info) and info["agreement"] > 0.95
     assert hdlgen.load(out).name == "mlp"

@@ -263,6 +263,12 @@ def train_command(
     default=None,
     help="sklearn: .npz with integer X and labels y (multilabel: one column per label), to report accuracy.",
 )
+@click.option(
+    "--approximate",
+    is_flag=True,
+    help="sklearn: import a model whose input domain is too large (over 2^16 vectors) to check against predict; "
+    "the rounded circuit may disagree with the model (measure it with --data).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def import_command(
     model: str,
@@ -275,13 +281,14 @@ def import_command(
     weight_bits: int,
     act_bits: int | None,
     data: str | None,
+    approximate: bool,
     as_json: bool,
 ) -> None:
     """A circuit from a QONNX model, an MLPClassifier (.skops) or NumPy layers.
 
     QONNX graphs import exactly (equal to qonnx's execution) or are refused;
     MLPClassifiers are checked against predict on every input of domains up
-    to 2^16 vectors. Pickle/joblib files only with --trust. See
+    to 2^16 vectors; larger ones only with --approximate. Pickle/joblib files only with --trust. See
     docs/importers.md for what each importer supports.
     """
     from hdlgen.ir.circuit import write_atomic
@@ -326,6 +333,7 @@ def import_command(
                 name=name,
                 X=X,
                 y=y,
+                approximate=approximate,
             )
         except CircuitError as exc:
             raise CircuitError(f"{data if str(exc).startswith(('data', 'multilabel data')) else path}: {exc}") from None

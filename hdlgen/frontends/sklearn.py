@@ -24,8 +24,10 @@ Rounding, layer by layer (``m_k`` a per-layer power-free scale):
 Only weights and biases are rounded. When the input domain has at most
 ``2**16`` vectors, :func:`from_sklearn` compares the circuit with ``predict``
 on all of them and raises the weight width (up to 16 bits) until they agree
-everywhere, else refuses; on a larger domain it reports the agreement on data
-you pass. ``meta["input_affine"]`` maps model inputs to input codes.
+everywhere, else refuses. A larger domain cannot be checked, so the import is
+refused unless ``approximate=True`` accepts rounded weights that may change
+some predictions; it then reports the agreement on data you pass.
+``meta["input_affine"]`` maps model inputs to input codes.
 
 Model files: ``.skops`` files are read with :mod:`skops.io` trusting only the
 types an ``MLPClassifier`` needs (:data:`TRUSTED_TYPES`); pickle and joblib
@@ -112,6 +114,7 @@ def from_sklearn(
     name: str = "mlp",
     X: np.ndarray | None = None,
     y: np.ndarray | None = None,
+    approximate: bool = False,
 ) -> ImportReport:
     """Quantize a fitted ``MLPClassifier`` to a circuit.
 
@@ -132,12 +135,18 @@ def from_sklearn(
     X, y : array_like, optional
         Integer inputs of shape (vectors, inputs) and labels (vectors,) or, multilabel,
         (vectors, labels), to report the accuracy before and after.
+    approximate : bool
+        Accept a model whose input domain is too large (over ``2**16``
+        vectors) to check exhaustively against ``predict``: the circuit uses
+        the rounded weights and may disagree with the model on some inputs
+        (``checked`` is then ``"data"`` or ``"none"``). Default False: refuse.
 
     Raises
     ------
     CircuitError
         For a model that is not a fitted relu ``MLPClassifier``, and when no weight width
-        up to 16 bits makes the circuit equal ``predict`` on an exhaustively checked domain.
+        up to 16 bits makes the circuit equal ``predict`` on an exhaustively checked domain,
+        and for a domain too large to check unless ``approximate``.
     """
     try:
         coefs, intercepts = model.coefs_, model.intercepts_
@@ -150,13 +159,13 @@ def from_sklearn(
     if activation != "relu":
         raise CircuitError(f"MLPClassifier activation {activation!r} is not supported (relu only)")
     if not 2 <= weight_bits <= 16:
-        raise UsageError(f"weight bits must be between 2 and 16, not {weight_bits}")
+        raise UsageError(f"weight_bits must be between 2 and 16, not {weight_bits}", "weight_bits")
     if not 1 <= input_bits <= 16:
-        raise UsageError(f"input bits must be between 1 and 16, not {input_bits}")
+        raise UsageError(f"input_bits must be between 1 and 16, not {input_bits}", "input_bits")
     if not (np.isfinite(input_scale) and input_scale > 0):
-        raise UsageError(f"input scale must be positive and finite, not {input_scale}")
+        raise UsageError(f"input_scale must be positive and finite, not {input_scale}", "input_scale")
     if act_bits is not None and not 1 <= act_bits <= 32:
-        raise UsageError(f"act bits must be between 1 and 32, not {act_bits}")
+        raise UsageError(f"act_bits must be between 1 and 32, not {act_bits}", "act_bits")
     _check_layers(coefs, intercepts)
     n_in = coefs[0].shape[0]
     multilabel = out_activation == "logistic" and coefs[-1].shape[1] > 1
@@ -164,6 +173,12 @@ def from_sklearn(
     if len(classes) != (2 if binary else coefs[-1].shape[1]):
         raise CircuitError(f"the model has {len(classes)} classes for {coefs[-1].shape[1]} output units")
     exhaustive = n_in * input_bits <= EXHAUSTIVE_LIMIT.bit_length() - 1
+    if not exhaustive and not approximate:
+        raise CircuitError(
+            f"the input domain has 2**{n_in * input_bits} vectors, too many to check the rounded circuit against "
+            "predict (at most 2**16); it may disagree with the model: import it with the approximate option to accept "
+            "that and measure the agreement on data"
+        )
     grid = None
     if exhaustive:
         grid = np.array(list(itertools.product(range(1 << input_bits), repeat=n_in)), dtype=np.int64)

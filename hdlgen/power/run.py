@@ -32,7 +32,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,6 +50,8 @@ from hdlgen.power.netlist import KINDS, ROLES, Netlist, parse_netlist, shorten_n
 from hdlgen.power.stats import fit_toggles
 from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
+from hdlgen.toolchain import cocotb_runner
+from hdlgen.toolchain.cocotb_runner import SimBuild
 from hdlgen.toolchain.tools import verilator_env
 
 __all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
@@ -313,57 +314,31 @@ endmodule
 """
 
 
-def _build(netlist_text: str, tb: str) -> tuple[Path, float]:
-    """Compile the netlist, the cell models and the testbench with Verilator (cached); the binary and seconds."""
+def _build(netlist_text: str, tb: str) -> SimBuild:
+    """Compile the netlist, the cell models and the testbench with Verilator through the toolchain runner (cached)."""
     from hdlgen.sim.run import cell_models
 
-    env, exe = verilator_env()
-    for flag in ("CFG_CXXFLAGS_COROUTINES=-fcoroutines", "CFG_CXXFLAGS_STD=-std=gnu++20"):
-        if flag not in env["MAKEFLAGS"]:
-            env["MAKEFLAGS"] += f" {flag}"
     models = cell_models(netlist_text)
-    args = [
-        "--binary",
-        "--timing",
-        "-Wno-fatal",
-        "-Wno-lint",
-        "-Wno-style",
-        "--trace",
-        "--trace-underscore",
-        "-O3",
-        "--timescale",
-        "1ns/1ps",
-        "--top-module",
+    if re.search(r"\bDCCA\s", netlist_text) and not any("module DCCA" in m.read_text() for m in models):
+        # Yosys ships no simulation model of the ECP5 clock gate; hdlgen's enable only changes while
+        # the clock is low (see hdlgen.hdl.CircuitTop), so an AND is exact here.
+        tb += "\nmodule DCCA(input CLKI, input CE, output CLKO);\n  assign CLKO = CLKI & CE;\nendmodule\n"
+    return cocotb_runner.build(
+        "verilator",
+        {
+            # The cell models' internal signals are not nets of the design: trace only the netlist's wires.
+            "trace.vlt": '`verilator_config\ntracing_off -file "*/cells_sim.v"\n',
+            "design.v": netlist_text,
+            "tb.v": tb,
+        },
         _TB,
-        "-DNO_ICE40_DEFAULT_ASSIGNMENTS",
-    ]
-    key = _key(netlist_text, tb, *args, *(m.read_text() for m in models))
-    build = power_cache_dir() / f"verilator-{key}"
-    binary = build / "obj" / f"V{_TB}"
-    start = time.perf_counter()
-    if not binary.exists():
-        build.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{build.name}.", dir=build.parent))
-        (tmp / "design.v").write_text(netlist_text)
-        if re.search(r"\bDCCA\s", netlist_text) and not any("module DCCA" in m.read_text() for m in models):
-            # Yosys ships no simulation model of the ECP5 clock gate; hdlgen's enable only changes while
-            # the clock is low (see hdlgen.hdl.CircuitTop), so an AND is exact here.
-            tb += "\nmodule DCCA(input CLKI, input CE, output CLKO);\n  assign CLKO = CLKI & CE;\nendmodule\n"
-        (tmp / "tb.v").write_text(tb)
-        # The cell models' internal signals are not nets of the design: trace only the netlist's wires.
-        (tmp / "trace.vlt").write_text('`verilator_config\ntracing_off -file "*/cells_sim.v"\n')
-        includes = sorted({f"-I{m.parent}" for m in models})  # the ECP5 models include cells_io.vh and friends
-        cmd = [exe, *args, *includes, "-Mdir", "obj", "trace.vlt", "design.v", "tb.v", *map(str, models)]
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = " | ".join(line.strip() for line in (proc.stderr or proc.stdout).strip().splitlines()[-4:])
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise ToolError(f"verilator build failed: {tail}")
-        try:
-            tmp.rename(build)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return binary, time.perf_counter() - start
+        args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "--trace-underscore", "-O3", "-DNO_ICE40_DEFAULT_ASSIGNMENTS"],
+        includes=sorted({m.parent for m in models}),  # the ECP5 models include cells_io.vh and friends
+        libraries=models,
+        cocotb=False,
+        trace=True,
+        timing=True,
+    )
 
 
 def _write_stimulus(path: Path, rst: np.ndarray, valid: np.ndarray, data: np.ndarray) -> None:
@@ -579,7 +554,8 @@ def measure_power(
             top = parsed.top
             classifier = layout.classifier and "o_class" in parsed.ports
             say(f"{md.label}: Verilator build")
-            binary, build_s = _build(net_text, testbench(top, layout, classifier))
+            sim_build = _build(net_text, testbench(top, layout, classifier))
+            build_s = sim_build.seconds
             # Buckets: (kind, stage, role, gate) for every net.
             gate_bits = _gate_register_bits(circuit, names, layout, parsed)
             keys: dict[tuple[str, int, str, str, int], int] = {}
@@ -595,11 +571,10 @@ def measure_power(
             _write_stimulus(run_dir / "stimulus.txt", rst, i_valid, in_bits)
             say(f"{md.label}: simulation of {n} vectors")
             t0 = time.perf_counter()
-            proc = subprocess.run([str(binary)], cwd=run_dir, capture_output=True, text=True)
+            cocotb_runner.run(sim_build, run_dir)
             run_s = time.perf_counter() - t0
-            if proc.returncode != 0 or not (run_dir / "dump.vcd").exists():
-                tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-                raise ToolError(f"the netlist simulation failed: {tail}")
+            if not (run_dir / "dump.vcd").exists():
+                raise ToolError("the netlist simulation wrote no dump.vcd")
             res = _read_results(run_dir / "results.txt", len(index), classifier)
             opts = dict(md.options)
             mismatches = _compare(res, want, fired if opts.get("energy_counter", True) else None, layout, n)
