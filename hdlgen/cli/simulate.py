@@ -102,10 +102,13 @@ def sim_command(
     toggles: bool,
     as_json: bool,
 ) -> None:
-    """Simulate the design with cocotb and compare it with the NumPy reference, bit for bit.
+    """Simulate the design on Verilator or Icarus and compare it with the NumPy reference, bit for bit.
 
-    Exit status 1 when an output, an o_energy or a gate-register toggle count
-    differs from the reference's prediction.
+    By default a self-clocked Verilog testbench drives the ports (fastest);
+    --driver hdl-cocotb starts the same testbench from cocotb, --driver cocotb
+    drives every edge from a cocotb test. Exit status 1 when an output, an
+    o_energy, an o_class or a gate-register toggle count differs from the
+    reference's prediction, or is X/Z.
     """
     from hdlgen.ir.vectors import random_vectors, read_vectors_file
     from hdlgen.sim.run import Exhaustive, simulate
