@@ -71,7 +71,7 @@ def test_progress_closes_the_gap():
 
 
 def test_unknown_solver_is_refused():
-    from hdlgen.errors import CircuitError
+    from hdlgen.errors import UsageError
 
-    with pytest.raises(CircuitError, match="solver"):
+    with pytest.raises(UsageError, match="solver"):
         energy_milp(duplicated(), solver="glpk")  # type: ignore[arg-type]

