@@ -308,16 +308,40 @@ def power_section(power: dict[str, Any]) -> list[str]:
         "toggles and firing gates, the slope the toggles per firing gate, R&sup2; that of the fit with input bits "
         "changed and gates fired.</p>"
     )
-    cols = ["mode", "LUT4", "toggles", "lut", "carry", "ff", "enable", "gated clock", "gate registers", "clock pins",
-            "r", "slope", "R&sup2;", "vs none"]
+    cols = [
+        "mode",
+        "LUT4",
+        "toggles",
+        "lut",
+        "carry",
+        "ff",
+        "enable",
+        "gated clock",
+        "gate registers",
+        "clock pins",
+        "r",
+        "slope",
+        "R&sup2;",
+        "vs none",
+    ]
     rows = []
     for m in power["modes"]:
         k, fit = m["by_kind"], m["fit"]
         cells = [
-            html.escape(m["mode"]), m["luts"], m["toggles_per_inference"], k.get("lut"), k.get("carry"), k.get("ff"),
-            k.get("enable"), k.get("gated_clock"), m["gate_registers"], m.get("clock_pins", "n/a"),
-            "n/a" if fit["pearson_r"] is None else f"{fit['pearson_r']:.3f}", f"{fit['slope']:.2f}",
-            "n/a" if fit["r2"] is None else f"{fit['r2']:.3f}", m.get("ratio_to_none", "n/a"),
+            html.escape(m["mode"]),
+            m["luts"],
+            m["toggles_per_inference"],
+            k.get("lut"),
+            k.get("carry"),
+            k.get("ff"),
+            k.get("enable"),
+            k.get("gated_clock"),
+            m["gate_registers"],
+            m.get("clock_pins", "n/a"),
+            "n/a" if fit["pearson_r"] is None else f"{fit['pearson_r']:.3f}",
+            f"{fit['slope']:.2f}",
+            "n/a" if fit["r2"] is None else f"{fit['r2']:.3f}",
+            m.get("ratio_to_none", "n/a"),
         ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     table = "<table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + "".join(rows) + "</table>"

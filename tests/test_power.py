@@ -369,6 +369,7 @@ def test_new_hardware_options_keep_outputs_and_gate_registers(examples: Path):
 def test_energy_coefficients_need_a_source(tmp_path: Path):
     from hdlgen.errors import CircuitError
     from hdlgen.power.report import energy_estimate, load_coefficients
+
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"pJ_per_toggle": {"lut": 1.0}}))
     with pytest.raises(CircuitError, match="'source'"):

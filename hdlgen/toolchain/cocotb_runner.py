@@ -10,8 +10,10 @@ this process's environment. Here every command gets an explicit environment
 dict and ``os.environ`` is never changed.
 
 Builds are cached under :func:`cache_dir`, keyed by a hash of everything
-that shapes them (sources, top module, simulator, options): a changed option
-never reuses a stale build, and a build is published atomically (built in a
+that shapes them (sources, top module, simulator, options, and the toolchain
+that built them: the simulator's install and version and, for cocotb builds,
+the cocotb libraries they link by absolute path): a changed option or a
+toolchain from another virtual environment never reuses a stale build, and a build is published atomically (built in a
 temporary folder, then renamed), so concurrent processes do not see half a
 build. A failing command raises :class:`~hdlgen.errors.ToolError` with the
 last lines of its log.
@@ -19,6 +21,7 @@ last lines of its log.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -152,6 +155,38 @@ def _jobs() -> str:
     return str(max(1, min(4, os.cpu_count() or 1)))
 
 
+@functools.cache
+def _toolchain_identity(simulator: Simulator, cocotb: bool) -> tuple[str, ...]:
+    """What a build depends on outside its sources: it goes into the cache key.
+
+    A Verilator build for cocotb links ``libcocotbvpi_verilator.so`` by
+    absolute path (``-rpath``), so a build made in one virtual environment
+    fails to start once that environment is gone; and a build is only valid
+    for the simulator version that made it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts: list[str] = [sys.version]
+    if simulator == "verilator":
+        _, exe = verilator_env()
+        try:
+            parts += [exe, version("verilator")]
+        except PackageNotFoundError:
+            parts.append(exe)
+    else:
+        exe = icarus_path()
+        try:
+            banner = subprocess.run([exe, "-V"], capture_output=True, text=True, check=False).stdout
+        except OSError:
+            banner = ""
+        parts += [exe, banner.splitlines()[0] if banner else ""]
+    if cocotb:
+        import cocotb_tools.config as cfg
+
+        parts += [str(cfg.libs_dir), str(cfg.share_dir), version("cocotb")]
+    return tuple(parts)
+
+
 def _verilator_commands(
     sources: list[Path], top: str, out: Path, args: Sequence[str], cocotb: bool, trace: bool, timing: bool
 ) -> list[list[str]]:
@@ -246,6 +281,7 @@ def build(
     if cocotb and simulator == "verilator":
         all_args.append("--public-flat-rw")
     key_parts = [simulator, top, str(cocotb), str(trace), str(timing), *all_args, *map(str, libraries)]
+    key_parts += _toolchain_identity(simulator, cocotb)
     for name, text in sources.items():
         key_parts += [name, text]
     key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:20]

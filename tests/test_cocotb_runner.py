@@ -1,0 +1,61 @@
+"""The simulation build cache: a build is reused only by the toolchain that made it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hdlgen.toolchain import cocotb_runner
+
+DESIGN = {"tiny.v": "module tiny(input a, output y); assign y = ~a; endmodule\n"}
+
+needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog (iverilog)")
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cocotb_runner._toolchain_identity.cache_clear()
+    yield tmp_path
+    cocotb_runner._toolchain_identity.cache_clear()
+
+
+@needs_icarus
+def test_same_toolchain_reuses_the_build(cache: Path) -> None:
+    first = cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True)
+    second = cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True)
+    assert not first.cached and second.cached
+    assert first.directory == second.directory
+
+
+@needs_icarus
+def test_cocotb_from_another_environment_does_not_reuse_the_build(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # CI's instance: scripts/plain_install.sh built a Verilator-cocotb simulation in a throw-away venv,
+    # linked by -rpath to that venv's libcocotbvpi_verilator.so; the test suite then found it in the
+    # cache and it failed to start ("cannot open shared object file") once the venv was removed.
+    import cocotb_tools.config as cfg
+
+    ours = cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True)
+    monkeypatch.setattr(cfg, "libs_dir", tmp_path / "other-venv" / "cocotb" / "libs")
+    cocotb_runner._toolchain_identity.cache_clear()
+    theirs = cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True)
+    assert not theirs.cached
+    assert theirs.directory != ours.directory
+
+
+def test_identity_names_the_simulator_install_and_the_cocotb_libraries() -> None:
+    import cocotb_tools.config as cfg
+
+    cocotb_runner._toolchain_identity.cache_clear()
+    try:
+        identity = cocotb_runner._toolchain_identity("verilator", True)
+    except cocotb_runner.ToolError as exc:
+        pytest.skip(str(exc))
+    assert str(cfg.libs_dir) in identity
+    assert any(part.endswith("verilator") for part in identity)
+    plain = cocotb_runner._toolchain_identity("verilator", False)
+    assert str(cfg.libs_dir) not in plain
