@@ -112,6 +112,7 @@ def bench_exhaustive(quick: bool) -> dict:
     for workers in sorted({1, default_workers()}):
         secs, _ = best_of(lambda w=workers: ref.max_activity(workers=w), repeat)
         out[f"exhaustive_gate_evals_per_s_{workers}_threads"] = float(f"{2**20 * c.size / secs:.3g}")
+    out.update(blas_bound(ref, repeat))
     sample = enumerate_inputs(c, 0, 2000 if quick else 20000)
     t = time.perf_counter()
     python_loop_activity(c, sample)
@@ -119,6 +120,39 @@ def bench_exhaustive(quick: bool) -> dict:
     out["exhaustive_vs_python_loop"] = round(loop_seconds / new_quiet, 1)
     out["targets"] = "<= 1 s quiet, loaded <= 1.5x quiet, >= 1e9 gate evaluations/s on 2 cores"
     return out
+
+
+def blas_bound(ref: Reference, repeat: int) -> dict[str, Any]:
+    """The enumeration's limit: its BLAS products alone, timed on the same shapes and chunks.
+
+    The enumeration's inner loop is, per chunk and level, one float32 product
+    ``V[:, sources] @ W`` (rows x sources by sources x gates) plus element-wise
+    NumPy work; the products do ``2 * sources`` flops per gate evaluation
+    whatever the fan-in (dense). Timing the products alone, on one thread,
+    gives the gate-evaluation rate the enumeration could reach if everything
+    else cost nothing: twice that is the 2-core ceiling of this method.
+    """
+    from hdlgen.ir.reference import _Enumeration, blas_single_thread
+
+    enum = _Enumeration(ref, None)
+    rows = 1 << enum.m
+    n_chunks = 1 << (enum.bits - enum.m)
+    V = np.ones((rows, enum.table.shape[1]), dtype=enum.dtype)
+    products = [(gsrc, w_g) for gsrc, w_g, _, _ in enum.levels if w_g is not None]
+
+    def only_products() -> None:
+        for _ in range(n_chunks):
+            for gsrc, w_g in products:
+                V[:, gsrc] @ w_g
+
+    with blas_single_thread():
+        secs, _ = best_of(only_products, repeat)
+    rate = (1 << enum.bits) * ref.circuit.size / secs
+    return {
+        "blas_products_only_s_1_thread": round(secs, 3),
+        "blas_products_only_gate_evals_per_s_1_thread": float(f"{rate:.3g}"),
+        "blas_ceiling_gate_evals_per_s_2_cores": float(f"{2 * rate:.3g}"),
+    }
 
 
 def bench_milp(quick: bool, time_limit: float = 120.0) -> dict:
