@@ -184,11 +184,19 @@ def bench_rank(quick: bool) -> dict:
     """Exact rank of CD_24's natural-partition matrix (4095 x 4095 after reduction), against the old code."""
     M = communication_matrix(cd(24), 24, natural_partition(24))
     out: dict[str, Any] = {"load": cpu_load()}
+    cpu = time.process_time()
     secs, r = best_of(lambda: exact_rank(M), 1)
+    cpu = time.process_time() - cpu
     old, r_old = best_of(lambda: rank_0.exact_rank(M), 1)
     assert r == r_old == 4095
     out.update(
-        {"rank_cd24_s": round(secs, 2), "old_code_s": round(old, 2), "speedup_vs_old_code": round(old / secs, 1)}
+        {
+            "rank_cd24_s": round(secs, 2),
+            # CPU seconds of this process (all its threads): the wall figure a quiet machine would show.
+            "rank_cd24_cpu_s": round(cpu, 2),
+            "old_code_s": round(old, 2),
+            "speedup_vs_old_code": round(old / secs, 1),
+        }
     )
     out["targets"] = "<= 5 s"
     return out
