@@ -1,4 +1,4 @@
-"""The simulation build cache: a build is reused only by the toolchain that made it."""
+"""Build caches (simulations, generated Verilog): a cached file is reused only by the toolchain that made it."""
 
 from __future__ import annotations
 
@@ -59,3 +59,29 @@ def test_identity_names_the_simulator_install_and_the_cocotb_libraries() -> None
     assert any(part.endswith("verilator") for part in identity)
     plain = cocotb_runner._toolchain_identity("verilator", False)
     assert str(cfg.libs_dir) not in plain
+
+
+def test_verilog_from_another_amaranth_is_not_reused(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hdlgen.ir.circuit import Circuit
+    from hdlgen.sim import run
+
+    c = Circuit.from_dict(
+        {
+            "format": "hdlgen-circuit",
+            "version": 1,
+            "name": "or2",
+            "inputs": ["x0", "x1"],
+            "gates": [{"name": "g", "kind": "threshold", "inputs": ["x0", "x1"], "weights": [1, 1], "threshold": 1}],
+            "outputs": ["g"],
+        }
+    )
+    stages: list[str] = []
+    options = run.check_options()
+    run.generated_design(c, options, on_stage=stages.append)
+    run.generated_design(c, options, on_stage=stages.append)
+    assert stages == ["generating the Verilog"]  # the second came from the cache
+    real = run.distribution_versions
+    monkeypatch.setattr(run, "distribution_versions", lambda *names: tuple(f"{n}==0.0" for n in names))
+    run.generated_design(c, options, on_stage=stages.append)
+    assert stages == ["generating the Verilog"] * 2
+    assert real("amaranth")[0].startswith("amaranth==")
