@@ -8,8 +8,12 @@ units):
    relu clamp: :func:`hdlgen.hdl.units.unit_logic`) is proven equal, for all
    values of the gate's operands, to a plain specification written
    independently: ``S = sum(w_i * x_i)`` in signed arithmetic, then
-   ``S >= t`` or ``min(max(0, S - t), 2**b - 1)``. Yosys's SAT solver proves
-   each ``impl == spec``; a counterexample names the gate.
+   ``S >= t`` or ``min(max(0, S - t), 2**b - 1)``. Word-level function
+   extraction (:mod:`hdlgen.verify.polynomial`) shows that both sums are the
+   same polynomial of the operand bits and leaves Yosys's SAT solver only the
+   threshold or clamp on one free integer; bit-level SAT (after ABC) proves
+   what extraction does not cover and finds counterexamples, which name the
+   gate (:func:`_prove_units`).
 2. **Wiring.** On the design's own netlist (Yosys ``proc; flatten``), each
    gate register's next-state logic must read exactly the registers (or
    ``i_data`` bits) that hold its inputs at the previous stage, each delay
@@ -17,7 +21,7 @@ units):
    registers of the outputs at the last stage.
 
 Each unit proof is small (one gate's fan-in), so circuits far beyond
-exhaustive simulation (64 inputs and more) are proven in seconds to minutes.
+exhaustive simulation (64 inputs and more) are proven in seconds.
 """
 
 from __future__ import annotations

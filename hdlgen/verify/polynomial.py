@@ -42,6 +42,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = ["IN_RANGE", "SUM_PORT", "Extraction", "Poly", "affine_in", "bounds", "cut_at_sum", "extract"]
 
 #: A multilinear polynomial: monomial (set of input-bit ids) -> non-zero integer coefficient.
@@ -110,20 +112,31 @@ def _support(polys: Iterable[Poly]) -> list[int]:
     return sorted(s)
 
 
-def _value(p: Poly, assignment: dict[int, int]) -> int:
-    return sum(c for m, c in p.items() if all(assignment[v] for v in m))
+def _tabulate(p: Poly, support: Sequence[int]) -> list[int]:
+    """``p`` at every assignment of ``support`` (bit ``j`` of the index is ``support[j]``)."""
+    pos = {v: j for j, v in enumerate(support)}
+    masks = [(sum(1 << pos[v] for v in m), c) for m, c in p.items()]
+    if sum(abs(c) for c in p.values()) < 1 << 62:
+        idx = np.arange(1 << len(support), dtype=np.int64)
+        out = np.zeros(len(idx), dtype=np.int64)
+        for mm, c in masks:
+            out += c * ((idx & mm) == mm)
+        return [int(v) for v in out]
+    return [sum(c for mm, c in masks if a & mm == mm) for a in range(1 << len(support))]
 
 
 def _interpolate(table: Sequence[int], support: Sequence[int]) -> Poly:
     """The multilinear polynomial taking ``table[a]`` at assignment ``a`` (bit ``j`` of ``a`` = ``support[j]``)."""
-    coef = list(table)
     n = len(support)
-    for j in range(n):  # Moebius transform
-        step = 1 << j
-        for a in range(1 << n):
-            if a & step:
-                coef[a] -= coef[a ^ step]
-    return {frozenset(support[j] for j in range(n) if a >> j & 1): c for a, c in enumerate(coef) if c}
+    coef = np.array(table, dtype=np.int64).reshape((2,) * n if n else ())
+    for j in range(n):  # Moebius transform along each variable (axis n-1-j holds bit j)
+        axis = n - 1 - j
+        hi = [slice(None)] * n
+        lo = [slice(None)] * n
+        hi[axis], lo[axis] = 1, 0
+        coef[tuple(hi)] -= coef[tuple(lo)]
+    flat = coef.reshape(-1)
+    return {frozenset(support[j] for j in range(n) if a >> j & 1): int(flat[a]) for a in np.flatnonzero(flat).tolist()}
 
 
 def _param(cell: dict[str, Any], name: str) -> int:
@@ -264,8 +277,7 @@ class Extraction:
         if len(support) > MAX_SUPPORT:
             return False
         y = self._word_out(name)
-        values = [_value(poly, {v: a >> j & 1 for j, v in enumerate(support)}) for a in range(1 << len(support))]
-        values = [v % (1 << len(y)) for v in values]
+        values = [v % (1 << len(y)) for v in _tabulate(poly, support)]
         for j, b in enumerate(y):
             if isinstance(b, int):
                 self.bit_polys[b] = _interpolate([v >> j & 1 for v in values], support)
@@ -355,11 +367,8 @@ class Extraction:
         if len(support) > MAX_SUPPORT:
             return
         a_bits = len(conn.get("A", []))
-        values = []
-        for n in range(1 << len(support)):
-            assignment = {v: n >> j & 1 for j, v in enumerate(support)}
-            r = _semantics(kind, _value(a, assignment), _value(b, assignment), _value(s, assignment), a_bits)
-            values.append(r % (1 << width))
+        tables = [_tabulate(p, support) for p in (a, b, s)]
+        values = [_semantics(kind, *operands, a_bits) % (1 << width) for operands in zip(*tables, strict=True)]
         for j, bit in enumerate(y):
             if isinstance(bit, int):
                 self.bit_polys[bit] = _interpolate([v >> j & 1 for v in values], support)
