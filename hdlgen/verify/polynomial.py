@@ -56,7 +56,7 @@ _ONE: frozenset[int] = frozenset()
 
 _WORD_TYPES = {"$add", "$sub", "$mul", "$neg", "$pos", "$not"}
 _BINARY = {"$add", "$sub", "$mul", "$and", "$or", "$xor", "$xnor", "$eq", "$ne", "$lt", "$le", "$gt", "$ge"}
-_BINARY |= {"$logic_and", "$logic_or", "$shr", "$shl"}
+_BINARY |= {"$logic_and", "$logic_or", "$shr", "$shl", "$shift"}
 _UNARY = {"$neg", "$pos", "$not", "$logic_not", "$reduce_or", "$reduce_bool", "$reduce_and", "$reduce_xor"}
 
 
@@ -170,6 +170,8 @@ def _semantics(kind: str, a: int, b: int, s: int, a_bits: int) -> int:
         return a >> b
     if kind == "$shl":
         return a << b
+    if kind == "$shift":  # right by a signed amount: a negative one shifts left
+        return a >> b if b >= 0 else a << -b
     if kind == "$mux":
         return b if s else a
     compare = {
@@ -340,8 +342,8 @@ class Extraction:
         else:
             a_signed = bool(_param(cell, "A_SIGNED"))
             b_signed = bool(_param(cell, "B_SIGNED")) if kind in _BINARY else a_signed
-            if kind in ("$shr", "$shl"):
-                if a_signed or b_signed:
+            if kind in ("$shr", "$shl", "$shift"):
+                if a_signed or (b_signed and kind != "$shift"):
                     return
             elif a_signed != b_signed:
                 return
