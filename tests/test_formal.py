@@ -337,3 +337,14 @@ def test_extraction_agrees_with_bit_level_sat_on_mutated_netlists(tmp_path: Path
             finally:
                 polynomial.MAX_SUPPORT = saved
     assert seen == {True, False}
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_a_constant_gate_is_proven(pipeline: bool):
+    """A relu gate whose sum never exceeds its threshold is the constant 0: its register reads no operand, and
+    that is right (it used to be reported as a wiring fault with the pipeline)."""
+    c = one_gate(8, "relu", 7, seed=3)
+    g = c.gates[0]
+    assert formal._constant(c, g) and sum(w * 15 for w in g.weights if w > 0) < g.threshold
+    r = verify_formal(c, gating="delta", pipeline=pipeline)
+    assert r.proven and r.wiring_ok, r.failures

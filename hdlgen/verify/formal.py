@@ -404,10 +404,27 @@ class _Netlist:
         return found
 
 
-def _matches(found: set[frozenset[str]], want: set[str], own: str, valid: str) -> bool:
-    """Every wanted name is read, and nothing else but the register itself and control."""
+def _matches(found: set[frozenset[str]], want: set[str], own: str, valid: str, every: bool = True) -> bool:
+    """Every wanted name is read (only some of them when not ``every``), and nothing else but the register
+    itself and control."""
     rest = {f for f in found if own not in f and valid not in f and not (f & _CONTROL)}
-    return all(any(w in f for f in rest) for w in want) and all(f & want for f in rest)
+    return (not every or all(any(w in f for f in rest) for w in want)) and all(f & want for f in rest)
+
+
+def _constant(circuit: Circuit, gate: Gate) -> bool:
+    """Whether the gate's output is the same for all operand values (its unit is then a constant).
+
+    ``S`` ranges over ``[sum of w * max over w < 0, sum of w * max over w > 0]``
+    (each operand from 0 to its largest value); the gate is constant when
+    ``S >= t`` holds at both ends or at neither (threshold), or when
+    ``S - t <= 0`` everywhere or ``S - t >= 2**bits - 1`` everywhere (relu).
+    """
+    tops = [w * ((1 << circuit.signal_bits(s)) - 1) for s, w in zip(gate.inputs, gate.weights, strict=True)]
+    low = sum(v for v in tops if v < 0) - gate.threshold
+    high = sum(v for v in tops if v > 0) - gate.threshold
+    if gate.kind == "threshold":
+        return low >= 0 or high < 0
+    return high <= 0 or low >= gate.max_value
 
 
 def _show(found: set[frozenset[str]]) -> list[str]:
@@ -460,19 +477,28 @@ def _check_wiring(circuit: Circuit, design_text: str, top: CircuitTop, workdir: 
 
     problems: list[str] = []
 
-    def check(reg: str, want: set[str], valid_stage: int, what: str) -> None:
+    def check(reg: str, want: set[str], valid_stage: int, what: str, every: bool = True) -> None:
         cell = net.ffs.get(reg)
         if cell is None:
             problems.append(f"{what}: no register named {reg!r}")
             return
         found = net.sources(cell)
-        if not _matches(found, want, reg, f"valid_s{valid_stage}"):
+        if not _matches(found, want, reg, f"valid_s{valid_stage}", every):
             problems.append(f"{what}: reads {_show(found)}, expected {sorted(want)}")
 
     for g in circuit.gates:
         out_stage = step * circuit.level(g.name)
         operands = set().union(*(expand(s, out_stage - step) for s in g.inputs)) if g.inputs else set()
         cuts = top.cut_names.get(g.name, [])
+        if _constant(circuit, g):
+            # A constant needs none of its operands (nor its pipeline registers, which may be gone),
+            # but what it reads must still be its own.
+            own = operands | set(cuts)
+            check(top.register_names[g.name], own, out_stage - 1, f"gate '{g.name}'", every=False)
+            for cut in cuts:
+                if cut in net.ffs:
+                    check(cut, operands, out_stage - 2, f"gate '{g.name}': pipeline register {cut!r}", every=False)
+            continue
         if not cuts:
             check(top.register_names[g.name], operands, out_stage - 1, f"gate '{g.name}'")
             continue
