@@ -190,8 +190,9 @@ def test_generated_units_are_decided_by_extraction(monkeypatch, examples: Path):
     _without_bit_level_sat(monkeypatch)
     circuits = [hdlgen.load(examples / "layered.json")] + [random_circuit(s) for s in range(4)]
     circuits += [random_layered(16, [6, 3], fan_in=8, weight=15, seed=3, relu_fraction=0.5, input_bits=[4] * 16)]
+    circuits += [random_layered(8, [3], fan_in=8, weight=15, seed=4, relu_fraction=0.5, input_bits=[8, 1] * 4)]
     for k, c in enumerate(circuits):
-        r = verify_formal(c, gating=GATING_MODES[k % 2], pipeline=k % 2 == 1)
+        r = verify_formal(c, gating=GATING_MODES[k % 2], pipeline=k % 2 == 1, group=(4, 2, 1)[k % 3])
         assert r.proven and r.gates_proven == c.size, (c.name, r.failures)
 
 
