@@ -279,8 +279,9 @@ def _sat(module: dict[str, Any], workdir: Path, assume: str = "") -> bool:
 def _extraction_proves(module: dict[str, Any], workdir: Path) -> bool | None:
     """True/False when extraction (and SAT on the cut) decides, None when the bit-level proof must."""
     outcome = formal._by_extraction(module)
-    if isinstance(outcome, dict):
-        return True if _sat(outcome, workdir, f"-set {polynomial.IN_RANGE} 1") else None
+    if isinstance(outcome, list):
+        cut = json.loads(outcome[0])
+        return True if _sat(cut, workdir, f"-set {polynomial.IN_RANGE} 1") else None
     return outcome
 
 

