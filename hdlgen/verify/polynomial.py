@@ -131,8 +131,8 @@ def _interpolate(table: Sequence[int], support: Sequence[int]) -> Poly:
     coef = np.array(table, dtype=np.int64).reshape((2,) * n if n else ())
     for j in range(n):  # Moebius transform along each variable (axis n-1-j holds bit j)
         axis = n - 1 - j
-        hi = [slice(None)] * n
-        lo = [slice(None)] * n
+        hi: list[slice | int] = [slice(None)] * n
+        lo: list[slice | int] = [slice(None)] * n
         hi[axis], lo[axis] = 1, 0
         coef[tuple(hi)] -= coef[tuple(lo)]
     flat = coef.reshape(-1)
@@ -369,8 +369,8 @@ class Extraction:
         if len(support) > MAX_SUPPORT:
             return
         a_bits = len(conn.get("A", []))
-        tables = [_tabulate(p, support) for p in (a, b, s)]
-        values = [_semantics(kind, *operands, a_bits) % (1 << width) for operands in zip(*tables, strict=True)]
+        ta, tb, ts = (_tabulate(p, support) for p in (a, b, s))
+        values = [_semantics(kind, av, bv, sv, a_bits) % (1 << width) for av, bv, sv in zip(ta, tb, ts, strict=True)]
         for j, bit in enumerate(y):
             if isinstance(bit, int):
                 self.bit_polys[bit] = _interpolate([v >> j & 1 for v in values], support)
