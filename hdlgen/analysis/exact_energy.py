@@ -852,7 +852,7 @@ def energy_milp(
             _lower_thread_priority()
         results.append(_solve_cpsat(circuit, best_vec, best_lower, deadline, on_bounds, cp_workers, stop=stop))
 
-    if solver == "portfolio":
+    if stop is not None:  # the portfolio
         _race([run_highs, run_cpsat], stop, lambda: any(r.proven for r in results))
     else:
         (run_highs if solver == "highs" else run_cpsat)()
