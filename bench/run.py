@@ -245,11 +245,13 @@ def targets(results: dict[str, Any]) -> list[str]:
         f"({rank['old_code_s']} s)",
     ]
     for row in ref["milp"]["milp_64in_100g"]:
-        h, old = row["highs"], row["old_code"]
+
+        def show(r: dict[str, Any]) -> str:
+            return f"{r['seconds']} s ({r['cpu_seconds']} CPU s) {'exact' if r['exact'] else r['bounds']}"
+
         lines.append(
-            f"MILP seed {row['seed']}: HiGHS {h['seconds']} s {'exact' if h['exact'] else h['bounds']}, "
-            f"CP-SAT {row['cpsat']['seconds']} s {'exact' if row['cpsat']['exact'] else row['cpsat']['bounds']}, "
-            f"old code {old['seconds']} s {'exact' if old['exact'] else old['bounds']} (target: exact in <= 60 s)"
+            f"MILP seed {row['seed']}: portfolio {show(row['portfolio'])}, HiGHS {show(row['highs'])}, "
+            f"CP-SAT {show(row['cpsat'])}, old code {show(row['old_code'])} (target: exact in <= 60 s)"
         )
     mem = ref["peak_memory"]
     lines.append(

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hdlgen import Circuit
-from hdlgen.analysis import energy_exhaustive, energy_milp
-from hdlgen.analysis.exact_energy import _encode, _identical_gates
+from hdlgen.analysis import energy_exhaustive, energy_milp, exact_energy
+from hdlgen.analysis.exact_energy import _encode, _identical_gates, _one_sided, _race
 from hdlgen.random_circuits import random_circuit, random_layered
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10**6), st.sampled_from([("highs", True), ("highs", False), ("cpsat", False)]))
+@given(
+    st.integers(0, 10**6),
+    st.sampled_from([("highs", True), ("highs", False), ("cpsat", False), ("portfolio", False)]),
+)
 def test_milp_matches_exhaustive(seed: int, how: tuple[str, bool]):
     solver, tighten = how
     c = random_circuit(seed)
@@ -41,9 +46,38 @@ def test_identical_gates_are_encoded_once():
     assert rep["b"] == "a" and rep["e"] == "d" and rep["f"] == "f"
     enc = _encode(c)
     assert enc.merged == 2 and sorted(enc.fires.values()) == [1, 1, 2, 2]
-    for solver in ("highs", "cpsat"):
+    for solver in ("highs", "cpsat", "portfolio"):
         r = energy_milp(c, samples=1, solver=solver, workers=1)  # type: ignore[arg-type]
         assert r.exact and r.value == energy_exhaustive(c).value
+
+
+def negatively_read() -> Circuit:
+    """Energy 3; 4 if gate ``a`` could read 0 while it fires (it inhibits ``b1`` and ``b2``)."""
+    c = Circuit("inhibit")
+    x = c.add_inputs("x", 4)
+    c.add_gate("a", [x[0]], [1], threshold=1)
+    c.add_gate("b1", [x[1], "a"], [1, -2], threshold=1)
+    c.add_gate("b2", [x[2], "a"], [1, -2], threshold=1)
+    c.add_gate("d", [x[0], x[3]], [1, 1], threshold=2)
+    c.add_gate("e", ["d", x[3]], [2, -1], threshold=1)  # read positively only: may be one-sided
+    c.add_output("b1", "b2", "e")
+    return c
+
+
+def test_one_sided_only_where_the_maximum_is_kept(monkeypatch):
+    c = negatively_read()
+    rep = {g.name: g.name for g in c.gates}
+    assert _one_sided(c, rep) == {"b1", "b2", "d", "e"}
+    assert _encode(c).upper_only == 4
+    want = energy_exhaustive(c).value
+    assert want == 3  # x0 = x3 = 1: a, d, e
+    for solver in ("highs", "cpsat"):
+        r = energy_milp(c, samples=1, local_search=False, solver=solver, workers=1)  # type: ignore[arg-type]
+        assert r.exact and r.value == want
+    # Were ``a`` one-sided too, the model would claim b1, b2, d and e at once (all inputs 1, ``a`` read as 0).
+    monkeypatch.setattr(exact_energy, "_one_sided", lambda circuit, rep: {g.name for g in circuit.gates})
+    r = energy_milp(c, samples=1, local_search=False, workers=1)
+    assert r.value == want and r.bounds[1] == 4 and not r.exact
 
 
 def test_lp_tightening_shrinks_big_m_of_deep_gates():
@@ -55,8 +89,8 @@ def test_lp_tightening_shrinks_big_m_of_deep_gates():
 
 def test_time_out_keeps_honest_bounds():
     c = random_layered(64, [40, 40, 20], fan_in=16, seed=2)
-    for solver in ("highs", "cpsat"):
-        r = energy_milp(c, time_limit=2, solver=solver, workers=1)  # type: ignore[arg-type]
+    for solver in ("highs", "cpsat", "portfolio"):
+        r = energy_milp(c, time_limit=2, solver=solver, workers=2)  # type: ignore[arg-type]
         lo, hi = r.bounds
         assert r.value == lo <= hi <= c.size
         assert r.exact == (lo == hi)
@@ -75,3 +109,25 @@ def test_unknown_solver_is_refused():
 
     with pytest.raises(UsageError, match="solver"):
         energy_milp(duplicated(), solver="glpk")  # type: ignore[arg-type]
+
+
+def test_race_stops_the_other_solver_once_one_proves():
+    stop, done = threading.Event(), []
+
+    def slow() -> None:
+        assert stop.wait(30)  # a solver polling its stop event
+        done.append("slow")
+
+    _race([slow, lambda: done.append("fast")], stop, lambda: "fast" in done)
+    assert done == ["fast", "slow"]
+
+
+def test_race_raises_a_solver_error_and_stops_the_others():
+    stop = threading.Event()
+
+    def broken() -> None:
+        raise RuntimeError("solver crashed")
+
+    with pytest.raises(RuntimeError, match="crashed"):
+        _race([broken, lambda: stop.wait(30)], stop, lambda: False)
+    assert stop.is_set()

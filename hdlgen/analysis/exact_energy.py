@@ -6,13 +6,20 @@ Two methods:
     Evaluates all ``2**input_bits`` vectors in chunks with the reference
     model. Exact; practical up to about 24 input bits.
 ``milp``
-    A mixed-integer program solved by HiGHS (``highspy``): integer inputs,
-    one binary per threshold gate, a value, a "fires" binary and a
-    "saturates" binary per relu gate, each gate tied to its sum by big-M
-    rows whose constants come from the sum's propagated interval. Maximizes
-    the number of firing gates. The best vector found is re-evaluated with
-    the reference model, so the lower bound is always a real, checked
-    figure; the upper bound is the solver's proven dual bound.
+    A mixed-integer program solved by HiGHS (``highspy``) and OR-Tools
+    CP-SAT side by side (a portfolio: the first to prove the maximum stops
+    the other; on a time-out the tightest proven bounds of both are kept).
+    HiGHS's model: integer inputs, one binary per threshold gate, a value, a
+    "fires" binary and a "saturates" binary per relu gate, each gate tied to
+    its sum by big-M rows whose constants come from the sum's propagated
+    interval; CP-SAT's: the same with enforced linear constraints instead of
+    big-M, solved by its core-guided (MaxSAT-style) search. Threshold gates
+    that feed nothing, or feed only such gates with positive weights, keep
+    only the ``fires => sum >= t`` side (:func:`_one_sided`), which does not
+    change the maximum. Identical gates are encoded once. Maximizes the
+    number of firing gates. Every vector a solver finds is re-evaluated with
+    the reference model, so the lower bound is always a real, checked figure;
+    the upper bound is a solver's proven bound.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,7 +124,7 @@ def energy_exhaustive(circuit: Circuit, progress: Progress | None = None, worker
 
     Raises
     ------
-    CircuitError
+    UsageError
         When the circuit has more than 40 input bits (2**40 vectors).
     """
     start_time = time.perf_counter()
@@ -196,6 +204,7 @@ class _Encoding:
     fires_const: int
     merged: int  # gates encoded by another identical gate
     tightened: int  # gates whose sum bounds LP tightening shrank
+    upper_only: int  # threshold gates encoded by "fires => sum >= t" alone (see _one_sided)
 
 
 def _samples(circuit: Circuit, samples: int, seed: int = 0) -> np.ndarray:
@@ -243,6 +252,54 @@ def _identical_gates(circuit: Circuit) -> dict[str, str]:
         key = (g.kind, g.bits, g.threshold, tuple(sorted((s, w) for s, w in weights.items() if w)))
         rep[g.name] = seen.setdefault(key, g.name)
     return {g.name: rep[g.name] for g in circuit.gates}
+
+
+def _one_sided(circuit: Circuit, rep: dict[str, str]) -> set[str]:
+    """Representative threshold gates whose model needs only ``fires => sum >= t``.
+
+    The energy is maximized, so a model in which such a gate's "fires"
+    variable ``y`` may read 0 while its sum reaches the threshold has the same
+    maximum as the exact model: a gate qualifies when every gate reading it
+    is itself a qualifying threshold gate that reads it with a positive total
+    weight. Proof, in topological order, for any solution ``(x, y)`` of the
+    relaxed model and the circuit's true values ``y*`` on ``x``: exact gates
+    read only exact gates (a qualifying gate's readers qualify), so
+    ``y = y*`` there; a qualifying gate's sum is nondecreasing in the
+    qualifying gates it reads, which by induction have ``y <= y*``, so its sum
+    is at most the true one and ``y = 1`` (sum ``>= t``) implies ``y* = 1``.
+    Hence ``y <= y*`` everywhere and the relaxed objective is at most the true
+    energy of ``x``; the exact model's solutions are relaxed solutions, so the
+    maxima are equal. Gates that feed nothing always qualify.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    rep : dict of str to str
+        Each gate's representative (:func:`_identical_gates`); the analysis
+        runs on the representatives, with the weights they receive summed.
+
+    Returns
+    -------
+    set of str
+        Names of qualifying representative gates.
+    """
+    kind = {g.name: g.kind for g in circuit.gates}
+    # Total weight each representative reader gives each representative source.
+    reads: dict[str, dict[str, int]] = {}
+    for g in circuit.topological_gates:
+        if rep[g.name] != g.name:
+            continue
+        for src, w in zip(g.inputs, g.weights, strict=True):
+            if src in rep:
+                reads.setdefault(rep[src], {})
+                reads[rep[src]][g.name] = reads[rep[src]].get(g.name, 0) + w
+    qualifies: set[str] = set()
+    for g in reversed(circuit.topological_gates):  # readers come after what they read
+        if rep[g.name] != g.name or kind[g.name] != "threshold":
+            continue
+        if all(w > 0 and d in qualifies for d, w in reads.get(g.name, {}).items() if w != 0):
+            qualifies.add(g.name)
+    return qualifies
 
 
 class _SumBounds:
@@ -301,17 +358,20 @@ class _SumBounds:
         return self._h
 
 
-def _encode(circuit: Circuit, tighten: bool = True, merge: bool = True) -> _Encoding:
+def _encode(circuit: Circuit, tighten: bool = True, merge: bool = True, one_sided: bool = True) -> _Encoding:
     """The circuit as a MILP (see the module docstring): maximize the number of firing gates.
 
     Each threshold gate is a binary ``y`` tied to its sum ``S`` by two big-M
-    rows (``y = 1 => S >= t``, ``y = 0 => S <= t - 1``); each relu gate has
-    a value ``v``, a "fires" binary ``z`` and, when it can saturate, a
-    binary ``u``. The big-M constants are the sum's bounds (:class:`_SumBounds`).
+    rows (``y = 1 => S >= t``, ``y = 0 => S <= t - 1``), or by the first
+    alone when ``one_sided`` and :func:`_one_sided` says that keeps the
+    maximum; each relu gate has a value ``v``, a "fires" binary ``z`` and,
+    when it can saturate, a binary ``u``. The big-M constants are the sum's
+    bounds (:class:`_SumBounds`).
     """
     m = _Model()
     bounds = _SumBounds(circuit, tighten)
     rep = _identical_gates(circuit) if merge else {g.name: g.name for g in circuit.gates}
+    upper_only = _one_sided(circuit, rep) if one_sided else set()
     count: dict[str, int] = {}
     for g in circuit.gates:
         count[rep[g.name]] = count.get(rep[g.name], 0) + 1
@@ -354,12 +414,15 @@ def _encode(circuit: Circuit, tighten: bool = True, merge: bool = True) -> _Enco
             y = m.var(0, 1, float(weight))
             # y = 1  =>  S >= t ;  y = 0  =>  S <= t - 1
             m.row({**terms, y: lo - t}, lo, math.inf)
-            m.row({**terms, y: -(hi - t + 1)}, -math.inf, t - 1)
+            if g.name not in upper_only:
+                m.row({**terms, y: -(hi - t + 1)}, -math.inf, t - 1)
             expr[g.name] = (0, {y: 1})
             fires[y] = weight
             continue
         expr[g.name] = (0, {_encode_relu(m, g.max_value, terms, lo, hi, t, value_lo, value_hi, weight, fires): 1})
-    return _Encoding(m, input_cols, fires, fires_const, sum(count.values()) - len(count), bounds.tightened)
+    return _Encoding(
+        m, input_cols, fires, fires_const, sum(count.values()) - len(count), bounds.tightened, len(upper_only)
+    )
 
 
 def _encode_relu(
@@ -406,6 +469,7 @@ class _Solved:
     candidate: np.ndarray | None
     upper: float  # +inf when nothing is proven
     infeasible: bool  # the cutoff row is infeasible: no vector beats the lower bound
+    proven: bool = False  # the solver finished its proof (optimal or infeasible), not stopped early
 
 
 def _solve_highs(
@@ -413,8 +477,9 @@ def _solve_highs(
     best_lower: int,
     deadline: float | None,
     on_bounds: Callable[[float, float], None] | None,
+    stop: threading.Event | None = None,
 ) -> _Solved:
-    """Solve with HiGHS, asking for strictly more firing gates than ``best_lower``."""
+    """Solve with HiGHS, asking for strictly more firing gates than ``best_lower``; ``stop`` interrupts it."""
     import highspy
 
     m = enc.model
@@ -429,11 +494,13 @@ def _solve_highs(
     lp.offset_ = float(enc.fires_const)
     h.passModel(lp)
     m.rows.pop()
-    if on_bounds is not None:
+    if on_bounds is not None or stop is not None:
 
         def report(event: Any) -> None:
-            out = event.data_out
-            on_bounds(out.mip_primal_bound, out.mip_dual_bound)
+            if on_bounds is not None:
+                on_bounds(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
+            if stop is not None and stop.is_set():
+                event.interrupt()
 
         h.cbMipInterrupt.subscribe(report)
     h.run()
@@ -444,11 +511,18 @@ def _solve_highs(
     if info.primal_solution_status >= 1 and solution.value_valid:
         cand = np.rint(np.array(solution.col_value)[enc.input_cols]).astype(np.int64)
     if status == highspy.HighsModelStatus.kInfeasible:
-        return _Solved(cand, best_lower, True)
+        return _Solved(cand, best_lower, True, True)
     dual = info.mip_dual_bound
-    if status == highspy.HighsModelStatus.kOptimal and not math.isfinite(dual):
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    if optimal and not math.isfinite(dual):
         dual = info.objective_function_value
-    return _Solved(cand, dual if math.isfinite(dual) else math.inf, False)
+    return _Solved(cand, dual if math.isfinite(dual) else math.inf, False, optimal)
+
+
+#: CP-SAT's subsolvers, in the order workers are given them: the core-guided search proves the upper
+#: bound (MaxSAT-style, on the objective's literals), the LP-guided search finds vectors. Measured on the
+#: bench's circuits in bench/RESULTS.md.
+CPSAT_SUBSOLVERS = ("core", "default_lp", "max_lp", "quick_restart", "reduced_costs", "pseudo_costs", "no_lp")
 
 
 def _solve_cpsat(
@@ -458,16 +532,24 @@ def _solve_cpsat(
     deadline: float | None,
     on_bounds: Callable[[float, float], None] | None,
     workers: int,
+    one_sided: bool = True,
+    stop: threading.Event | None = None,
 ) -> _Solved:
-    """Solve with OR-Tools CP-SAT on the same encoding, as integer linear constraints with enforcement literals.
+    """Solve with OR-Tools CP-SAT, as integer linear constraints with enforcement literals.
 
     CP-SAT needs no big-M: ``y => S >= t`` and ``not y => S <= t - 1`` are
-    enforced linear constraints. Relu values are ``max``/``min`` equalities.
+    enforced linear constraints (the second left out for the gates of
+    :func:`_one_sided`). Relu values are ``max``/``min`` equalities.
+    Identical gates are encoded once, weighted by their number. One worker
+    runs the core-guided search alone; more workers take
+    :data:`CPSAT_SUBSOLVERS` in order. ``hint`` (a vector with ``best_lower``
+    firing gates) is CP-SAT's first solution hint.
     """
     from ortools.sat.python import cp_model
 
     ranges = circuit.value_ranges
     rep = _identical_gates(circuit)
+    upper_only = _one_sided(circuit, rep) if one_sided else set()
     count: dict[str, int] = {}
     for g in circuit.gates:
         count[rep[g.name]] = count.get(rep[g.name], 0) + 1
@@ -489,7 +571,8 @@ def _solve_cpsat(
         fires = model.new_bool_var(f"fires_{g.name}")
         if g.kind == "threshold":
             model.add(S >= g.threshold).only_enforce_if(fires)
-            model.add(S <= g.threshold - 1).only_enforce_if(~fires)
+            if g.name not in upper_only:
+                model.add(S <= g.threshold - 1).only_enforce_if(~fires)
             val[g.name] = fires
         else:
             d = model.new_int_var(r.sum_lo - g.threshold, r.sum_hi - g.threshold, f"d_{g.name}")
@@ -502,31 +585,55 @@ def _solve_cpsat(
             model.add_min_equality(v, [a, g.max_value])
             val[g.name] = v
         objective.append(count[g.name] * fires)
-    model.add(sum(objective) >= best_lower + 1)
     model.maximize(sum(objective))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
+    if workers == 1:
+        solver.parameters.optimize_with_core = True
+    else:
+        solver.parameters.subsolvers.extend(CPSAT_SUBSOLVERS[:workers])
     if deadline is not None:
         solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+    if on_bounds is not None:
+        seen = {"primal": float(best_lower)}
+        solver.best_bound_callback = lambda bound: on_bounds(seen["primal"], bound)
 
     class _Report(cp_model.CpSolverSolutionCallback):
         def on_solution_callback(self) -> None:
             if on_bounds is not None:
-                on_bounds(self.objective_value, self.best_objective_bound)
+                seen["primal"] = max(seen["primal"], self.objective_value)
+                on_bounds(seen["primal"], self.best_objective_bound)
 
-    status = solver.solve(model, _Report())
+    watcher = None
+    if stop is not None:
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(0.05):
+                if stop.is_set():
+                    solver.stop_search()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+    try:
+        status = solver.solve(model, _Report())
+    finally:
+        if watcher is not None:
+            finished.set()
+            watcher.join()
     cand = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         cand = np.array([solver.value(x) for x in xs], dtype=np.int64)
-    if status == cp_model.INFEASIBLE:
-        return _Solved(cand, best_lower, True)
+    if status == cp_model.INFEASIBLE:  # cannot happen (every vector is a solution): nothing is proven
+        return _Solved(cand, math.inf, False)
     if status == cp_model.OPTIMAL:
-        return _Solved(cand, solver.objective_value, False)
+        return _Solved(cand, solver.objective_value, False, True)
     bound = solver.best_objective_bound
-    return _Solved(cand, bound if status == cp_model.FEASIBLE else math.inf, False)
+    return _Solved(cand, bound if math.isfinite(bound) else math.inf, False)
 
 
-Solver = Literal["highs", "cpsat"]
+Solver = Literal["portfolio", "highs", "cpsat"]
 
 
 def _local_search(
@@ -589,56 +696,108 @@ def _local_search(
     return best, best_vec
 
 
+def _lower_thread_priority(increment: int = 10) -> None:
+    """Raise the calling thread's nice value by ``increment`` (Linux, where it is per thread; elsewhere nothing).
+
+    The portfolio's CP-SAT thread runs so: on an idle machine it has a core
+    of its own, and on a busy one it does not take HiGHS's share (threads
+    CP-SAT starts inherit the value). Measured in bench/RESULTS.md.
+    """
+    if sys.platform != "linux":
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+    except OSError:  # not permitted: the thread keeps its priority
+        pass
+
+
+def _race(runs: list[Callable[[], None]], stop: threading.Event, proven: Callable[[], bool]) -> None:
+    """Run ``runs`` in threads; when one returns and ``proven()`` holds, set ``stop`` so the others return.
+
+    The solvers release the GIL while they search, so the threads run on
+    separate cores; each solver polls ``stop`` and returns its bounds so far.
+    An exception in a thread stops the others and is raised here.
+    """
+    errors: list[BaseException] = []
+
+    def go(run: Callable[[], None]) -> None:
+        try:
+            run()
+            if proven():
+                stop.set()
+        except BaseException as e:  # re-raised in the caller's thread
+            errors.append(e)
+            stop.set()
+
+    threads = [threading.Thread(target=go, args=(run,)) for run in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def energy_milp(
     circuit: Circuit,
     time_limit: float | None = None,
     samples: int = 4096,
-    solver: Solver = "highs",
+    solver: Solver = "portfolio",
     tighten: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
     local_search: bool = True,
 ) -> EnergyResult:
-    """Energy by mixed-integer programming (HiGHS, or OR-Tools CP-SAT).
+    """Energy by mixed-integer programming (HiGHS and OR-Tools CP-SAT, side by side by default).
 
-    Random vectors are evaluated first; the best one is a lower bound and the
-    solver is asked for strictly more firing gates. Any vector the solver
-    returns is re-evaluated with the reference model, so the lower bound is
-    always a real, checked figure; the upper bound is the solver's proven
-    bound. On a time-out the result is not exact: ``value`` is the best
-    verified lower bound and ``bounds`` says how far off it may be.
+    Random vectors are evaluated first and improved by local search; the best
+    one is a lower bound, HiGHS is asked for strictly more firing gates than
+    the sampled bound, and CP-SAT starts from the local-search vector as its
+    hint. Any vector a solver returns is re-evaluated with the reference
+    model, so the lower bound is always a real, checked figure; the upper
+    bound is the least proven bound of the solvers that ran. On a time-out
+    the result is not exact: ``value`` is the best verified lower bound and
+    ``bounds`` says how far off it may be.
 
     Parameters
     ----------
     circuit : Circuit
     time_limit : float, optional
-        Seconds in all (None: until proven).
+        Seconds in all, wall clock (None: until proven).
     samples : int
         Random vectors evaluated first.
-    solver : {"highs", "cpsat"}
-        HiGHS on the big-M encoding (the default: fastest on the bench's
-        circuits, see bench/RESULTS.md), or CP-SAT with enforced constraints.
+    solver : {"portfolio", "highs", "cpsat"}
+        ``portfolio`` (the default) runs HiGHS on one thread and CP-SAT on
+        the other ``workers - 1`` (at least one) at once, and stops both as
+        soon as one proves the maximum: on the bench's circuits each wins on
+        some (bench/RESULTS.md). ``highs``: HiGHS alone, on the big-M
+        encoding. ``cpsat``: CP-SAT alone, with enforced constraints.
     tighten : bool
         Tighten each gate's big-M constants by LP (HiGHS only). Off by
         default: on the bench's circuits it made HiGHS slower (51 against
-        20 CPU seconds on seed 1, 44 against 39 on seed 3).
+        20 CPU seconds on seed 1, 44 against 39 on seed 3; seed 2 still
+        unproven at 120 s).
     progress : callable, optional
         ``progress(closed, gap)``: of the gap between the first lower and
         upper bounds, how much is closed (reaches ``gap`` when proven).
+        Called from the solvers' threads.
     workers : int, optional
-        CP-SAT's worker threads (default: the CPUs available).
+        Threads (default: the CPUs available). CP-SAT with one worker runs
+        its core-guided search alone; with more, its workers take
+        :data:`CPSAT_SUBSOLVERS` in order.
     local_search : bool
         Improve the best sampled vectors by iterated local search before
         solving (:func:`_local_search`, about a second): a better verified
-        lower bound when the solver times out, and CP-SAT's hint and cutoff.
+        lower bound when the solvers time out, and CP-SAT's hint.
 
     Raises
     ------
-    CircuitError
+    UsageError
         For an unknown solver name.
     """
-    if solver not in ("highs", "cpsat"):
-        raise UsageError(f"MILP solver must be 'highs' or 'cpsat', not {solver!r}")
+    if solver not in ("portfolio", "highs", "cpsat"):
+        raise UsageError(f"MILP solver must be 'portfolio', 'highs' or 'cpsat', not {solver!r}")
     start_time = time.perf_counter()
     deadline = None if time_limit is None else start_time + time_limit
     ref = Reference(circuit)
@@ -668,28 +827,49 @@ def energy_milp(
     if progress is not None:
         progress(0, gap0)
 
-        def on_bounds(primal: float, dual: float) -> None:
-            lower = max(best_lower, primal) if math.isfinite(primal) else best_lower
-            upper = min(circuit.size, dual) if math.isfinite(dual) else circuit.size
-            progress(max(0, min(gap0, gap0 - int(math.floor(upper + 1e-6) - lower))), gap0)
+        seen = {"lower": float(best_lower), "upper": float(circuit.size)}  # over every solver
 
-    if solver == "highs":
+        def on_bounds(primal: float, dual: float) -> None:
+            if math.isfinite(primal):
+                seen["lower"] = max(seen["lower"], primal)
+            if math.isfinite(dual):
+                seen["upper"] = min(seen["upper"], dual)
+            gap = int(math.floor(seen["upper"] + 1e-6) - seen["lower"])
+            progress(max(0, min(gap0, gap0 - gap)), gap0)
+
+    n_workers = workers or default_workers()
+    stop = threading.Event() if solver == "portfolio" else None
+    results: list[_Solved] = []
+
+    def run_highs() -> None:
         # HiGHS's cutoff stays at the sampled bound: with the local-search bound instead, it
         # proved seed 3 of the bench in 92 CPU seconds against 39 (seed 1: 19 against 20).
-        solved = _solve_highs(_encode(circuit, tighten=tighten), sampled, deadline, on_bounds)
+        results.append(_solve_highs(_encode(circuit, tighten=tighten), sampled, deadline, on_bounds, stop))
+
+    def run_cpsat() -> None:
+        cp_workers = max(1, n_workers - 1) if solver == "portfolio" else n_workers
+        if solver == "portfolio":
+            _lower_thread_priority()
+        results.append(_solve_cpsat(circuit, best_vec, best_lower, deadline, on_bounds, cp_workers, stop=stop))
+
+    if stop is not None:  # the portfolio
+        _race([run_highs, run_cpsat], stop, lambda: any(r.proven for r in results))
     else:
-        solved = _solve_cpsat(circuit, best_vec, best_lower, deadline, on_bounds, workers or default_workers())
-    if solved.candidate is not None:
-        maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
-        cand = np.clip(solved.candidate, 0, maxima)
-        act = int(ref.activity(cand.reshape(1, -1))[0])
-        if act > best_lower:
-            best_lower, best_vec = act, cand
-    if solved.infeasible:  # no vector beats the cutoff, which is at most best_lower
-        upper = best_lower
-    else:
-        upper = circuit.size if not math.isfinite(solved.upper) else math.floor(solved.upper + 1e-6)
-        upper = min(max(upper, best_lower), circuit.size)
+        (run_highs if solver == "highs" else run_cpsat)()
+    upper = circuit.size
+    maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
+    for solved in results:
+        if solved.candidate is not None:
+            cand = np.clip(solved.candidate, 0, maxima)
+            act = int(ref.activity(cand.reshape(1, -1))[0])
+            if act > best_lower:
+                best_lower, best_vec = act, cand
+    for solved in results:  # every solver's bound is proven: keep the least
+        if solved.infeasible:  # no vector beats the cutoff, which is at most best_lower
+            upper = min(upper, best_lower)
+        elif math.isfinite(solved.upper):
+            upper = min(upper, math.floor(solved.upper + 1e-6))
+    upper = min(max(upper, best_lower), circuit.size)
     if progress is not None:
         progress(gap0 - (upper - best_lower), gap0)
     return done(upper)
