@@ -59,3 +59,26 @@ def test_identity_names_the_simulator_install_and_the_cocotb_libraries() -> None
     assert any(part.endswith("verilator") for part in identity)
     plain = cocotb_runner._toolchain_identity("verilator", False)
     assert str(cfg.libs_dir) not in plain
+
+
+@needs_icarus
+def test_a_build_reports_what_each_command_cost(cache: Path) -> None:
+    first = cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True)
+    assert [s.name for s in first.stages] == ["elaborate"]
+    assert all(s.wall_s > 0 and s.cpu_s >= 0 for s in first.stages)
+    assert cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True).stages == ()
+
+
+@pytest.mark.slow
+def test_a_changed_build_recipe_never_reuses_a_build(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The key hashes the commands as run: a build made with other compiler options is another build.
+    try:
+        first = cocotb_runner.build("verilator", DESIGN, "tiny", args=["-Wno-fatal"], cocotb=False)
+    except cocotb_runner.ToolError as exc:
+        pytest.skip(str(exc))
+    assert [s.name for s in first.stages] == ["verilate", "compile"]
+    assert (first.directory / "tiny").exists()
+    monkeypatch.setattr(cocotb_runner, "CXX_OPT", "-O0")
+    second = cocotb_runner.build("verilator", DESIGN, "tiny", args=["-Wno-fatal"], cocotb=False)
+    assert not second.cached and second.directory != first.directory
+    assert "c++ -O0 " in (second.directory / "build.log").read_text()  # the C++ was compiled with them
