@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -138,8 +137,8 @@ class BuildStage:
         Wall-clock seconds.
     cpu_s : float
         CPU seconds (user + system) of the command and the processes it
-        waited for, from :func:`resource.getrusage` of this process's
-        children (it counts any other child of this process that ends meanwhile).
+        waited for, from :func:`os.times` (it counts any other child of
+        this process that ends meanwhile).
     """
 
     name: str
@@ -192,8 +191,8 @@ def _tail(log: Path) -> str:
 
 
 def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    times = os.times()  # children's times: those of the waited-for child processes (0 where not kept)
+    return times.children_user + times.children_system
 
 
 def _execute(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, what: str) -> tuple[float, float]:
