@@ -85,3 +85,26 @@ def test_verilog_from_another_amaranth_is_not_reused(cache: Path, monkeypatch: p
     run.generated_design(c, options, on_stage=stages.append)
     assert stages == ["generating the Verilog"] * 2
     assert real("amaranth")[0].startswith("amaranth==")
+
+
+@needs_icarus
+def test_a_build_reports_what_each_command_cost(cache: Path) -> None:
+    first = cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True)
+    assert [s.name for s in first.stages] == ["elaborate"]
+    assert all(s.wall_s > 0 and s.cpu_s >= 0 for s in first.stages)
+    assert cocotb_runner.build("icarus", DESIGN, "tiny", cocotb=True).stages == ()
+
+
+@pytest.mark.slow
+def test_a_changed_build_recipe_never_reuses_a_build(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The key hashes the commands as run: a build made with other compiler options is another build.
+    try:
+        first = cocotb_runner.build("verilator", DESIGN, "tiny", args=["-Wno-fatal"], cocotb=False)
+    except cocotb_runner.ToolError as exc:
+        pytest.skip(str(exc))
+    assert [s.name for s in first.stages] == ["verilate", "compile"]
+    assert (first.directory / "tiny").exists()
+    monkeypatch.setattr(cocotb_runner, "CXX_OPT", "-O0")
+    second = cocotb_runner.build("verilator", DESIGN, "tiny", args=["-Wno-fatal"], cocotb=False)
+    assert not second.cached and second.directory != first.directory
+    assert "c++ -O0 " in (second.directory / "build.log").read_text()  # the C++ was compiled with them
