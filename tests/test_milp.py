@@ -131,3 +131,28 @@ def test_race_raises_a_solver_error_and_stops_the_others():
     with pytest.raises(RuntimeError, match="crashed"):
         _race([broken, lambda: stop.wait(30)], stop, lambda: False)
     assert stop.is_set()
+
+
+@pytest.mark.parametrize("solver", ["portfolio", "cpsat", "highs"])
+def test_a_solver_stopped_early_proves_nothing(solver: str):
+    # Found in CI: with time_limit=0.05, CP-SAT stopped before presolve had finished (status UNKNOWN) and
+    # its best_objective_bound read 0.0; the portfolio took that as an upper bound, clamped it to the
+    # verified lower bound and returned "exact: 74" for a circuit on which 75 gates fire.
+    c = random_layered(64, [40, 40, 20], fan_in=16, seed=2)
+    for _ in range(3):
+        r = energy_milp(c, time_limit=0.05, solver=solver)
+        assert not r.exact
+        assert r.bounds[0] < r.bounds[1]
+
+
+def test_a_bound_below_a_checked_vector_is_never_a_proof(monkeypatch):
+    from hdlgen.analysis import exact_energy as ee
+
+    c = random_layered(16, [8, 8], fan_in=6, seed=1)
+    truth = energy_exhaustive(c).value
+    bogus = ee._Solved(None, 0.0, False)  # a solver claiming "at most 0 gates fire"
+    monkeypatch.setattr(ee, "_solve_cpsat", lambda *a, **k: bogus)
+    assert truth < c.size  # so only a solver's bound could make the answer exact
+    r = energy_milp(c, solver="cpsat", time_limit=5)
+    assert not r.exact
+    assert r.bounds[0] <= truth <= r.bounds[1]

@@ -629,6 +629,10 @@ def _solve_cpsat(
         return _Solved(cand, math.inf, False)
     if status == cp_model.OPTIMAL:
         return _Solved(cand, solver.objective_value, False, True)
+    if status != cp_model.FEASIBLE:
+        # UNKNOWN (stopped or out of time before a first solution): CP-SAT's best_objective_bound is
+        # then no bound at all (it reads 0.0 when presolve had not finished), so nothing is proven.
+        return _Solved(cand, math.inf, False)
     bound = solver.best_objective_bound
     return _Solved(cand, bound if math.isfinite(bound) else math.inf, False)
 
@@ -867,9 +871,11 @@ def energy_milp(
     for solved in results:  # every solver's bound is proven: keep the least
         if solved.infeasible:  # no vector beats the cutoff, which is at most best_lower
             upper = min(upper, best_lower)
-        elif math.isfinite(solved.upper):
+        elif math.isfinite(solved.upper) and math.floor(solved.upper + 1e-6) >= best_lower:
             upper = min(upper, math.floor(solved.upper + 1e-6))
-    upper = min(max(upper, best_lower), circuit.size)
+        # A bound below best_lower, which the reference model checked on a vector, is no bound: it is
+        # ignored, never taken as a proof that best_lower is the maximum.
+    upper = min(upper, circuit.size)
     if progress is not None:
         progress(gap0 - (upper - best_lower), gap0)
     return done(upper)
