@@ -108,3 +108,14 @@ def test_a_changed_build_recipe_never_reuses_a_build(cache: Path, monkeypatch: p
     second = cocotb_runner.build("verilator", DESIGN, "tiny", args=["-Wno-fatal"], cocotb=False)
     assert not second.cached and second.directory != first.directory
     assert "c++ -O0 " in (second.directory / "build.log").read_text()  # the C++ was compiled with them
+
+
+@needs_icarus
+def test_a_cell_model_changed_in_place_is_another_build(cache: Path, tmp_path: Path) -> None:
+    # FPGA cell models are passed by path; a new Yosys rewrites them at the same path.
+    cells = tmp_path / "cells_sim.v"
+    cells.write_text("module CELL(input a, output y); assign y = a; endmodule\n")
+    first = cocotb_runner.build("icarus", DESIGN, "tiny", libraries=[cells], cocotb=True)
+    cells.write_text("module CELL(input a, output y); assign y = ~a; endmodule\n")
+    second = cocotb_runner.build("icarus", DESIGN, "tiny", libraries=[cells], cocotb=True)
+    assert not second.cached and second.directory != first.directory

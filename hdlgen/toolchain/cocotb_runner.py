@@ -375,6 +375,8 @@ def build(
     key_parts += _toolchain_identity(simulator, cocotb)
     for name, text in sources.items():
         key_parts += [name, text]
+    for library in libraries:  # cell models are named by path: a new Yosys may change them in place
+        key_parts.append(hashlib.sha256(Path(library).read_bytes()).hexdigest())
     key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:20]
     kind = "cocotb" if cocotb else "plain"
     directory = cache_dir() / f"{simulator}-{kind}-{top.strip(chr(92)).strip()}-{key}"
