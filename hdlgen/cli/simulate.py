@@ -16,6 +16,9 @@ from hdlgen.errors import CheckError, CircuitError
 if TYPE_CHECKING:
     import numpy as np
 
+    from hdlgen.hdl.top import ClockGating, Gating
+    from hdlgen.sim.run import Driver, Schedule, Simulator
+
 __all__ = ["COMMANDS"]
 
 EXHAUSTIVE_LIMIT = 24
@@ -85,19 +88,19 @@ EXHAUSTIVE_LIMIT = 24
 def sim_command(
     file: str,
     vectors_file: str | None,
-    simulator: str,
-    driver: str,
+    simulator: Simulator,
+    driver: Driver,
     n_vectors: int | None,
     exhaustive: bool,
     dataset: str | None,
     data_dir: str | None,
     seed: int,
-    gating: str,
-    schedule: str,
+    gating: Gating,
+    schedule: Schedule,
     rtl: str | None,
     top: str | None,
     pipeline: bool,
-    clock_gating: str,
+    clock_gating: ClockGating,
     waves: str | None,
     toggles: bool,
     as_json: bool,
@@ -141,14 +144,14 @@ def sim_command(
         result = simulate(
             circuit,
             X,
-            simulator=simulator,  # type: ignore[arg-type]  # click.Choice checked it
+            simulator=simulator,
             gating=gating,
-            schedule=schedule,  # type: ignore[arg-type]
+            schedule=schedule,
             seed=seed,
             rtl=rtl,
             top=top,
             waves=waves,
-            driver=driver,  # type: ignore[arg-type]
+            driver=driver,
             pipeline=pipeline,
             clock_gating=clock_gating,
             toggles=toggles,

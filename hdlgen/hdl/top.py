@@ -25,12 +25,14 @@ from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 
-__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "check_options"]
+__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "ClockGating", "Gating", "check_options"]
 
 Gating = Literal["rtz", "delta", "none"]
 GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
 #: How gated clocks are made for ``clock_gating="physical"``.
 ClockGateCell = Literal["generic", "ecp5", "ice40"]
+#: How a gated register stops: a clock enable, or a gated clock (see :class:`CircuitTop`).
+ClockGating = Literal["enable", "physical"]
 CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
 
 

@@ -47,7 +47,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -73,6 +73,9 @@ from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_tog
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
 from hdlgen.toolchain.tools import distribution_versions, sources_digest
+
+if TYPE_CHECKING:
+    from hdlgen.hdl.top import ClockGating, Gating
 
 __all__ = [
     "DRIVERS",
@@ -214,13 +217,13 @@ class SimOptions:
     """Checked options of a simulation (see :func:`simulate` for their meaning)."""
 
     simulator: Simulator = "verilator"
-    gating: str = "rtz"
+    gating: Gating = "rtz"
     schedule: Schedule = "back-to-back"
     seed: int = 0
     driver: Driver = "hdl"
     pipeline: bool = False
     idle: Literal["zero", "random"] = "zero"
-    clock_gating: str = "enable"
+    clock_gating: ClockGating = "enable"
     toggles: bool = True
     chunk: int = CHUNK
 
@@ -369,7 +372,7 @@ def generated_design(
             on_stage("generating the Verilog")
         design = to_verilog(
             circuit,
-            gating=options.gating,  # type: ignore[arg-type]  # checked by check_options
+            gating=options.gating,
             top=top,
             pipeline=options.pipeline,
             clock_gating=options.clock_gating,
@@ -428,8 +431,9 @@ def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOpti
     Raises
     ------
     CircuitError
-        When the file cannot be read, has no such module, or is an ECP5
-        netlist to be simulated on Icarus.
+        When the file cannot be read or has no such module.
+    UsageError
+        For an ECP5 netlist to be simulated on Icarus (``simulator``).
     """
     try:
         text = Path(rtl).read_text()
@@ -442,8 +446,9 @@ def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOpti
         g.name: g.name for g in circuit.gates if re.search(rf"\b(reg|wire)\b[^;]*\\?\b{re.escape(g.name)}\b", text)
     }
     if options.simulator == "icarus" and any(m.parent.name == "ecp5" for m in cell_models(text)):
-        raise CircuitError(
-            f"{rtl}: an ECP5 netlist needs --simulator verilator (Icarus 11 rejects Yosys's ECP5 cell models)"
+        raise UsageError(
+            f"{rtl}: an ECP5 netlist needs simulator 'verilator' (Icarus 11 rejects Yosys's ECP5 cell models)",
+            "simulator",
         )
     layout = PortLayout.of(circuit, options.pipeline)
     classifier = layout.classifier and re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
@@ -1028,8 +1033,9 @@ class Comparison:
         -------
         SimResult
         """
+        expected = self.expected or {}
         toggles_ok = self.toggles is None or (
-            self.toggles == {g: self.expected[g] for g in self.toggles} and not self.toggles_unknown  # type: ignore[index]
+            self.toggles == {g: expected[g] for g in self.toggles} and not self.toggles_unknown
         )
         if self.toggles_unknown:
             self._note({"error": f"gate registers X/Z: {', '.join(self.toggles_unknown[:5])}"})
@@ -1077,7 +1083,7 @@ def simulate(
     circuit: Circuit,
     X: np.ndarray | Exhaustive,
     simulator: Simulator = "verilator",
-    gating: str = "rtz",
+    gating: Gating = "rtz",
     schedule: Schedule = "back-to-back",
     seed: int = 0,
     rtl: str | os.PathLike[str] | None = None,
@@ -1086,7 +1092,7 @@ def simulate(
     driver: Driver = "hdl",
     pipeline: bool = False,
     idle: Literal["zero", "random"] = "zero",
-    clock_gating: str = "enable",
+    clock_gating: ClockGating = "enable",
     toggles: bool = True,
     chunk: int = CHUNK,
     progress: Callable[[int, int], None] | None = None,
