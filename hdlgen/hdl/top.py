@@ -45,6 +45,19 @@ def check_options(
 ) -> None:
     """Check the options of :class:`CircuitTop` (before anything is built or written).
 
+    Parameters
+    ----------
+    gating : str
+        One of :data:`GATING_MODES` (``"rtz"``, ``"delta"``, ``"none"``).
+    pipeline : bool
+        A pipeline cut inside every gate's adder tree.
+    clock_gating : str
+        ``"enable"`` or ``"physical"``.
+    clock_gate_cell : str
+        One of ``"generic"``, ``"ecp5"``, ``"ice40"``.
+    clock_enables : bool
+        Registers with clock enables (False only with gating ``"rtz"``).
+
     Raises
     ------
     UsageError
@@ -354,7 +367,17 @@ class CircuitTop(wiring.Component):
         return nodes[0][1]
 
     def elaborate(self, platform: object) -> Module:
-        """Valid bits, stage values, gate units and registers, the energy count and the outputs."""
+        """Valid bits, stage values, gate units and registers, the energy count and the outputs.
+
+        Parameters
+        ----------
+        platform : amaranth.build.Platform or None
+            The platform Amaranth elaborates for; unused (the design is the same on every board).
+
+        Returns
+        -------
+        Module
+        """
         m = Module()
         c = self.circuit
         stages = self.latency

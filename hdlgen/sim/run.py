@@ -731,10 +731,13 @@ def start_bench(
     sim : SimBuild
         From :func:`build_simulation`.
     design : Design
+        The design under test (its port layout packs ``i_data``).
     stim : Stimulus
+        Reset, ``i_valid`` and input vector of every edge.
     workdir : Path
         Empty working directory of the run.
     options : SimOptions
+        The checked options (unused here but for symmetry with :func:`start_cocotb`).
     waves : bool
         Ask the testbench for a VCD of the design (``dump.vcd``).
 
@@ -811,7 +814,30 @@ def start_cocotb(
 ) -> cocotb_runner.Running:
     """Write the stimulus and start the cocotb per-edge driver (driver ``cocotb``).
 
-    Parameters and returns as :func:`start_bench`.
+    Parameters
+    ----------
+    sim : SimBuild
+        From :func:`build_simulation` (built for cocotb).
+    design : Design
+        The design under test (its port layout packs ``i_data``).
+    stim : Stimulus
+        Reset, ``i_valid`` and input vector of every edge.
+    workdir : Path
+        Empty working directory of the run.
+    options : SimOptions
+        Its ``toggles`` asks for a VCD to count register toggles.
+    waves : bool
+        Also keep the VCD as a waveform.
+
+    Returns
+    -------
+    Running
+        Pass it to :func:`finish_bench`.
+
+    Raises
+    ------
+    ToolError
+        When the simulator cannot be started.
     """
     np.savez(
         workdir / "stimulus.npz", rst=stim.rst, i_valid=stim.i_valid, i_data=design.layout.pack_input_bytes(stim.data)

@@ -207,6 +207,11 @@ def dump_module(scopes: list[str]) -> str:
 def hierarchical(*parts: str) -> str:
     """A hierarchical reference from unescaped path components, e.g. ``hierarchical("table", "unique")``.
 
+    Parameters
+    ----------
+    *parts : str
+        Instance and signal names, outermost first, as the design names them.
+
     Returns
     -------
     str

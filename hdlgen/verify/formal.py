@@ -74,6 +74,7 @@ class FormalResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON (``hdlgen verify --json``): every field, ``seconds`` rounded to 0.01."""
         return {
             "proven": self.proven,
             "gates": self.gates,
@@ -85,7 +86,21 @@ class FormalResult:
 
 
 def spec_value(gate: Gate, operands: list) -> Any:
-    """The gate's function in plain signed arithmetic (the specification side)."""
+    """The gate's function in plain signed arithmetic (the specification side).
+
+    Parameters
+    ----------
+    gate : Gate
+        The gate: its weights, threshold, kind and output width.
+    operands : list of amaranth.hdl.Value
+        One value per gate input, in the gate's input order, read as unsigned.
+
+    Returns
+    -------
+    amaranth.hdl.Value
+        1 bit for a threshold gate (``sum >= threshold``); for a relu gate
+        ``min(max(sum - threshold, 0), 2**bits - 1)`` on ``bits`` bits.
+    """
     total: Any = 0  # an int, then an Amaranth expression
     for x, w in zip(operands, gate.weights, strict=True):
         total = total + x.as_unsigned() * w
