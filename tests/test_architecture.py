@@ -205,3 +205,17 @@ def test_an_upward_row_would_be_found() -> None:
     assert upward_imports([["hdlgen.errors"], ["hdlgen.ir"], ["hdlgen.sim"]], G) == []
     swapped = [["hdlgen.errors"], ["hdlgen.sim"], ["hdlgen.ir"]]
     assert upward_imports(swapped, G) == ["hdlgen.sim.run -> hdlgen.ir.ports"]
+
+
+def test_architecture_page_draws_the_layers_in_mermaid() -> None:
+    """The page has mermaid diagrams, mkdocs renders the fence as a diagram, and the page is in the nav.
+
+    (tests/test_docs.py builds the site with ``mkdocs build --strict``.)
+    """
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    assert page.count("```mermaid\n") >= 2
+    for layer in ("hdlgen.errors", "hdlgen.ir", "hdlgen.hdl", "hdlgen.toolchain", "hdlgen.power", "cli"):
+        assert layer in page.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert re.search(r"custom_fences:\s*\n\s*- name: mermaid\s*\n\s*class: mermaid", config)
+    assert "architecture.md" in config
