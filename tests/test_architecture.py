@@ -219,3 +219,56 @@ def test_architecture_page_draws_the_layers_in_mermaid() -> None:
     config = (ROOT / "mkdocs.yml").read_text()
     assert re.search(r"custom_fences:\s*\n\s*- name: mermaid\s*\n\s*class: mermaid", config)
     assert "architecture.md" in config
+
+
+def _message_text(node: ast.expr) -> str:
+    """A string or f-string as written, with ``{}`` for each formatted value."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_message_text(v) if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return ""
+
+
+#: A command suggested to the user (``run 'hdlgen data fetch mnist'``) may carry its flags.
+_COMMAND = re.compile(r"'(?:hdlgen |\{\} )[^']*'")
+_FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
+
+
+def flags_in_messages(paths: list[Path]) -> list[str]:
+    """``file:line: --flag`` for each command-line flag in the message of a ``raise`` (outside suggested commands)."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Raise) or node.exc is None:
+                continue
+            parts = {id(v) for sub in ast.walk(node.exc) if isinstance(sub, ast.JoinedStr) for v in sub.values}
+            for sub in ast.walk(node.exc):
+                if isinstance(sub, ast.JoinedStr | ast.Constant) and id(sub) not in parts:
+                    text = _COMMAND.sub("", _message_text(sub))
+                    found += [f"{path}:{sub.lineno}: {flag}" for flag in _FLAG.findall(text)]
+    return found
+
+
+def test_library_messages_name_parameters_not_command_line_flags() -> None:
+    """Below the command line, a refused value is named by its parameter; the CLI adds the flag (UsageError)."""
+    paths = [
+        p
+        for folder in ("hdlgen", "boards")
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        if "cli" not in p.relative_to(ROOT).parts
+    ]
+    assert flags_in_messages(paths) == []
+
+
+def test_a_flag_in_a_message_would_be_found(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text(
+        "def f(x, folder):\n"
+        "    raise ValueError(f'{x}: needs --simulator verilator')\n"
+        "    raise ValueError(\"pass --trust\")\n"
+        "    raise ValueError(f\"run 'hdlgen data fetch --data-dir {folder}' or set simulator\")\n"
+        "    raise ValueError(\"nextpnr-ice40 --up5k failed\" if x else 'x')\n"
+    )
+    found = [line.split(": ", 1)[1] for line in flags_in_messages([f])]
+    assert found == ["--simulator", "--trust", "--up5k"]
