@@ -30,7 +30,6 @@ from hdlgen.datasets import (
     threshold_encoding,
 )
 from hdlgen.errors import CircuitError, UsageError
-from hdlgen.ir.circuit import Circuit
 from hdlgen.learn.digits import TrainReport, evaluate_dataset
 from hdlgen.learn.sparse import Kind, TrainConfig, train_network
 
@@ -225,7 +224,16 @@ def train_mnist(
     images, labels = load_mnist_training(training_set, data_dir)
     tr, va = split_validation(labels, VALIDATION, split_seed)
 
-    X_train, y_train, soft = _training_data(images[tr], labels[tr], thresholds, shifts, distillation, seed)
+    def encode(img: np.ndarray) -> np.ndarray:
+        img = img.astype(np.int64)
+        levels = np.zeros(img.shape, dtype=np.int64)
+        for t in thresholds:
+            levels += img >= t
+        return levels
+
+    moves = [(0, 0)] + ([(-1, 0), (1, 0), (0, -1), (0, 1)] if shifts else [])
+    X_train = np.concatenate([encode(shift_images(images[tr], dy, dx)) for dy, dx in moves])
+    y_train = np.tile(labels[tr], len(moves))
     config = TrainConfig(
         kind=kind,
         hidden=(hidden,),
@@ -237,6 +245,10 @@ def train_mnist(
         output_fan_in=output_fan_in,
         distillation=distillation,
     )
+    soft = None
+    if distillation:
+        grey = np.concatenate([shift_images(images[tr], dy, dx) for dy, dx in moves]) / 255.0
+        soft = teacher_probabilities(grey, y_train, seed=seed, **TEACHER)
     # Pixels that almost never reach a threshold carry no information, yet a
     # connection to one would cost LUTs: only the others are candidates.
     candidates = np.flatnonzero((X_train > 0).mean(axis=0) >= MIN_PIXEL_RATE)
@@ -263,7 +275,7 @@ def train_mnist(
             name=name or f"mnist_{kind}",
             meta=meta,
             progress=progress,
-            validation_data=(_levels(images[va], thresholds)[:, candidates], labels[va]),
+            validation_data=(encode(images[va])[:, candidates], labels[va]),
             input_names=names,
             drop_unused_inputs=True,
             soft_targets=soft,
@@ -283,7 +295,18 @@ def train_mnist(
         "validation_accuracy": max((h.get("validation", 0.0) for h in network.history), default=None),
     }
     if evaluate_test:
-        metrics.update(_test_metrics(circuit, data_dir))
+        try:
+            test = evaluate_dataset(circuit, dataset_for_circuit(circuit, "mnist", data_dir))
+        except CircuitError as exc:
+            metrics["test_accuracy"] = None
+            metrics["test_note"] = str(exc)
+        else:
+            metrics.update(
+                test_accuracy=test["accuracy"],
+                mean_activity=test["mean_activity"],
+                mean_firing_gates=test["mean_firing_gates"],
+                max_firing_gates=test["max_firing_gates"],
+            )
     metrics.update(
         size=circuit.size,
         depth=circuit.depth,
@@ -305,51 +328,3 @@ def train_mnist(
         train_seconds=round(seconds, 2),
     )
     return TrainReport(network, metrics)
-
-
-def _training_data(
-    images: np.ndarray,
-    labels: np.ndarray,
-    thresholds: tuple[int, ...],
-    shifts: int,
-    distillation: float,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The training inputs (thermometer levels, with the shifted copies), labels and the teacher's soft targets.
-
-    Returns
-    -------
-    (ndarray of int64, shape (n, 784), ndarray, shape (n,), ndarray of float, shape (n, 10) or None)
-        ``n`` is ``len(images)``, times 5 with ``shifts``; no soft targets without ``distillation``.
-    """
-    moves = [(0, 0)] + ([(-1, 0), (1, 0), (0, -1), (0, 1)] if shifts else [])
-    X_train = np.concatenate([_levels(shift_images(images, dy, dx), thresholds) for dy, dx in moves])
-    y_train = np.tile(labels, len(moves))
-    soft = None
-    if distillation:
-        grey = np.concatenate([shift_images(images, dy, dx) for dy, dx in moves]) / 255.0
-        soft = teacher_probabilities(grey, y_train, seed=seed, **TEACHER)
-    return X_train, y_train, soft
-
-
-def _levels(images: np.ndarray, thresholds: tuple[int, ...]) -> np.ndarray:
-    """Thermometer levels of grey images: the number of ``thresholds`` each pixel reaches (int64, same shape)."""
-    grey = images.astype(np.int64)
-    levels = np.zeros(grey.shape, dtype=np.int64)
-    for t in thresholds:
-        levels += grey >= t
-    return levels
-
-
-def _test_metrics(circuit: Circuit, data_dir: str | None) -> dict[str, Any]:
-    """Accuracy and activity of ``circuit`` on the MNIST test set; ``test_accuracy`` None and a note without it."""
-    try:
-        test = evaluate_dataset(circuit, dataset_for_circuit(circuit, "mnist", data_dir))
-    except CircuitError as exc:
-        return {"test_accuracy": None, "test_note": str(exc)}
-    return {
-        "test_accuracy": test["accuracy"],
-        "mean_activity": test["mean_activity"],
-        "mean_firing_gates": test["mean_firing_gates"],
-        "max_firing_gates": test["max_firing_gates"],
-    }
