@@ -16,7 +16,9 @@ from hdlgen.errors import CheckError, CircuitError
 if TYPE_CHECKING:
     import numpy as np
 
+    from hdlgen.datasets import Dataset
     from hdlgen.hdl.top import ClockGating, Gating
+    from hdlgen.ir.circuit import Circuit
     from hdlgen.sim.run import Driver, Schedule, Simulator
 
 __all__ = ["COMMANDS"]
@@ -120,16 +122,11 @@ def sim_command(
     sources = sum([vectors_file is not None, n_vectors is not None, exhaustive, dataset is not None])
     if sources > 1:
         raise click.UsageError("give one of VECTORS.csv, --vectors N, --exhaustive and --dataset")
-    labels = None
+    data_set = None
     X: np.ndarray | Exhaustive
     if dataset is not None:
-        from hdlgen.datasets import dataset_for_circuit
-        from hdlgen.ir.classify import class_labels
-
-        if class_labels(circuit) is None:
-            raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
-        data_set = dataset_for_circuit(circuit, dataset, data_dir)
-        X, labels = data_set.X_test, data_set.y_test
+        data_set = _test_split(file, circuit, dataset, data_dir)
+        X = data_set.X_test
     elif exhaustive:
         if circuit.input_bits > EXHAUSTIVE_LIMIT:
             raise CircuitError(
@@ -161,10 +158,10 @@ def sim_command(
     data = result.to_dict()
     if waves:
         announce(waves, "the waveform")
-    if labels is not None and result.predictions is not None and result.energies is not None:
+    if data_set is not None and result.predictions is not None and result.energies is not None:
         from hdlgen.learn.digits import activity_metrics, evaluate_dataset
 
-        hardware = activity_metrics(circuit, result.predictions, result.energies, labels)
+        hardware = activity_metrics(circuit, result.predictions, result.energies, data_set.y_test)
         reference = evaluate_dataset(circuit, data_set)
         data.update(
             dataset=dataset,
@@ -186,13 +183,23 @@ def sim_command(
             "reference_energy_max",
             "gate_toggles",
             "expected_gate_toggles",
-            *(("accuracy", "reference_accuracy", "mean_activity") if labels is not None else ()),
+            *(("accuracy", "reference_accuracy", "mean_activity") if data_set is not None else ()),
         ):
             click.echo(f"{key:<22}  {data[key]}")
         if waves:
             click.echo(f"{'waves':<22}  {waves}")
     if not result.passed:
         raise CheckError(failure_message(result.to_dict()))
+
+
+def _test_split(file: str, circuit: Circuit, dataset: str, data_dir: str | None) -> Dataset:
+    """The data set ``--dataset`` names, for a classifier circuit (its test split is simulated)."""
+    from hdlgen.datasets import dataset_for_circuit
+    from hdlgen.ir.classify import class_labels
+
+    if class_labels(circuit) is None:
+        raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
+    return dataset_for_circuit(circuit, dataset, data_dir)
 
 
 def failure_message(data: dict[str, Any]) -> str:
