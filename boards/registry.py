@@ -87,6 +87,15 @@ BOARDS: dict[str, Board] = {
 def get_board(name: str) -> Board:
     """The board called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BOARDS`.
+
+    Returns
+    -------
+    Board
+
     Raises
     ------
     UsageError

@@ -83,7 +83,18 @@ class Frame:
 
 
 def checksum(body: bytes) -> int:
-    """The byte that makes ``sum(body) + check == 0 (mod 256)``."""
+    """The byte that makes ``sum(body) + check == 0 (mod 256)``.
+
+    Parameters
+    ----------
+    body : bytes
+        The frame from its version byte to the end of its payload.
+
+    Returns
+    -------
+    int
+        0 to 255.
+    """
     return (-sum(body)) & 0xFF
 
 
@@ -114,6 +125,11 @@ def decode(data: bytes) -> tuple[Frame, bytes]:
     """The first frame in ``data`` and the bytes after it.
 
     Bytes before the first ``0xA5`` are skipped.
+
+    Parameters
+    ----------
+    data : bytes
+        Received bytes, starting anywhere.
 
     Raises
     ------
@@ -200,7 +216,22 @@ class Layout:
 
     @classmethod
     def from_info(cls, payload: bytes) -> Layout:
-        """Parse an ``INFO`` payload."""
+        """Parse an ``INFO`` payload.
+
+        Parameters
+        ----------
+        payload : bytes
+            The 9 bytes of an ``INFO`` frame's payload (see :meth:`info_payload`).
+
+        Returns
+        -------
+        Layout
+
+        Raises
+        ------
+        FrameError
+            When the payload is not 9 bytes long.
+        """
         if len(payload) != 9:
             raise FrameError(f"INFO payload of {len(payload)} bytes, expected 9")
         return cls(

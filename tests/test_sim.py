@@ -353,6 +353,19 @@ def test_usage_errors_name_the_parameter(examples: Path):
         simulate(c, np.array([[0, 1]]), simulator="xsim")  # type: ignore[arg-type]
 
 
+def test_an_ecp5_netlist_on_icarus_is_a_usage_error(capsys, examples: Path, tmp_path: Path):
+    """The library names the parameter; the command line adds its flag."""
+    c = hdlgen.load(examples / "or2.json")
+    net = tmp_path / "net.v"
+    net.write_text("module or2(input clk);\n  LUT4 #(.INIT(16'h0)) l (.Z());\nendmodule\n")
+    with pytest.raises(UsageError, match="needs simulator 'verilator'") as info:
+        simulate(c, np.array([[0, 1]]), simulator="icarus", rtl=net)
+    assert info.value.parameter == "simulator" and "--" not in str(info.value)
+    assert main(["sim", str(examples / "or2.json"), "--rtl", str(net), "--simulator", "icarus", "--vectors", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("(Icarus 11 rejects Yosys's ECP5 cell models) (--simulator)\n")
+
+
 # or2 with right outputs, but its gate register g has no initial value and no reset: X until the first vector.
 X_GATE_OR2 = """
 module or2(input clk, input rst, input i_valid, input [1:0] i_data,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,45 @@ def test_mypy_catches_a_wrong_argument_type(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout
     assert 'Argument "gating" to "to_verilog" has incompatible type "Literal[\'rz\']"' in proc.stdout
     assert "Function is missing a type annotation" in proc.stdout
+
+
+#: Files another branch edits this session (issue 14); the lead drops this exclusion after the merge.
+OTHER_BRANCH = ("hdlgen/power/", "hdlgen/cli/power.py")
+IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?(?P<rest>.*)")
+
+
+def type_ignores_without_reason(paths: list[Path]) -> list[str]:
+    """``file:line`` of every ``# type: ignore`` comment without an error code and a reason after it."""
+    bad = []
+    for path in paths:
+        with tokenize.open(path) as fh:
+            for tok in tokenize.generate_tokens(fh.readline):
+                if tok.type != tokenize.COMMENT:
+                    continue
+                m = IGNORE.search(tok.string)
+                if m and (not m["codes"] or not re.match(r"\s*#\s*\w", m["rest"])):
+                    bad.append(f"{path}:{tok.start[0]}: {tok.string}")
+    return bad
+
+
+def test_every_type_ignore_names_its_error_and_says_why() -> None:
+    paths = [
+        p
+        for folder in ("hdlgen", "boards")
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        if not str(p.relative_to(ROOT)).startswith(OTHER_BRANCH)
+    ]
+    assert len(paths) > 70
+    assert type_ignores_without_reason(paths) == []
+
+
+def test_a_bare_type_ignore_would_be_found(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text(
+        "a: int = 'x'  # type: ignore\n"
+        "b: int = 'x'  # type: ignore[assignment]\n"
+        "c: int = 'x'  # type: ignore[assignment]  # a test of the test\n"
+        "d = '# type: ignore'\n"
+    )
+    found = type_ignores_without_reason([f])
+    assert [line.split(":")[1] for line in found] == ["1", "2"]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from hdlgen.analysis.exact_energy import energy
+from hdlgen.analysis.exact_energy import Method, energy
 from hdlgen.analysis.rank import function_rank, truth_table
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def _log2(x: int) -> float:
 def theorem1(
     circuit: Circuit,
     partition: str = "natural",
-    energy_method: str = "auto",
+    energy_method: Method = "auto",
     time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[BoundCheck]:
@@ -99,7 +99,7 @@ def theorem1(
         table = truth_table(cone, 0)
         r = function_rank(table, n, partition, progress=progress)
         kind = "threshold" if cone.is_threshold else "relu"
-        e = energy(cone, method=energy_method, time_limit=time_limit)  # type: ignore[arg-type]  # a Literal; energy() refuses other values
+        e = energy(cone, method=energy_method, time_limit=time_limit)
         # An unproven energy is a lower bound: use the upper bound, which keeps the check sound.
         e_value = e.bounds[1]
         base = _log2(cone.size) + _log2(max(cone.weight, 1)) + _log2(n)

@@ -547,45 +547,7 @@ def _solve_cpsat(
     """
     from ortools.sat.python import cp_model
 
-    ranges = circuit.value_ranges
-    rep = _identical_gates(circuit)
-    upper_only = _one_sided(circuit, rep) if one_sided else set()
-    count: dict[str, int] = {}
-    for g in circuit.gates:
-        count[rep[g.name]] = count.get(rep[g.name], 0) + 1
-    model = cp_model.CpModel()
-    val: dict[str, Any] = {}
-    xs = []
-    for inp, h in zip(circuit.inputs, hint, strict=True):
-        x = model.new_int_var(0, inp.max_value, inp.name)
-        model.add_hint(x, int(h))
-        val[inp.name] = x
-        xs.append(x)
-    objective = []
-    for g in circuit.topological_gates:
-        if rep[g.name] != g.name:
-            val[g.name] = val[rep[g.name]]
-            continue
-        r = ranges[g.name]
-        S = sum(w * val[s] for s, w in zip(g.inputs, g.weights, strict=True))
-        fires = model.new_bool_var(f"fires_{g.name}")
-        if g.kind == "threshold":
-            model.add(S >= g.threshold).only_enforce_if(fires)
-            if g.name not in upper_only:
-                model.add(S <= g.threshold - 1).only_enforce_if(~fires)
-            val[g.name] = fires
-        else:
-            d = model.new_int_var(r.sum_lo - g.threshold, r.sum_hi - g.threshold, f"d_{g.name}")
-            model.add(d == S - g.threshold)
-            model.add(d >= 1).only_enforce_if(fires)
-            model.add(d <= 0).only_enforce_if(~fires)
-            a = model.new_int_var(0, max(0, r.sum_hi - g.threshold), f"a_{g.name}")
-            model.add_max_equality(a, [d, 0])
-            v = model.new_int_var(r.lo, r.hi, g.name)
-            model.add_min_equality(v, [a, g.max_value])
-            val[g.name] = v
-        objective.append(count[g.name] * fires)
-    model.maximize(sum(objective))
+    model, xs = _cpsat_model(circuit, hint, one_sided)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     if workers == 1:
@@ -635,6 +597,52 @@ def _solve_cpsat(
         return _Solved(cand, math.inf, False)
     bound = solver.best_objective_bound
     return _Solved(cand, bound if math.isfinite(bound) else math.inf, False)
+
+
+def _cpsat_model(circuit: Circuit, hint: np.ndarray, one_sided: bool) -> tuple[Any, list[Any]]:
+    """The CP-SAT model of :func:`_solve_cpsat` (the most gates firing) and its input variables, in input order."""
+    from ortools.sat.python import cp_model
+
+    ranges = circuit.value_ranges
+    rep = _identical_gates(circuit)
+    upper_only = _one_sided(circuit, rep) if one_sided else set()
+    count: dict[str, int] = {}
+    for g in circuit.gates:
+        count[rep[g.name]] = count.get(rep[g.name], 0) + 1
+    model = cp_model.CpModel()
+    val: dict[str, Any] = {}
+    xs = []
+    for inp, h in zip(circuit.inputs, hint, strict=True):
+        x = model.new_int_var(0, inp.max_value, inp.name)
+        model.add_hint(x, int(h))
+        val[inp.name] = x
+        xs.append(x)
+    objective = []
+    for g in circuit.topological_gates:
+        if rep[g.name] != g.name:
+            val[g.name] = val[rep[g.name]]
+            continue
+        r = ranges[g.name]
+        S = sum(w * val[s] for s, w in zip(g.inputs, g.weights, strict=True))
+        fires = model.new_bool_var(f"fires_{g.name}")
+        if g.kind == "threshold":
+            model.add(S >= g.threshold).only_enforce_if(fires)
+            if g.name not in upper_only:
+                model.add(S <= g.threshold - 1).only_enforce_if(~fires)
+            val[g.name] = fires
+        else:
+            d = model.new_int_var(r.sum_lo - g.threshold, r.sum_hi - g.threshold, f"d_{g.name}")
+            model.add(d == S - g.threshold)
+            model.add(d >= 1).only_enforce_if(fires)
+            model.add(d <= 0).only_enforce_if(~fires)
+            a = model.new_int_var(0, max(0, r.sum_hi - g.threshold), f"a_{g.name}")
+            model.add_max_equality(a, [d, 0])
+            v = model.new_int_var(r.lo, r.hi, g.name)
+            model.add_min_equality(v, [a, g.max_value])
+            val[g.name] = v
+        objective.append(count[g.name] * fires)
+    model.maximize(sum(objective))
+    return model, xs
 
 
 Solver = Literal["portfolio", "highs", "cpsat"]
@@ -805,14 +813,7 @@ def energy_milp(
     start_time = time.perf_counter()
     deadline = None if time_limit is None else start_time + time_limit
     ref = Reference(circuit)
-    X = _samples(circuit, samples)
-    out_act = ref.activity(X, workers=1)
-    k = int(np.argmax(out_act))
-    best_lower, best_vec = int(out_act[k]), X[k]
-    sampled = best_lower
-    if local_search and best_lower < circuit.size and circuit.n_inputs:
-        starts = X[np.argsort(-out_act, kind="stable")[:16]]
-        best_lower, best_vec = _local_search(ref, starts, best_lower, best_vec)
+    sampled, best_lower, best_vec = _lower_bound(circuit, ref, samples, local_search)
 
     def done(upper: int) -> EnergyResult:
         return EnergyResult(
@@ -827,20 +828,7 @@ def energy_milp(
     if best_lower == circuit.size or circuit.size == 0:
         return done(best_lower)
     gap0 = circuit.size - best_lower
-    on_bounds = None
-    if progress is not None:
-        progress(0, gap0)
-
-        seen = {"lower": float(best_lower), "upper": float(circuit.size)}  # over every solver
-
-        def on_bounds(primal: float, dual: float) -> None:
-            if math.isfinite(primal):
-                seen["lower"] = max(seen["lower"], primal)
-            if math.isfinite(dual):
-                seen["upper"] = min(seen["upper"], dual)
-            gap = int(math.floor(seen["upper"] + 1e-6) - seen["lower"])
-            progress(max(0, min(gap0, gap0 - gap)), gap0)
-
+    on_bounds = _gap_progress(progress, best_lower, circuit.size)
     n_workers = workers or default_workers()
     stop = threading.Event() if solver == "portfolio" else None
     results: list[_Solved] = []
@@ -860,7 +848,64 @@ def energy_milp(
         _race([run_highs, run_cpsat], stop, lambda: any(r.proven for r in results))
     else:
         (run_highs if solver == "highs" else run_cpsat)()
-    upper = circuit.size
+    best_lower, best_vec = _best_candidate(circuit, ref, results, best_lower, best_vec)
+    upper = _least_upper_bound(results, best_lower, circuit.size)
+    if progress is not None:
+        progress(gap0 - (upper - best_lower), gap0)
+    return done(upper)
+
+
+def _lower_bound(
+    circuit: Circuit, ref: Reference, samples: int, local_search: bool
+) -> tuple[int, int, np.ndarray]:
+    """The sampled energy, and the best energy and its vector after local search (when asked).
+
+    Returns
+    -------
+    (int, int, ndarray of int64, shape (n_inputs,))
+        The most gates firing on ``samples`` vectors (:func:`_samples`); the
+        most after :func:`_local_search` from the 16 best of them; its vector.
+    """
+    X = _samples(circuit, samples)
+    out_act = ref.activity(X, workers=1)
+    k = int(np.argmax(out_act))
+    best_lower, best_vec = int(out_act[k]), X[k]
+    sampled = best_lower
+    if local_search and best_lower < circuit.size and circuit.n_inputs:
+        starts = X[np.argsort(-out_act, kind="stable")[:16]]
+        best_lower, best_vec = _local_search(ref, starts, best_lower, best_vec)
+    return sampled, best_lower, best_vec
+
+
+def _gap_progress(
+    progress: Callable[[int, int], None] | None, lower: int, size: int
+) -> Callable[[float, float], None] | None:
+    """A solvers' ``on_bounds(primal, dual)`` that reports the gap closed so far as ``progress(done, gap0)``.
+
+    The gap is taken over every solver: the best primal and the least dual
+    bound seen. ``progress(0, gap0)`` is called here, with ``gap0 = size - lower``.
+    """
+    if progress is None:
+        return None
+    gap0 = size - lower
+    progress(0, gap0)
+    seen = {"lower": float(lower), "upper": float(size)}  # over every solver
+
+    def on_bounds(primal: float, dual: float) -> None:
+        if math.isfinite(primal):
+            seen["lower"] = max(seen["lower"], primal)
+        if math.isfinite(dual):
+            seen["upper"] = min(seen["upper"], dual)
+        gap = int(math.floor(seen["upper"] + 1e-6) - seen["lower"])
+        progress(max(0, min(gap0, gap0 - gap)), gap0)
+
+    return on_bounds
+
+
+def _best_candidate(
+    circuit: Circuit, ref: Reference, results: list[_Solved], best_lower: int, best_vec: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """The best of ``best_vec`` and the solvers' candidate vectors, each checked on the reference model."""
     maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
     for solved in results:
         if solved.candidate is not None:
@@ -868,14 +913,17 @@ def energy_milp(
             act = int(ref.activity(cand.reshape(1, -1))[0])
             if act > best_lower:
                 best_lower, best_vec = act, cand
-    for solved in results:  # every solver's bound is proven: keep the least
+    return best_lower, best_vec
+
+
+def _least_upper_bound(results: list[_Solved], best_lower: int, size: int) -> int:
+    """The least proven upper bound of the solvers (every solver's bound is proven), at most ``size``."""
+    upper = size
+    for solved in results:
         if solved.infeasible:  # no vector beats the cutoff, which is at most best_lower
             upper = min(upper, best_lower)
         elif math.isfinite(solved.upper) and math.floor(solved.upper + 1e-6) >= best_lower:
             upper = min(upper, math.floor(solved.upper + 1e-6))
         # A bound below best_lower, which the reference model checked on a vector, is no bound: it is
         # ignored, never taken as a proof that best_lower is the maximum.
-    upper = min(upper, circuit.size)
-    if progress is not None:
-        progress(gap0 - (upper - best_lower), gap0)
-    return done(upper)
+    return upper

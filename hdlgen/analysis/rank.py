@@ -31,6 +31,8 @@ import numpy as np
 from hdlgen.errors import CircuitError, UsageError
 
 if TYPE_CHECKING:
+    from flint import fmpz_mat
+
     from hdlgen.ir.circuit import Circuit
 
 __all__ = [
@@ -153,7 +155,7 @@ def _entries_offset() -> int | None:
     return None
 
 
-def _fmpz_mat(M: np.ndarray) -> object:
+def _fmpz_mat(M: np.ndarray) -> fmpz_mat:
     """An integer matrix as a FLINT ``fmpz_mat``, copied from its buffer when the layout allows it."""
     import flint
 
@@ -180,7 +182,7 @@ def exact_rank(M: np.ndarray) -> int:
     if min(M.shape) == 1:
         return 1
     flint.ctx.threads = os.cpu_count() or 1
-    return int(_fmpz_mat(M).rank())  # type: ignore[attr-defined]
+    return int(_fmpz_mat(M).rank())
 
 
 def natural_partition(n: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_t
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.reference import Reference
 from hdlgen.ir.vectors import format_csv, iter_vectors, open_vectors
+
+if TYPE_CHECKING:
+    from hdlgen.analysis.exact_energy import Method
 
 __all__ = ["COMMANDS"]
 
@@ -33,11 +37,11 @@ __all__ = ["COMMANDS"]
     metavar="S",
     help="Seconds for the MILP; when it runs out, energy is a lower bound and energy_bounds say how far off.",
 )
-def info_command(file: str, as_json: bool, method: str, time_limit: float | None) -> None:
+def info_command(file: str, as_json: bool, method: Method, time_limit: float | None) -> None:
     """Size, depth, weight and exact energy of a circuit."""
     circuit = load_circuit(file)
     with progress_bar("energy") as progress:
-        data = circuit_info(circuit, method=method, time_limit=time_limit, progress=progress)  # type: ignore[arg-type]  # method: a Literal; click.Choice checked the value
+        data = circuit_info(circuit, method=method, time_limit=time_limit, progress=progress)
     if as_json:
         emit_json(data)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -14,6 +15,9 @@ from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, stage_status
 from hdlgen.cli.hardware import clock_gating_option
 from hdlgen.errors import CheckError, CircuitError, ToolError
+
+if TYPE_CHECKING:
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = ["COMMANDS"]
 
@@ -111,24 +115,73 @@ def run_command(
     With --circuit, VECTORS is CSV like `eval` takes. Without it, each row is
     one packed i_data word and the output is the packed o_data word.
     """
-    from hdlgen.host.client import HostLink
     from hdlgen.ir.ports import PortLayout
-    from hdlgen.ir.vectors import format_csv, read_vectors
+    from hdlgen.ir.vectors import format_csv
 
     if check and circuit_file is None:
         raise click.UsageError("--check needs --circuit FILE")
     circuit = load_circuit(circuit_file) if circuit_file else None
+    X, words = _run_vectors(vectors, circuit)
+    out_words, energy, classes = _exchange(port, baud, timeout, circuit, words)
+    energy_arr = np.array(energy, dtype=np.int64)
+    classified = bool(words) and classes[0] is not None
+    mismatches = 0
+    if circuit is not None:
+        outputs = PortLayout.of(circuit).unpack_outputs(out_words)
+        header = [*circuit.outputs, "energy"]
+        table = np.concatenate([outputs, energy_arr.reshape(-1, 1)], axis=1)
+        if classified:
+            # A classifier board also returns its prediction (o_class).
+            header.append("class")
+            table = np.concatenate([table, np.array(classes, dtype=np.int64).reshape(-1, 1)], axis=1)
+        if check:
+            mismatches = _mismatches(circuit, X, outputs, energy_arr, classes if classified else None)
+    else:
+        header = ["o_data", "energy"]
+        table = np.array([out_words, energy], dtype=object).T.reshape(len(words), 2)
+    if as_json:
+        emit_json(
+            {
+                "vectors": len(words),
+                "mismatches": mismatches if check else None,
+                "measured_energy_max": int(energy_arr.max()) if len(words) else 0,
+                "mean_energy": float(energy_arr.mean()) if len(words) else 0.0,
+            }
+        )
+    else:
+        sys.stdout.write(format_csv(header, table) if circuit is not None else _format_words(header, table))
+    if mismatches:
+        raise CheckError(f"{mismatches} of {len(words)} vectors differ from the reference")
+
+
+def _run_vectors(vectors: str, circuit: Circuit | None) -> tuple[np.ndarray, list[int]]:
+    """The vectors of ``hdlgen run`` (``-``: stdin), and their packed ``i_data`` words.
+
+    With a circuit, CSV like ``eval`` takes; without, one packed word per row
+    (then the vectors are an empty array).
+    """
+    from hdlgen.ir.ports import PortLayout
+    from hdlgen.ir.vectors import read_vectors
+
     stream = sys.stdin if vectors == "-" else None
     try:
         f = stream or open(vectors, encoding="utf-8", newline="")
     except FileNotFoundError:
         raise CircuitError(f"{vectors}: no such file") from None
+    source = vectors if stream is None else "<stdin>"
     with f:
-        if circuit is not None:
-            X = read_vectors(circuit, f, vectors if stream is None else "<stdin>")
-            words = PortLayout.of(circuit).pack_inputs(X)
-        else:
-            words = _read_words(f, vectors if stream is None else "<stdin>")
+        if circuit is None:
+            return np.zeros((0, 0), dtype=np.int64), _read_words(f, source)
+        X = read_vectors(circuit, f, source)
+        return X, PortLayout.of(circuit).pack_inputs(X)
+
+
+def _exchange(
+    port: str, baud: int, timeout: float, circuit: Circuit | None, words: list[int]
+) -> tuple[list[int], list[int], list[int | None]]:
+    """Run ``words`` on the board at ``port``; with a circuit, first check that the board holds its design."""
+    from hdlgen.host.client import HostLink
+
     link = HostLink.open(port, baud=baud, timeout=timeout)
     try:
         layout = link.hello()
@@ -145,46 +198,23 @@ def run_command(
                     f"the board holds another design ({layout.input_bits} input bits, {layout.size} gates; "
                     f"{circuit.name} has {expected.input_bits} and {expected.size})"
                 )
-        out_words, energy, classes = link.run_classes(words)
+        return link.run_classes(words)
     finally:
         link.close()
-    energy_arr = np.array(energy, dtype=np.int64)
-    classified = bool(words) and classes[0] is not None
-    if circuit is not None:
-        outputs = PortLayout.of(circuit).unpack_outputs(out_words)
-        header = [*circuit.outputs, "energy"]
-        table = np.concatenate([outputs, energy_arr.reshape(-1, 1)], axis=1)
-        if classified:
-            # A classifier board also returns its prediction (o_class).
-            header.append("class")
-            table = np.concatenate([table, np.array(classes, dtype=np.int64).reshape(-1, 1)], axis=1)
-    else:
-        header = ["o_data", "energy"]
-        table = np.array([out_words, energy], dtype=object).T.reshape(len(words), 2)
-    mismatches = 0
-    if check:
-        from hdlgen.ir.classify import predict
-        from hdlgen.ir.reference import Reference
 
-        assert circuit is not None  # --check needs --circuit, checked above
-        want, act = Reference(circuit).run(X)
-        wrong = (want != outputs).any(axis=1) | (act != energy_arr)
-        if classified:
-            wrong |= predict(circuit, None, want) != np.array(classes)
-        mismatches = int(wrong.sum())
-    if as_json:
-        emit_json(
-            {
-                "vectors": len(words),
-                "mismatches": mismatches if check else None,
-                "measured_energy_max": int(energy_arr.max()) if len(words) else 0,
-                "mean_energy": float(energy_arr.mean()) if len(words) else 0.0,
-            }
-        )
-    else:
-        sys.stdout.write(format_csv(header, table) if circuit is not None else _format_words(header, table))
-    if mismatches:
-        raise CheckError(f"{mismatches} of {len(words)} vectors differ from the reference")
+
+def _mismatches(
+    circuit: Circuit, X: np.ndarray, outputs: np.ndarray, energy: np.ndarray, classes: list[int | None] | None
+) -> int:
+    """The vectors whose outputs, energy or (for a classifier board) class differ from the reference's."""
+    from hdlgen.ir.classify import predict
+    from hdlgen.ir.reference import Reference
+
+    want, act = Reference(circuit).run(X)
+    wrong = (want != outputs).any(axis=1) | (act != energy)
+    if classes is not None:
+        wrong |= predict(circuit, None, want) != np.array(classes)
+    return int(wrong.sum())
 
 
 def _read_words(f: Iterable[str], source: str) -> list[int]:

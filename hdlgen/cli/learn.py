@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hdlgen.cli.announce import announce
 from hdlgen.cli.common import emit_json, print_table, progress_bar
 from hdlgen.errors import CircuitError
+
+if TYPE_CHECKING:
+    from hdlgen.learn.sparse import Kind
 
 __all__ = ["COMMANDS"]
 
@@ -139,7 +143,7 @@ def pruning_note(metrics: dict[str, object]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train_command(
     dataset: str,
-    kind: str,
+    kind: Kind,
     preset: str | None,
     fan_in: int | None,
     energy_penalty: float | None,
@@ -179,7 +183,7 @@ def train_command(
                 raise click.UsageError(f"{option} goes with --dataset mnist")
         with progress_bar("training") as progress:
             report = train_digits(
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 fan_in=fan_in,
                 energy_penalty=energy_penalty,
                 seed=seed,
@@ -199,7 +203,7 @@ def train_command(
         p = MNIST_PRESETS[preset or "ecp5"]
         with progress_bar("training") as progress:
             report = train_mnist(
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 hidden=hidden or p["hidden"],
                 fan_in=fan_in or p["fan_in"],
                 energy_penalty=p["energy_penalty"] if energy_penalty is None else energy_penalty,

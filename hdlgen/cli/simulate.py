@@ -16,6 +16,11 @@ from hdlgen.errors import CheckError, CircuitError
 if TYPE_CHECKING:
     import numpy as np
 
+    from hdlgen.datasets import Dataset
+    from hdlgen.hdl.top import ClockGating, Gating
+    from hdlgen.ir.circuit import Circuit
+    from hdlgen.sim.run import Driver, Schedule, Simulator
+
 __all__ = ["COMMANDS"]
 
 EXHAUSTIVE_LIMIT = 24
@@ -85,19 +90,19 @@ EXHAUSTIVE_LIMIT = 24
 def sim_command(
     file: str,
     vectors_file: str | None,
-    simulator: str,
-    driver: str,
+    simulator: Simulator,
+    driver: Driver,
     n_vectors: int | None,
     exhaustive: bool,
     dataset: str | None,
     data_dir: str | None,
     seed: int,
-    gating: str,
-    schedule: str,
+    gating: Gating,
+    schedule: Schedule,
     rtl: str | None,
     top: str | None,
     pipeline: bool,
-    clock_gating: str,
+    clock_gating: ClockGating,
     waves: str | None,
     toggles: bool,
     as_json: bool,
@@ -117,16 +122,11 @@ def sim_command(
     sources = sum([vectors_file is not None, n_vectors is not None, exhaustive, dataset is not None])
     if sources > 1:
         raise click.UsageError("give one of VECTORS.csv, --vectors N, --exhaustive and --dataset")
-    labels = None
+    data_set = None
     X: np.ndarray | Exhaustive
     if dataset is not None:
-        from hdlgen.datasets import dataset_for_circuit
-        from hdlgen.ir.classify import class_labels
-
-        if class_labels(circuit) is None:
-            raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
-        data_set = dataset_for_circuit(circuit, dataset, data_dir)
-        X, labels = data_set.X_test, data_set.y_test
+        data_set = _test_split(file, circuit, dataset, data_dir)
+        X = data_set.X_test
     elif exhaustive:
         if circuit.input_bits > EXHAUSTIVE_LIMIT:
             raise CircuitError(
@@ -141,14 +141,14 @@ def sim_command(
         result = simulate(
             circuit,
             X,
-            simulator=simulator,  # type: ignore[arg-type]  # click.Choice checked it
+            simulator=simulator,
             gating=gating,
-            schedule=schedule,  # type: ignore[arg-type]
+            schedule=schedule,
             seed=seed,
             rtl=rtl,
             top=top,
             waves=waves,
-            driver=driver,  # type: ignore[arg-type]
+            driver=driver,
             pipeline=pipeline,
             clock_gating=clock_gating,
             toggles=toggles,
@@ -158,10 +158,10 @@ def sim_command(
     data = result.to_dict()
     if waves:
         announce(waves, "the waveform")
-    if labels is not None and result.predictions is not None and result.energies is not None:
+    if data_set is not None and result.predictions is not None and result.energies is not None:
         from hdlgen.learn.digits import activity_metrics, evaluate_dataset
 
-        hardware = activity_metrics(circuit, result.predictions, result.energies, labels)
+        hardware = activity_metrics(circuit, result.predictions, result.energies, data_set.y_test)
         reference = evaluate_dataset(circuit, data_set)
         data.update(
             dataset=dataset,
@@ -183,13 +183,23 @@ def sim_command(
             "reference_energy_max",
             "gate_toggles",
             "expected_gate_toggles",
-            *(("accuracy", "reference_accuracy", "mean_activity") if labels is not None else ()),
+            *(("accuracy", "reference_accuracy", "mean_activity") if data_set is not None else ()),
         ):
             click.echo(f"{key:<22}  {data[key]}")
         if waves:
             click.echo(f"{'waves':<22}  {waves}")
     if not result.passed:
         raise CheckError(failure_message(result.to_dict()))
+
+
+def _test_split(file: str, circuit: Circuit, dataset: str, data_dir: str | None) -> Dataset:
+    """The data set ``--dataset`` names, for a classifier circuit (its test split is simulated)."""
+    from hdlgen.datasets import dataset_for_circuit
+    from hdlgen.ir.classify import class_labels
+
+    if class_labels(circuit) is None:
+        raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
+    return dataset_for_circuit(circuit, dataset, data_dir)
 
 
 def failure_message(data: dict[str, Any]) -> str:

@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from hdlgen.errors import CircuitError
-from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import Circuit, GateKind
 from hdlgen.ir.classify import CLASSES_KEY
 from hdlgen.ir.names import sanitize
 
 __all__ = ["NPZ_KEYS", "from_layers", "load_npz", "read_npz"]
 
 NPZ_KEYS = ("kinds", "bits", "input_bits", "classes")
+_KINDS: dict[str, GateKind] = {"threshold": "threshold", "relu": "relu"}
 
 
 def from_layers(
@@ -83,7 +84,9 @@ def from_layers(
     if W0.ndim != 2:
         raise CircuitError(f"{name}: layer 0 weights must be 2-D (inputs, units), not shape {W0.shape}")
     n_in = W0.shape[0]
-    widths = [int(input_bits)] * n_in if np.ndim(input_bits) == 0 else [int(b) for b in input_bits]  # type: ignore[arg-type, union-attr]  # np.ndim told a scalar
+    widths = [int(b) for b in np.atleast_1d(input_bits)]
+    if np.ndim(input_bits) == 0:
+        widths *= n_in
     if len(widths) != n_in:
         raise CircuitError(f"{name}: {len(widths)} input widths for {n_in} inputs")
     all_meta = dict(meta or {})
@@ -92,7 +95,8 @@ def from_layers(
     c = Circuit(name, meta=all_meta)
     names = [c.add_input(f"x{i}", w) for i, w in enumerate(widths)]
     for k, ((W, T), kind, b) in enumerate(zip(layers, kind_list, bits_list, strict=True)):
-        if kind not in ("threshold", "relu"):
+        gate_kind = _KINDS.get(kind) if isinstance(kind, str) else None
+        if gate_kind is None:
             raise CircuitError(f"{name}: layer {k}: kind must be 'threshold' or 'relu', not {kind!r}")
         W = np.asarray(W)
         if W.ndim != 2 or W.shape[0] != len(names):
@@ -102,8 +106,8 @@ def from_layers(
             names,
             W,
             T,
-            kind=kind,  # type: ignore[arg-type]  # a Literal; checked just above
-            bits=(int(b) if b else None) if kind == "relu" else None,
+            kind=gate_kind,
+            bits=(int(b) if b else None) if gate_kind == "relu" else None,
         )
     c.add_output(*names)
     return c

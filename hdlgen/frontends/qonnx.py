@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import MAX_BITS, Circuit
 from hdlgen.ir.names import NameTable, sanitize
 
@@ -166,7 +166,9 @@ class _Importer:
         self.graph = model.graph
         self.source = source
         self.input_bits = input_bits
-        self.circuit = Circuit(sanitize(name, "qonnx"), meta={"source": "qonnx", "model": Path(source).name})
+        #: the circuit's meta, filled in as the import goes (``input_affine``, ``output_affine``)
+        self.meta: dict[str, Any] = {"source": "qonnx", "model": Path(source).name}
+        self.circuit = Circuit(sanitize(name, "qonnx"), meta=self.meta)
         self.names = NameTable()
         self.values: dict[str, Any] = {}
         self.ranges: dict[str, tuple[int, int]] = {}
@@ -707,7 +709,7 @@ class _Importer:
         self.outputs()
         if not self.input_affine:
             raise CircuitError(f"{self.source}: no graph output depends on the graph input")
-        self.circuit.meta["input_affine"] = self.input_affine  # type: ignore[index]
+        self.meta["input_affine"] = self.input_affine
         return self.circuit.validate()
 
     def node(self, node: Any) -> None:
@@ -754,14 +756,14 @@ class _Importer:
             outputs += outputs_
             affine += affine_
         if affine:
-            self.circuit.meta["output_affine"] = affine  # type: ignore[index]
+            self.meta["output_affine"] = affine
         self.circuit.add_output(*outputs)
 
     def output_signals(self, name: str, f: _Form) -> tuple[list[str], list[dict[str, Any]]]:
-        singles = [next(iter(col.items())) if len(col) == 1 else None for col in f.cols]
-        if all(singles) and len({c for _, c in singles}) == 1 and len(set(f.off)) == 1:  # type: ignore[misc]
-            coef = singles[0][1]  # type: ignore[index]
-            names = [s for s, _ in singles]  # type: ignore[misc]
+        singles = [next(iter(col.items())) for col in f.cols if len(col) == 1]
+        if len(singles) == len(f.cols) and len({c for _, c in singles}) == 1 and len(set(f.off)) == 1:
+            coef = singles[0][1]
+            names = [s for s, _ in singles]
             if coef > 0 and _is_pow2(coef) and len(set(names)) == len(names):
                 if coef == 1 and f.off[0] == 0:
                     return names, []
@@ -826,9 +828,14 @@ def from_qonnx(model: Any, name: str = "qonnx", input_bits: int = 1, source: str
     ------
     CircuitError
         One line naming the source and the node, for anything the importer cannot match exactly.
+    UsageError
+        For ``input_bits`` outside 1 to 24.
     """
     if not 1 <= input_bits <= 24:
-        raise CircuitError(f"{source}: input_bits must be between 1 and 24 (float32 holds integers to 2**24)")
+        raise UsageError(
+            f"{source}: input_bits must be between 1 and 24, not {input_bits} (float32 holds integers to 2**24)",
+            "input_bits",
+        )
     return _Importer(model, name, input_bits, source).run()
 
 

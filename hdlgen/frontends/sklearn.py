@@ -39,6 +39,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,49 +180,94 @@ def from_sklearn(
             "predict (at most 2**16); it may disagree with the model: import it with the approximate option to accept "
             "that and measure the agreement on data"
         )
-    grid = None
+
+    def build(bits: int) -> Circuit:
+        return _build(
+            model, coefs, intercepts, classes, input_bits, input_scale, bits, act_bits, name, binary, multilabel
+        )
+
     if exhaustive:
         grid = np.array(list(itertools.product(range(1 << input_bits), repeat=n_in)), dtype=np.int64)
-        want_grid = _model_predict(model, grid * input_scale)
-    for bits in range(weight_bits, 17):
-        c = _build(model, coefs, intercepts, classes, input_bits, input_scale, bits, act_bits, name, binary, multilabel)
-        if grid is None:
-            break
-        got_grid = _predict(c, grid, classes, binary, multilabel)
-        wrong = int(np.sum(np.any(np.asarray(got_grid != want_grid).reshape(len(grid), -1), axis=1)))
-        if wrong == 0:
-            break
+        want = _model_predict(model, grid * input_scale)
+        c = _smallest_exact(build, weight_bits, grid, want, classes, binary, multilabel)
     else:
-        raise CircuitError(
-            f"rounding to weights of up to 16 bits changes {wrong} of {len(grid)} predictions "  # type: ignore[arg-type]
-            "(checked on every input); the model is not importable exactly"
-        )
-    report = ImportReport(c, checked="exhaustive" if grid is not None else "none")
+        c = build(weight_bits)
+    report = ImportReport(c, checked="exhaustive" if exhaustive else "none")
     if X is not None and y is not None:
-        X = np.asarray(X)
-        y = np.asarray(y)
-        if X.ndim != 2 or X.shape[1] != n_in:
-            raise CircuitError(f"data X has shape {X.shape}; the model has {n_in} inputs")
-        if len(y) != len(X):
-            raise CircuitError(f"data has {len(X)} vectors in X but {len(y)} labels in y")
-        if X.dtype.kind not in "iub" or X.min(initial=0) < 0 or X.max(initial=0) >= 1 << input_bits:
-            raise CircuitError(f"data X must hold integers from 0 to {(1 << input_bits) - 1} (input_bits)")
-        if not multilabel and y.ndim != 1:
-            raise CircuitError(f"data y must have shape (vectors,), not {y.shape}")
-        if multilabel and (y.ndim != 2 or y.shape[1] != coefs[-1].shape[1]):
-            raise CircuitError(f"multilabel data y must have shape (vectors, {coefs[-1].shape[1]}), not {y.shape}")
-        X = X.astype(np.int64)
-        want = _model_predict(model, X * input_scale)
-        got = _predict(c, X, classes, binary, multilabel)
-        same = np.asarray(got == want).reshape(len(X), -1)
-        report.model_accuracy = round(float(np.mean(np.all(np.asarray(want == y).reshape(len(X), -1), axis=1))), 6)
-        report.circuit_accuracy = round(float(np.mean(np.all(np.asarray(got == y).reshape(len(X), -1), axis=1))), 6)
-        report.agreement = round(float(np.mean(np.all(same, axis=1))), 6)
-        if multilabel:
-            report.label_agreement = [round(float(a), 6) for a in same.mean(axis=0)]
-        if report.checked == "none":
-            report.checked = "data"
+        X, y = np.asarray(X), np.asarray(y)
+        _measure_on_data(report, model, X, y, input_bits, input_scale, classes, binary, multilabel)
     return report
+
+
+def _smallest_exact(
+    build: Callable[[int], Circuit],
+    weight_bits: int,
+    grid: np.ndarray,
+    want: np.ndarray,
+    classes: list[Any],
+    binary: bool,
+    multilabel: bool,
+) -> Circuit:
+    """The circuit of the fewest weight bits from ``weight_bits`` to 16 that equals ``predict`` on ``grid``.
+
+    Raises
+    ------
+    CircuitError
+        When even 16-bit weights disagree with ``want`` on some vector of ``grid``.
+    """
+    wrong = 0
+    for bits in range(weight_bits, 17):
+        c = build(bits)
+        got = _predict(c, grid, classes, binary, multilabel)
+        wrong = int(np.sum(np.any(np.asarray(got != want).reshape(len(grid), -1), axis=1)))
+        if wrong == 0:
+            return c
+    raise CircuitError(
+        f"rounding to weights of up to 16 bits changes {wrong} of {len(grid)} predictions "
+        "(checked on every input); the model is not importable exactly"
+    )
+
+
+def _measure_on_data(
+    report: ImportReport,
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    input_bits: int,
+    input_scale: float,
+    classes: list[Any],
+    binary: bool,
+    multilabel: bool,
+) -> None:
+    """Fill ``report``'s accuracies and agreement on the data ``X``, ``y`` (checked here; see :func:`from_sklearn`).
+
+    Raises
+    ------
+    CircuitError
+        When ``X`` or ``y`` do not fit the model.
+    """
+    n_in, n_out = model.coefs_[0].shape[0], model.coefs_[-1].shape[1]
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise CircuitError(f"data X has shape {X.shape}; the model has {n_in} inputs")
+    if len(y) != len(X):
+        raise CircuitError(f"data has {len(X)} vectors in X but {len(y)} labels in y")
+    if X.dtype.kind not in "iub" or X.min(initial=0) < 0 or X.max(initial=0) >= 1 << input_bits:
+        raise CircuitError(f"data X must hold integers from 0 to {(1 << input_bits) - 1} (input_bits)")
+    if not multilabel and y.ndim != 1:
+        raise CircuitError(f"data y must have shape (vectors,), not {y.shape}")
+    if multilabel and (y.ndim != 2 or y.shape[1] != n_out):
+        raise CircuitError(f"multilabel data y must have shape (vectors, {n_out}), not {y.shape}")
+    X = X.astype(np.int64)
+    want = _model_predict(model, X * input_scale)
+    got = _predict(report.circuit, X, classes, binary, multilabel)
+    same = np.asarray(got == want).reshape(len(X), -1)
+    report.model_accuracy = round(float(np.mean(np.all(np.asarray(want == y).reshape(len(X), -1), axis=1))), 6)
+    report.circuit_accuracy = round(float(np.mean(np.all(np.asarray(got == y).reshape(len(X), -1), axis=1))), 6)
+    report.agreement = round(float(np.mean(np.all(same, axis=1))), 6)
+    if multilabel:
+        report.label_agreement = [round(float(a), 6) for a in same.mean(axis=0)]
+    if report.checked == "none":
+        report.checked = "data"
 
 
 def _check_layers(coefs: Any, intercepts: Any) -> None:
@@ -337,7 +383,9 @@ def load_sklearn(path: str | os.PathLike[str], trust: bool = False) -> Any:
     Raises
     ------
     CircuitError
-        One line naming the file: unreadable, untrusted types, or a pickle without ``trust``.
+        One line naming the file: unreadable, or untrusted types.
+    UsageError
+        A pickle or joblib file without ``trust`` (parameter ``trust``).
     """
     path = Path(path)
     if not path.is_file():
@@ -356,9 +404,10 @@ def load_sklearn(path: str | os.PathLike[str], trust: bool = False) -> Any:
         except Exception as exc:  # skops raises many kinds for malformed content
             raise CircuitError(f"{path}: cannot load the model: {type(exc).__name__}: {exc}") from None
     if not trust:
-        raise CircuitError(
+        raise UsageError(
             f"{path}: pickle and joblib files run code when loaded; save the model with skops.io.dump "
-            "as .skops, or pass --trust if you trust this file"
+            "as .skops, or load it with trust if you trust this file",
+            "trust",
         )
     try:
         if path.suffix.lower() == ".joblib":

@@ -55,7 +55,17 @@ class UARTReceiver(wiring.Component):
         super().__init__({"rx": In(1, init=1), "data": Out(8), "strobe": Out(1)})
 
     def elaborate(self, platform: object) -> Module:
-        """The synchronizer and the IDLE/DATA/STOP state machine."""
+        """The synchronizer and the IDLE/DATA/STOP state machine.
+
+        Parameters
+        ----------
+        platform : amaranth.build.Platform or None
+            The platform Amaranth elaborates for; unused (the design is the same on every board).
+
+        Returns
+        -------
+        Module
+        """
         m = Module()
         sync_rx = Signal(2, init=0b11)
         m.d.sync += sync_rx.eq(Cat(self.rx, sync_rx[0]))
@@ -112,7 +122,17 @@ class UARTTransmitter(wiring.Component):
         super().__init__({"data": In(8), "start": In(1), "busy": Out(1), "tx": Out(1, init=1)})
 
     def elaborate(self, platform: object) -> Module:
-        """A 10-bit shift register clocked out every ``divisor`` cycles."""
+        """A 10-bit shift register clocked out every ``divisor`` cycles.
+
+        Parameters
+        ----------
+        platform : amaranth.build.Platform or None
+            The platform Amaranth elaborates for; unused (the design is the same on every board).
+
+        Returns
+        -------
+        Module
+        """
         m = Module()
         timer = Signal(range(self.divisor))
         shift = Signal(10, init=0x3FF)
@@ -191,7 +211,17 @@ class LinkTop(wiring.Component):
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(2)})
 
     def elaborate(self, platform: object) -> Module:
-        """The UART, the receive and answer state machines, the circuit and the LEDs."""
+        """The UART, the receive and answer state machines, the circuit and the LEDs.
+
+        Parameters
+        ----------
+        platform : amaranth.build.Platform or None
+            The platform Amaranth elaborates for; unused (the design is the same on every board).
+
+        Returns
+        -------
+        Module
+        """
         m = Module()
         lay = self.layout
         m.submodules.core = core = CircuitTop(

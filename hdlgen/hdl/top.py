@@ -25,12 +25,14 @@ from hdlgen.hdl.units import unit_logic
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 
-__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "Gating", "check_options"]
+__all__ = ["GATING_MODES", "PORT_NAMES", "CircuitTop", "ClockGating", "Gating", "check_options"]
 
 Gating = Literal["rtz", "delta", "none"]
 GATING_MODES: tuple[str, ...] = ("rtz", "delta", "none")
 #: How gated clocks are made for ``clock_gating="physical"``.
 ClockGateCell = Literal["generic", "ecp5", "ice40"]
+#: How a gated register stops: a clock enable, or a gated clock (see :class:`CircuitTop`).
+ClockGating = Literal["enable", "physical"]
 CLOCK_GATE_CELLS: tuple[str, ...] = ("generic", "ecp5", "ice40")
 
 
@@ -42,6 +44,19 @@ def check_options(
     clock_enables: bool = True,
 ) -> None:
     """Check the options of :class:`CircuitTop` (before anything is built or written).
+
+    Parameters
+    ----------
+    gating : str
+        One of :data:`GATING_MODES` (``"rtz"``, ``"delta"``, ``"none"``).
+    pipeline : bool
+        A pipeline cut inside every gate's adder tree.
+    clock_gating : str
+        ``"enable"`` or ``"physical"``.
+    clock_gate_cell : str
+        One of ``"generic"``, ``"ecp5"``, ``"ice40"``.
+    clock_enables : bool
+        Registers with clock enables (False only with gating ``"rtz"``).
 
     Raises
     ------
@@ -352,7 +367,17 @@ class CircuitTop(wiring.Component):
         return nodes[0][1]
 
     def elaborate(self, platform: object) -> Module:
-        """Valid bits, stage values, gate units and registers, the energy count and the outputs."""
+        """Valid bits, stage values, gate units and registers, the energy count and the outputs.
+
+        Parameters
+        ----------
+        platform : amaranth.build.Platform or None
+            The platform Amaranth elaborates for; unused (the design is the same on every board).
+
+        Returns
+        -------
+        Module
+        """
         m = Module()
         c = self.circuit
         stages = self.latency

@@ -9,7 +9,7 @@ from amaranth.back import verilog
 from hdlgen.errors import CircuitError, UsageError
 from hdlgen.hdl.arith import GROUP
 from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating, check_options
-from hdlgen.ir.circuit import Circuit, _check_name
+from hdlgen.ir.circuit import Circuit, check_name
 
 __all__ = ["VerilogDesign", "to_verilog"]
 
@@ -88,7 +88,7 @@ def to_verilog(
     name = circuit.name
     if top is not None:
         try:
-            name = _check_name(top, "top")
+            name = check_name(top, "top")
         except CircuitError as exc:  # a module name is an option, not part of the circuit
             raise UsageError(str(exc), "top") from None
     design = CircuitTop(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, SupportsInt, TypeGuard
 
 from hdlgen.errors import CircuitError
 from hdlgen.ir.names import sanitize
@@ -30,6 +30,7 @@ __all__ = [
     "CircuitError",
     "Gate",
     "Input",
+    "check_name",
     "load",
     "write_atomic",
 ]
@@ -45,11 +46,30 @@ _GATE_KEYS = ("name", "kind", "inputs", "weights", "threshold", "bits", "meta")
 GateKind = Literal["threshold", "relu"]
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_name(name: object, where: str) -> str:
+def check_name(name: object, where: str) -> str:
+    """``name`` when it is a valid signal name (``[A-Za-z_][A-Za-z0-9_]*``).
+
+    Parameters
+    ----------
+    name : object
+        The name to check.
+    where : str
+        What it names, for the message (``"top"``, ``"gate 'g1'"``).
+
+    Returns
+    -------
+    str
+        ``name``.
+
+    Raises
+    ------
+    CircuitError
+        When ``name`` is not a string or not a valid signal name.
+    """
     if not isinstance(name, str):
         raise CircuitError(f"{where}: name must be a string, not {name!r}")
     if not _NAME_RE.match(name):
@@ -70,9 +90,9 @@ def _check_keys(
 
 
 def _check_bits(bits: object, where: str) -> int:
-    if not _is_int(bits) or not 1 <= bits <= MAX_BITS:  # type: ignore[operator]  # _is_int: an int or a NumPy integer
+    if not _is_int(bits) or not 1 <= bits <= MAX_BITS:
         raise CircuitError(f"{where}: bits must be an integer from 1 to {MAX_BITS}, not {bits!r}")
-    return bits  # type: ignore[return-value]  # _is_int: an int or a NumPy integer
+    return bits
 
 
 @dataclass(frozen=True)
@@ -163,9 +183,14 @@ def _make_gate(
     meta: object,
     where: str,
 ) -> Gate:
-    name = _check_name(name, where)
+    name = check_name(name, where)
     where = f"{where} '{name}'" if not where.endswith(f"'{name}'") else where
-    if kind not in ("threshold", "relu"):
+    gate_kind: GateKind
+    if kind == "threshold":
+        gate_kind = "threshold"
+    elif kind == "relu":
+        gate_kind = "relu"
+    else:
         raise CircuitError(f"{where}: kind must be 'threshold' or 'relu', not {kind!r}")
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
         raise CircuitError(f"{where}: inputs must be a list of names, not {inputs!r}")
@@ -187,10 +212,10 @@ def _make_gate(
     if len(weights) != len(inputs):
         raise CircuitError(f"{where}: {len(weights)} weights for {len(inputs)} inputs (they must have the same length)")
     if _is_numpy_int(threshold):
-        threshold = int(threshold)  # type: ignore[call-overload]  # a NumPy integer
+        threshold = int(threshold)
     if not _is_int(threshold):
         raise CircuitError(f"{where}: threshold must be an integer, not {threshold!r}")
-    if kind == "relu":
+    if gate_kind == "relu":
         if bits is None:
             raise CircuitError(f"{where}: a relu gate needs bits (its output width, 1 to {MAX_BITS})")
         bits = _check_bits(bits, where)
@@ -200,10 +225,10 @@ def _make_gate(
         bits = 1
     if meta is not None and not isinstance(meta, dict):
         raise CircuitError(f"{where}: meta must be an object, not {meta!r}")
-    return Gate(name, kind, inputs, weights, threshold, bits, meta)  # type: ignore[arg-type]  # every argument checked above
+    return Gate(name, gate_kind, inputs, weights, threshold, bits, meta)
 
 
-def _is_numpy_int(value: object) -> bool:
+def _is_numpy_int(value: object) -> TypeGuard[SupportsInt]:
     return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iu"
 
 
@@ -236,7 +261,7 @@ class Circuit:
     """
 
     def __init__(self, name: str = "circuit", meta: dict[str, Any] | None = None) -> None:
-        self.name = _check_name(name, "circuit")
+        self.name = check_name(name, "circuit")
         self.meta: dict[str, Any] | None = meta
         self.inputs: list[Input] = []
         self.gates: list[Gate] = []
@@ -255,11 +280,11 @@ class Circuit:
         return self._add_input(name, bits, f"input {name!r}" if isinstance(name, str) else "input")
 
     def _add_input(self, name: object, bits: object, where: str) -> str:
-        _check_name(name, where)
-        _check_bits(bits, f"input '{name}'")
-        self._claim(name, f"input '{name}'")  # type: ignore[arg-type]  # _check_name checked it
-        self.inputs.append(Input(name, bits))  # type: ignore[arg-type]  # _check_name and _check_bits checked them
-        return name  # type: ignore[return-value]  # _check_name checked it
+        checked = check_name(name, where)
+        width = _check_bits(bits, f"input '{checked}'")
+        self._claim(checked, f"input '{checked}'")
+        self.inputs.append(Input(checked, width))
+        return checked
 
     def add_inputs(self, prefix: str, count: int, bits: int = 1) -> list[str]:
         """Add inputs ``prefix0 .. prefix{count-1}`` and return their names."""
@@ -582,7 +607,7 @@ class Circuit:
         if meta is not None and not isinstance(meta, dict):
             raise CircuitError(f"meta must be an object, not {meta!r}")
         cname = data.get("name", name if name is not None else "circuit")
-        circuit = cls(_check_name(cname, "name"), meta=meta)
+        circuit = cls(check_name(cname, "name"), meta=meta)
         if not isinstance(data["inputs"], list):
             raise CircuitError("inputs must be a list")
         for k, item in enumerate(data["inputs"]):

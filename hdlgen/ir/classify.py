@@ -8,12 +8,14 @@ hardware computes the same index on an extra port, ``o_class``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hdlgen.errors import CircuitError
-from hdlgen.ir.circuit import Circuit
+
+if TYPE_CHECKING:
+    from hdlgen.ir.circuit import Circuit
 
 __all__ = ["CLASSES_KEY", "class_labels", "predict"]
 

@@ -21,7 +21,7 @@ from hdlgen.ir.classify import class_labels
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
 
-__all__ = ["PORT_NAMES", "Field", "PortLayout", "latency"]
+__all__ = ["PORT_NAMES", "Field", "PortLayout", "input_fields", "latency"]
 
 #: The ports of every generated design, in declaration order (``o_class`` follows for classifiers).
 PORT_NAMES = ("clk", "rst", "i_valid", "i_data", "o_valid", "o_data", "o_energy")
@@ -58,6 +58,24 @@ def _fields(names_and_widths: list[tuple[str, int]]) -> tuple[Field, ...]:
         out.append(Field(name, pos, width))
         pos += width
     return tuple(out)
+
+
+def input_fields(circuit: Circuit) -> tuple[Field, ...]:
+    """The circuit inputs' fields in ``i_data``: input 0 at bit 0, each as wide as its ``bits``.
+
+    :attr:`PortLayout.inputs`, without the rest of the layout (for the
+    exhaustive enumeration, which numbers vectors by their ``i_data`` word).
+
+    Parameters
+    ----------
+    circuit : Circuit
+
+    Returns
+    -------
+    tuple of Field
+        One per circuit input, in order.
+    """
+    return _fields([(i.name, i.bits) for i in circuit.inputs])
 
 
 def _nbytes(bits: int) -> int:
@@ -103,7 +121,7 @@ class PortLayout:
         """
         labels = class_labels(circuit)
         return cls(
-            inputs=_fields([(i.name, i.bits) for i in circuit.inputs]),
+            inputs=input_fields(circuit),
             outputs=_fields([(o, circuit.signal_bits(o)) for o in circuit.outputs]),
             energy_width=max(1, circuit.size.bit_length()),
             class_width=max(1, (len(circuit.outputs) - 1).bit_length()) if labels is not None else None,

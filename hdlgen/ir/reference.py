@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hdlgen.errors import CircuitError
+from hdlgen.ir.ports import input_fields
 
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
@@ -116,15 +117,12 @@ def check_vectors(circuit: Circuit, X: Any) -> np.ndarray:
 def enumerate_inputs(circuit: Circuit, start: int, stop: int) -> np.ndarray:
     """Input vectors ``start .. stop-1`` of the exhaustive enumeration.
 
-    Vector ``k`` packs the inputs like ``i_data`` in hardware: input 0 in the
-    least significant bits of ``k``, each input as wide as its ``bits``.
+    Vector ``k`` is the one whose packed ``i_data`` word is ``k``
+    (:func:`hdlgen.ir.ports.input_fields`: input 0 in the least significant
+    bits, each input as wide as its ``bits``).
     """
     k = np.arange(start, stop, dtype=np.int64)
-    cols = []
-    offset = 0
-    for inp in circuit.inputs:
-        cols.append((k >> offset) & inp.max_value)
-        offset += inp.bits
+    cols = [(k >> f.offset) & ((1 << f.width) - 1) for f in input_fields(circuit)]
     if not cols:
         return np.zeros((stop - start, 0), dtype=np.int64)
     return np.stack(cols, axis=1)

@@ -226,7 +226,10 @@ def train_mnist(
 
     def encode(img: np.ndarray) -> np.ndarray:
         img = img.astype(np.int64)
-        return sum((img >= t).astype(np.int64) for t in thresholds)  # type: ignore[return-value]
+        levels = np.zeros(img.shape, dtype=np.int64)
+        for t in thresholds:
+            levels += img >= t
+        return levels
 
     moves = [(0, 0)] + ([(-1, 0), (1, 0), (0, -1), (0, 1)] if shifts else [])
     X_train = np.concatenate([encode(shift_images(images[tr], dy, dx)) for dy, dx in moves])

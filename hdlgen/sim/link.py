@@ -10,8 +10,10 @@ from amaranth.back import verilog
 
 from hdlgen.errors import ToolError
 from hdlgen.hdl.link import LinkTop
+from hdlgen.hdl.top import ClockGating, Gating
 from hdlgen.ir.circuit import Circuit
 from hdlgen.toolchain import cocotb_runner
+from hdlgen.toolchain.cocotb_runner import Simulator
 
 __all__ = ["exchange_frames"]
 
@@ -19,11 +21,11 @@ __all__ = ["exchange_frames"]
 def exchange_frames(
     circuit: Circuit,
     frames: list[bytes],
-    simulator: str = "icarus",
+    simulator: Simulator = "icarus",
     divisor: int = 8,
     period_ns: int = 10,
-    gating: str = "rtz",
-    clock_gating: str = "enable",
+    gating: Gating = "rtz",
+    clock_gating: ClockGating = "enable",
 ) -> list[bytes]:
     """Send frames to a simulated :class:`LinkTop` through cocotbext-uart; return its answers.
 
@@ -53,13 +55,13 @@ def exchange_frames(
         ends without answers (with the log's last lines).
     """
     text = verilog.convert(
-        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),  # type: ignore[arg-type]  # checked by LinkTop
+        LinkTop(circuit, divisor, gating, led_hold=16, clock_gating=clock_gating),
         name="link_top",
         emit_src=False,
         strip_internal_attrs=True,
     )
     args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
-    sim = cocotb_runner.build(simulator, {"link_top.v": text}, "link_top", args=args)  # type: ignore[arg-type]
+    sim = cocotb_runner.build(simulator, {"link_top.v": text}, "link_top", args=args)
     baud = round(1e9 / (period_ns * divisor))
     with tempfile.TemporaryDirectory(prefix="hdlgen-link-") as tmp:
         cfg = Path(tmp) / "link.json"

@@ -47,7 +47,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -73,6 +73,9 @@ from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_tog
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
 from hdlgen.toolchain.tools import distribution_versions, sources_digest
+
+if TYPE_CHECKING:
+    from hdlgen.hdl.top import ClockGating, Gating
 
 __all__ = [
     "DRIVERS",
@@ -214,13 +217,13 @@ class SimOptions:
     """Checked options of a simulation (see :func:`simulate` for their meaning)."""
 
     simulator: Simulator = "verilator"
-    gating: str = "rtz"
+    gating: Gating = "rtz"
     schedule: Schedule = "back-to-back"
     seed: int = 0
     driver: Driver = "hdl"
     pipeline: bool = False
     idle: Literal["zero", "random"] = "zero"
-    clock_gating: str = "enable"
+    clock_gating: ClockGating = "enable"
     toggles: bool = True
     chunk: int = CHUNK
 
@@ -369,7 +372,7 @@ def generated_design(
             on_stage("generating the Verilog")
         design = to_verilog(
             circuit,
-            gating=options.gating,  # type: ignore[arg-type]  # checked by check_options
+            gating=options.gating,
             top=top,
             pipeline=options.pipeline,
             clock_gating=options.clock_gating,
@@ -428,8 +431,9 @@ def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOpti
     Raises
     ------
     CircuitError
-        When the file cannot be read, has no such module, or is an ECP5
-        netlist to be simulated on Icarus.
+        When the file cannot be read or has no such module.
+    UsageError
+        For an ECP5 netlist to be simulated on Icarus (``simulator``).
     """
     try:
         text = Path(rtl).read_text()
@@ -442,8 +446,9 @@ def given_design(circuit: Circuit, rtl: str | os.PathLike[str], options: SimOpti
         g.name: g.name for g in circuit.gates if re.search(rf"\b(reg|wire)\b[^;]*\\?\b{re.escape(g.name)}\b", text)
     }
     if options.simulator == "icarus" and any(m.parent.name == "ecp5" for m in cell_models(text)):
-        raise CircuitError(
-            f"{rtl}: an ECP5 netlist needs --simulator verilator (Icarus 11 rejects Yosys's ECP5 cell models)"
+        raise UsageError(
+            f"{rtl}: an ECP5 netlist needs simulator 'verilator' (Icarus 11 rejects Yosys's ECP5 cell models)",
+            "simulator",
         )
     layout = PortLayout.of(circuit, options.pipeline)
     classifier = layout.classifier and re.search(r"\boutput\b[^;]*\bo_class\b", text) is not None
@@ -726,10 +731,13 @@ def start_bench(
     sim : SimBuild
         From :func:`build_simulation`.
     design : Design
+        The design under test (its port layout packs ``i_data``).
     stim : Stimulus
+        Reset, ``i_valid`` and input vector of every edge.
     workdir : Path
         Empty working directory of the run.
     options : SimOptions
+        The checked options (unused here but for symmetry with :func:`start_cocotb`).
     waves : bool
         Ask the testbench for a VCD of the design (``dump.vcd``).
 
@@ -806,7 +814,30 @@ def start_cocotb(
 ) -> cocotb_runner.Running:
     """Write the stimulus and start the cocotb per-edge driver (driver ``cocotb``).
 
-    Parameters and returns as :func:`start_bench`.
+    Parameters
+    ----------
+    sim : SimBuild
+        From :func:`build_simulation` (built for cocotb).
+    design : Design
+        The design under test (its port layout packs ``i_data``).
+    stim : Stimulus
+        Reset, ``i_valid`` and input vector of every edge.
+    workdir : Path
+        Empty working directory of the run.
+    options : SimOptions
+        Its ``toggles`` asks for a VCD to count register toggles.
+    waves : bool
+        Also keep the VCD as a waveform.
+
+    Returns
+    -------
+    Running
+        Pass it to :func:`finish_bench`.
+
+    Raises
+    ------
+    ToolError
+        When the simulator cannot be started.
     """
     np.savez(
         workdir / "stimulus.npz", rst=stim.rst, i_valid=stim.i_valid, i_data=design.layout.pack_input_bytes(stim.data)
@@ -891,6 +922,18 @@ def _outputs_and_activity(circuit: Circuit, X: np.ndarray, values: np.ndarray) -
     return want.astype(np.int64, copy=False), np.count_nonzero(values, axis=1).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class _Outputs:
+    """A run's outputs on the edges where ``o_valid`` is high (one row per such edge)."""
+
+    edges: np.ndarray  # int64, shape (m,): edge numbers
+    data: np.ndarray  # int64, shape (m, n_outputs): o_data unpacked
+    energy: np.ndarray  # int64, shape (m,): o_energy
+    cls: np.ndarray | None  # int64, shape (m,): o_class of a classifier design
+    unknown_rows: np.ndarray  # bool, shape (m,): a port held X/Z
+    unknown_port: np.ndarray  # object, shape (m,): which port ("" when none)
+
+
 @dataclass
 class Comparison:
     """Running comparison of the runs with the reference and the pipeline model.
@@ -933,87 +976,109 @@ class Comparison:
         stim : Stimulus
         rec : Recording
         """
-        circuit, design = self.circuit, self.design
-        res = rec.results
         n = X.shape[0]
         self.vectors += n
         self.edges += stim.edges
         self.chunks += 1
         self.seconds += rec.seconds
+        out = self._valid_outputs(rec.results)
+        values = None
+        if rec.toggles is not None:
+            # One reference pass gives the outputs, the activity and the gate values for the toggles.
+            values = Reference(self.circuit).gate_values(X)
+            want, act = _outputs_and_activity(self.circuit, X, values)
+        else:
+            want, act = Reference(self.circuit).run(X)
+        self.reference_energy_max = max(self.reference_energy_max, int(act.max()) if n else 0)
+        if out.data.shape[0] != n:
+            self.mismatches += n
+            self._note({"error": f"{out.data.shape[0]} outputs for {n} vectors (vectors {offset}..{offset + n - 1})"})
+        else:
+            self._compare(X, offset, out, want, act)
+        if rec.toggles is not None:
+            self._add_toggles(X, stim, rec.toggles, rec.unknown_toggles, values)
+
+    def _valid_outputs(self, res: ResultColumns) -> _Outputs:
+        """The outputs of the edges with ``o_valid`` high; an edge with an X/Z ``o_valid`` is a mismatch here."""
         valid = res.values["o_valid"] & ~res.unknown["o_valid"]
         # Each edge with an unknown o_valid is a mismatch of its own.
         for e in np.flatnonzero(res.unknown["o_valid"]):
             self.mismatches += 1
             self.unknown += 1
             self._note({"edge": int(e), "port": "o_valid", "error": f"o_valid is X/Z after edge {int(e)}"})
-        edges_valid = np.flatnonzero(valid)
-        got = unpack_words(design.layout, res.values["o_data"][valid])
-        got_energy = res.values["o_energy"][valid]
-        got_class = res.values["o_class"][valid] if design.classifier else None
-        unknown_rows = np.zeros(len(edges_valid), dtype=bool)
-        unknown_port = np.full(len(edges_valid), "", dtype=object)
+        edges = np.flatnonzero(valid)
+        unknown_rows = np.zeros(len(edges), dtype=bool)
+        unknown_port = np.full(len(edges), "", dtype=object)
         for port in ("o_class", "o_energy", "o_data"):
             if port in res.unknown:
                 mask = res.unknown[port][valid]
                 unknown_port[mask] = port
                 unknown_rows |= mask
-        values = None
-        if rec.toggles is not None:
-            # One reference pass gives the outputs, the activity and the gate values for the toggles.
-            values = Reference(circuit).gate_values(X)
-            want, act = _outputs_and_activity(circuit, X, values)
-        else:
-            want, act = Reference(circuit).run(X)
-        self.reference_energy_max = max(self.reference_energy_max, int(act.max()) if n else 0)
-        if got.shape[0] != n:
-            self.mismatches += n
-            self._note({"error": f"{got.shape[0]} outputs for {n} vectors (vectors {offset}..{offset + n - 1})"})
-        else:
-            self.unknown += int(unknown_rows.sum())
-            wrong = unknown_rows | (got != want).any(axis=1) | (got_energy != act)
-            want_class = predict(circuit, None, want) if design.classifier else None
-            if got_class is not None and want_class is not None:
-                wrong |= got_class != want_class
-            bad = np.flatnonzero(wrong)
-            self.mismatches += len(bad)
-            for k in bad[: max(0, 5 - len(self.first))]:
-                entry: dict[str, Any] = {
-                    "vector": int(offset + k),
-                    "edge": int(edges_valid[k]),
-                    "inputs": X[k].tolist(),
-                    "expected": want[k].tolist(),
-                    "actual": got[k].tolist(),
-                    "expected_energy": int(act[k]),
-                    "actual_energy": int(got_energy[k]),
-                }
-                if got_class is not None and want_class is not None:
-                    entry.update(expected_class=int(want_class[k]), actual_class=int(got_class[k]))
-                if unknown_rows[k]:
-                    entry["unknown"] = unknown_port[k]
-                self._note(entry)
-            known = got_energy[~unknown_rows]
-            self.energy_max = max(self.energy_max, int(known.max()) if known.size else 0)
-            self.energies.append(got_energy)
-            if got_class is not None:
-                self.predictions.append(got_class)
-        if rec.toggles is not None:
-            by_gate = expected_toggles(
-                circuit,
-                X,
-                stim.index,
-                stim.i_valid,
-                stim.rst,
-                stim.data,
-                self.options.gating,
-                self.options.pipeline,
-                values,
-            )
-            self.toggles = self.toggles or {}
-            self.expected = self.expected or {}
-            for gate, count in rec.toggles.items():
-                self.toggles[gate] = self.toggles.get(gate, 0) + count
-                self.expected[gate] = self.expected.get(gate, 0) + by_gate[gate]
-            self.toggles_unknown = sorted(set(self.toggles_unknown) | set(rec.unknown_toggles))
+        return _Outputs(
+            edges,
+            unpack_words(self.design.layout, res.values["o_data"][valid]),
+            res.values["o_energy"][valid],
+            res.values["o_class"][valid] if self.design.classifier else None,
+            unknown_rows,
+            unknown_port,
+        )
+
+    def _compare(self, X: np.ndarray, offset: int, out: _Outputs, want: np.ndarray, act: np.ndarray) -> None:
+        """Count and note the vectors whose outputs, energy or class differ from the reference's, or are X/Z."""
+        self.unknown += int(out.unknown_rows.sum())
+        wrong = out.unknown_rows | (out.data != want).any(axis=1) | (out.energy != act)
+        want_class = predict(self.circuit, None, want) if self.design.classifier else None
+        if out.cls is not None and want_class is not None:
+            wrong |= out.cls != want_class
+        bad = np.flatnonzero(wrong)
+        self.mismatches += len(bad)
+        for k in bad[: max(0, 5 - len(self.first))]:
+            entry: dict[str, Any] = {
+                "vector": int(offset + k),
+                "edge": int(out.edges[k]),
+                "inputs": X[k].tolist(),
+                "expected": want[k].tolist(),
+                "actual": out.data[k].tolist(),
+                "expected_energy": int(act[k]),
+                "actual_energy": int(out.energy[k]),
+            }
+            if out.cls is not None and want_class is not None:
+                entry.update(expected_class=int(want_class[k]), actual_class=int(out.cls[k]))
+            if out.unknown_rows[k]:
+                entry["unknown"] = out.unknown_port[k]
+            self._note(entry)
+        known = out.energy[~out.unknown_rows]
+        self.energy_max = max(self.energy_max, int(known.max()) if known.size else 0)
+        self.energies.append(out.energy)
+        if out.cls is not None:
+            self.predictions.append(out.cls)
+
+    def _add_toggles(
+        self,
+        X: np.ndarray,
+        stim: Stimulus,
+        toggles: dict[str, int],
+        unknown: list[str],
+        values: np.ndarray | None,
+    ) -> None:
+        """Add the run's gate-register toggles and the pipeline model's prediction of them."""
+        by_gate = expected_toggles(
+            self.circuit,
+            X,
+            stim.index,
+            stim.i_valid,
+            stim.rst,
+            stim.data,
+            self.options.gating,
+            self.options.pipeline,
+            values,
+        )
+        self.toggles = self.toggles or {}
+        self.expected = self.expected or {}
+        for gate, count in toggles.items():
+            self.toggles[gate] = self.toggles.get(gate, 0) + count
+            self.expected[gate] = self.expected.get(gate, 0) + by_gate[gate]
+        self.toggles_unknown = sorted(set(self.toggles_unknown) | set(unknown))
 
     def result(self, build_seconds: float, waves: str | None) -> SimResult:
         """The outcome of all runs so far.
@@ -1028,8 +1093,9 @@ class Comparison:
         -------
         SimResult
         """
+        expected = self.expected or {}
         toggles_ok = self.toggles is None or (
-            self.toggles == {g: self.expected[g] for g in self.toggles} and not self.toggles_unknown  # type: ignore[index]
+            self.toggles == {g: expected[g] for g in self.toggles} and not self.toggles_unknown
         )
         if self.toggles_unknown:
             self._note({"error": f"gate registers X/Z: {', '.join(self.toggles_unknown[:5])}"})
@@ -1077,7 +1143,7 @@ def simulate(
     circuit: Circuit,
     X: np.ndarray | Exhaustive,
     simulator: Simulator = "verilator",
-    gating: str = "rtz",
+    gating: Gating = "rtz",
     schedule: Schedule = "back-to-back",
     seed: int = 0,
     rtl: str | os.PathLike[str] | None = None,
@@ -1086,7 +1152,7 @@ def simulate(
     driver: Driver = "hdl",
     pipeline: bool = False,
     idle: Literal["zero", "random"] = "zero",
-    clock_gating: str = "enable",
+    clock_gating: ClockGating = "enable",
     toggles: bool = True,
     chunk: int = CHUNK,
     progress: Callable[[int, int], None] | None = None,
@@ -1179,10 +1245,31 @@ def simulate(
     if waves is not None and total > size:
         raise UsageError(f"waves: a waveform covers at most {size} vectors (one run), not {total}")
     sim = build_simulation(design, options, size, waves is not None, on_stage)
-    start, finish = (start_cocotb, finish_cocotb) if options.driver == "cocotb" else (start_bench, finish_bench)
     comparison = Comparison(circuit, design, options)
+    waves_path = _run_chunks(circuit, X, size, design, sim, options, comparison, waves, progress)
+    return comparison.result(sim.seconds, waves_path)
+
+
+def _run_chunks(
+    circuit: Circuit,
+    X: np.ndarray | Exhaustive,
+    size: int,
+    design: Design,
+    sim: SimBuild,
+    options: SimOptions,
+    comparison: Comparison,
+    waves: str | os.PathLike[str] | None,
+    progress: Callable[[int, int], None] | None,
+) -> str | None:
+    """Simulate ``X`` in chunks of ``size`` vectors into ``comparison``, one run ahead; the waveform's path.
+
+    The simulator (its own process) runs chunk ``k + 1`` while chunk ``k`` is
+    compared. Every working directory is removed, and a run still going is
+    killed when anything fails.
+    """
+    start, finish = (start_cocotb, finish_cocotb) if options.driver == "cocotb" else (start_bench, finish_bench)
+    total = len(X)
     waves_path = None
-    # One run ahead: the simulator (its own process) runs chunk k + 1 while chunk k is compared.
     pending: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path] | None = None
 
     def complete(item: tuple[cocotb_runner.Running, Stimulus, np.ndarray, int, Path]) -> None:
@@ -1221,4 +1308,4 @@ def simulate(
         if pending is not None:
             pending[0].kill()
             shutil.rmtree(pending[4], ignore_errors=True)
-    return comparison.result(sim.seconds, waves_path)
+    return waves_path

@@ -80,19 +80,30 @@ def bench_verilog(
     unknown`` per register (``unknown`` is 1 when a bit was X or Z at a
     sample).
     """
-    w = layout.i_width
     cls = classifier and layout.class_width is not None
-    class_width = layout.class_width or 1
     # Each port padded to whole hex digits, so that an X digit belongs to one port.
     ports = [("o_valid", 1), ("o_data", layout.o_width), ("o_energy", layout.energy_width)]
     if cls:
-        ports.append(("o_class", class_width))
+        ports.append(("o_class", layout.class_width or 1))
     parts = []
     for name, width in ports:
         pad = -width % 4
         parts += ([f"{pad}'d0"] if pad else []) + [name]
     row_width = sum(width + (-width % 4) for _, width in ports)
     lines = [
+        *_bench_ports(top, layout, cls, depth, row_width),
+        *_toggle_counters(registers),
+        *_bench_stimulus(layout.i_width, dump),
+        *_bench_sampling(registers, parts),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def _bench_ports(top: str, layout: PortLayout, cls: bool, depth: int, row_width: int) -> list[str]:
+    """The testbench's clock, stimulus and result memories, port signals and the design instance."""
+    w = layout.i_width
+    class_width = layout.class_width or 1
+    return [
         f"module {BENCH}(output reg done);",
         "  reg clk = 1'b0;",
         "  always #5 clk = ~clk;",
@@ -112,9 +123,13 @@ def bench_verilog(
         "  integer edges, e = 0, ftog;",
         "  reg finish;",
     ]
+
+
+def _toggle_counters(registers: Mapping[str, int]) -> list[str]:
+    """A bit-count function and, per register ``k``: its previous and current value, its count and X flag."""
     widest = max(registers.values(), default=1)
     # A loop, not $countones: Icarus 11 miscounts $countones of an expression.
-    lines += [
+    lines = [
         f"  function automatic integer ones(input [{widest - 1}:0] v);",
         "    integer i;",
         "    begin",
@@ -128,7 +143,12 @@ def bench_verilog(
         lines.append(f"  reg [{width - 1}:0] c{k};")
         lines.append(f"  reg [63:0] t{k} = 64'd0;")
         lines.append(f"  reg x{k} = 1'b0;")
-    lines += [
+    return lines
+
+
+def _bench_stimulus(w: int, dump: bool) -> list[str]:
+    """Reading the plusargs and ``stimulus.hex``, the optional dump, and driving the inputs at rising edges."""
+    return [
         "  initial begin",
         "    done = 1'b0;",
         "    rst = 1'b1;",
@@ -153,6 +173,12 @@ def bench_verilog(
         "    if (e < edges) {rst, i_valid, i_data} <= stim[e];",
         "    e <= e + 1;",
         "  end",
+    ]
+
+
+def _bench_sampling(registers: Mapping[str, int], parts: list[str]) -> list[str]:
+    """Sampling at falling edges: register toggles, the output row, and at the end the two result files."""
+    lines = [
         "  always @(negedge clk) begin",
         "    if (!done && e >= 1) begin",
     ]
@@ -181,7 +207,7 @@ def bench_verilog(
         "endmodule",
         "",
     ]
-    return "\n".join(line for line in lines if line)
+    return lines
 
 
 def dump_module(scopes: list[str]) -> str:
@@ -206,6 +232,11 @@ def dump_module(scopes: list[str]) -> str:
 
 def hierarchical(*parts: str) -> str:
     """A hierarchical reference from unescaped path components, e.g. ``hierarchical("table", "unique")``.
+
+    Parameters
+    ----------
+    *parts : str
+        Instance and signal names, outermost first, as the design names them.
 
     Returns
     -------

@@ -246,7 +246,7 @@ def vcd_toggles(path: Path, registers: Mapping[str, str]) -> tuple[dict[str, int
     tokenizer 53-55 s (same run, loaded 2-core machine). A register
     declared under several scopes is counted once (its first declaration).
     """
-    import pywellen  # type: ignore[import-untyped]  # no stubs
+    import pywellen
 
     try:
         wave = pywellen.Waveform(str(path))

@@ -54,6 +54,15 @@ TARGETS: dict[str, Target] = {
 def get_target(name: str) -> Target:
     """The target called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`TARGETS`: ``"ice40-up5k"``, ``"ice40-hx8k"``, ``"ecp5-25k"`` or ``"ecp5-85k"``.
+
+    Returns
+    -------
+    Target
+
     Raises
     ------
     UsageError

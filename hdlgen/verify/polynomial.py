@@ -93,7 +93,18 @@ def _const(c: int) -> Poly:
 
 
 def bounds(p: Poly) -> tuple[int, int]:
-    """A sound range ``[lo, hi]`` of ``p`` over all 0/1 assignments (exact for linear polynomials)."""
+    """A sound range ``[lo, hi]`` of ``p`` over all 0/1 assignments (exact for linear polynomials).
+
+    Parameters
+    ----------
+    p : Poly
+        A multilinear polynomial over 0/1 input bits (monomial -> integer coefficient).
+
+    Returns
+    -------
+    (int, int)
+        ``lo <= p(x) <= hi`` for every 0/1 assignment ``x``.
+    """
     lo = hi = p.get(_ONE, 0)
     for m, c in p.items():
         if m:
@@ -260,7 +271,17 @@ class Extraction:
         return order
 
     def computed(self, name: str) -> bool:
-        """Whether the cell's output has a polynomial (as a word, or bit by bit)."""
+        """Whether the cell's output has a polynomial (as a word, or bit by bit).
+
+        Parameters
+        ----------
+        name : str
+            A cell of the module.
+
+        Returns
+        -------
+        bool
+        """
         if name in self.words:
             return True
         bits = self.cells[name]["connections"].get("Y", [])
@@ -286,7 +307,20 @@ class Extraction:
         return True
 
     def read(self, bits: Sequence[int | str], signed: bool) -> Poly | None:
-        """The integer that ``bits`` (LSB first) hold, read as signed or unsigned, or None when not exact."""
+        """The integer that ``bits`` (LSB first) hold, read as signed or unsigned, or None when not exact.
+
+        Parameters
+        ----------
+        bits : sequence of int or str
+            Net bits of Yosys JSON, LSB first: net numbers, or the constants ``"0"``/``"1"``/``"x"``/``"z"``.
+        signed : bool
+            Read the top bit as the sign (two's complement).
+
+        Returns
+        -------
+        Poly or None
+            None when a bit has no exact polynomial.
+        """
         bits = list(bits)
         if not bits:
             return {}
@@ -390,12 +424,34 @@ class Extraction:
         return _padd(_const(-1), a, -1)  # $not: ~a = -1 - a
 
     def net(self, bits: Sequence[int | str], signed: bool = False) -> Poly | None:
-        """The polynomial of a net given by its bits (as :meth:`read`)."""
+        """The polynomial of a net given by its bits (as :meth:`read`).
+
+        Parameters
+        ----------
+        bits : sequence of int or str
+            Net bits of Yosys JSON, LSB first.
+        signed : bool
+            Read the top bit as the sign.
+
+        Returns
+        -------
+        Poly or None
+        """
         return self.read(bits, signed)
 
 
 def extract(module: dict[str, Any]) -> Extraction:
-    """Extract the polynomials of a module's nets (see :class:`Extraction`)."""
+    """Extract the polynomials of a module's nets (see :class:`Extraction`).
+
+    Parameters
+    ----------
+    module : dict
+        One module of Yosys ``write_json`` (combinational: ``proc`` done).
+
+    Returns
+    -------
+    Extraction
+    """
     return Extraction(module)
 
 
@@ -404,6 +460,16 @@ def affine_in(polys: Sequence[Poly]) -> tuple[Poly, list[tuple[int, int]]] | Non
 
     ``L`` is the first non-constant polynomial divided by the gcd of its
     coefficients, with its smallest monomial's coefficient positive.
+
+    Parameters
+    ----------
+    polys : sequence of Poly
+        The polynomials to express through one ``L``.
+
+    Returns
+    -------
+    (Poly, list of (int, int)) or None
+        ``L`` and one ``(a, c)`` per polynomial, in order.
     """
     base = next((p for p in polys if any(m for m in p)), None)
     if base is None:
@@ -481,6 +547,11 @@ def cut_at_sum(ex: Extraction) -> tuple[dict[str, Any], Poly, int, int] | None:
     (and free nets may take any value, so also the one they have). The
     converse need not hold (the free sum may take values ``L`` never takes),
     so a failure there decides nothing.
+
+    Parameters
+    ----------
+    ex : Extraction
+        The module's polynomials (:func:`extract`).
 
     Returns
     -------
