@@ -14,15 +14,16 @@ output is one *net* here, one bit wide, named as the netlist names the bit
   flip-flops its ``D`` and enable pins read through combinational cells
   (the ports are stage 0, its own output is left out); a combinational net's
   stage is the smallest stage of the flip-flops it feeds (through ``D``,
-  enable or reset pins), or ``latency + 1`` when it feeds only output ports.
+  enable or reset pins), or ``latency + 1`` when it feeds only output ports;
+  a gated clock's stage is the smallest stage of the flip-flops it clocks.
   In hdlgen's designs stage ``l`` is circuit level ``l`` (``2l - 1`` and
   ``2l`` with ``--pipeline``);
 - a *role*, from the registers' names (:func:`register_roles`): ``gate``
   (a gate register), ``delay`` (values passed over levels), ``partial``
   (``--pipeline`` partial sums), ``valid`` (the valid chain), ``energy``
-  (the ``o_energy`` counter), ``clock_gate`` (the enables of gated clocks),
-  ``input`` (the input register of ``--input-register``), ``other``. A
-  combinational net takes the role of what it feeds, the datapath first.
+  (the ``o_energy`` counter), ``clock_gate`` (gated clocks and their
+  enables), ``class`` (the ``o_class`` logic), ``other``. A combinational
+  net takes the role of what it feeds, the datapath first.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from pathlib import Path
 
 from hdlgen.errors import CircuitError
 
-__all__ = ["CELL_PINS", "KINDS", "ROLES", "Net", "Netlist", "parse_netlist", "shorten_names"]
+__all__ = ["CELL_PINS", "KINDS", "ROLES", "Net", "Netlist", "edge_offset", "parse_netlist", "shorten_names"]
 
 #: Cell kinds in the order reported.
 KINDS: tuple[str, ...] = ("lut", "carry", "ff", "enable", "gated_clock")
 #: Roles in the order reported.
-ROLES: tuple[str, ...] = ("gate", "delay", "partial", "input", "valid", "energy", "clock_gate", "class", "other")
+ROLES: tuple[str, ...] = ("gate", "delay", "partial", "valid", "energy", "clock_gate", "class", "other")
 
 # Per cell type: output pins with their kind, flip-flop pins (clock, data, enable, reset), or neither.
 _FF_PINS = {"clock": ("C", "CLK"), "data": ("D", "DI"), "enable": ("E", "CE"), "reset": ("R", "S", "LSR")}
@@ -75,8 +76,8 @@ class Net:
         Type of the driving cell.
     offset : int
         Edges after an inference's inputs appear at which this net changes
-        for it: the stage for a flip-flop, the stage minus one otherwise
-        (:func:`hdlgen.power.attribute`).
+        for it (:func:`edge_offset`): the stage for a flip-flop or a gated
+        clock, the stage minus one for logic.
     """
 
     name: str
@@ -203,7 +204,6 @@ def register_roles(register_names: dict[str, str]) -> list[tuple[re.Pattern[str]
         (re.compile(r"^energy_s\d+_*$"), "energy"),
         (re.compile(r"^o_energy$"), "energy"),
         (re.compile(r"^gclk\d+_\w*$"), "clock_gate"),
-        (re.compile(r"^in_q\d*_*$"), "input"),
     ]
     if gates:
         rules += [
@@ -560,18 +560,53 @@ def _classify(
             role = ff_role[idx]
             if role == "other" and b in port_role:
                 role = port_role[b]
-            nets.append(Net(b, "ff", stage[idx], role, ctype, stage[idx]))
+            nets.append(Net(b, "ff", stage[idx], role, ctype, edge_offset("ff", stage[idx])))
+            continue
+        if (b in clock_pins or b in clock_feeds) and b not in clock_ports:
+            s = _clocked_stage(cells, stage, b)
+            s = sink_stage if s >= _NOWHERE else s
+            nets.append(Net(b, "gated_clock", s, "clock_gate", ctype, edge_offset("gated_clock", s)))
             continue
         s, roles = forward(b)
         s = sink_stage if s >= _NOWHERE else s
         role = next((r for r in ROLES if r in roles), "other")
-        if (b in clock_pins or b in clock_feeds) and b not in clock_ports:
-            kind, role = "gated_clock", "clock_gate"
-        elif b in enable_pins:
+        if b in enable_pins:
             kind = "enable"
-        nets.append(Net(b, kind, s, role, ctype, s - 1))
+        nets.append(Net(b, kind, s, role, ctype, edge_offset(kind, s)))
     nets.sort(key=lambda n: (n.stage, n.kind, n.name))
     return nets
+
+
+def edge_offset(kind: str, stage: int) -> int:
+    """Edges after an inference's inputs appear at which a net of this kind and stage changes for it.
+
+    A flip-flop of stage ``s`` loads at edge ``E_k + s``, and so does a gated
+    clock that clocks stage ``s`` (its pulse is that edge); the logic that
+    computes a stage-``s`` register changes one edge earlier.
+    """
+    return stage if kind in ("ff", "gated_clock") else stage - 1
+
+
+def _clocked_stage(cells: _Cells, stage: dict[int, int], bit: str) -> int:
+    """The smallest stage of the flip-flops whose clock pins ``bit`` drives, directly or through cells.
+
+    A gated clock passes through an iCE40 ``SB_GB`` or an ECP5 ``DCCA``
+    (or a LUT) before it reaches clock pins. :data:`_NOWHERE` when it
+    clocks no flip-flop.
+    """
+    best, seen, todo = _NOWHERE, {bit}, [bit]
+    while todo:
+        cur = todo.pop()
+        for idx, how in cells.consumers.get(cur, []):
+            if cells.is_ff[idx]:
+                if how == "clock":
+                    best = min(best, stage[idx])
+                continue
+            for o in cells.outputs_of.get(idx, []):
+                if o not in seen:
+                    seen.add(o)
+                    todo.append(o)
+    return best
 
 
 def _clock_fanout(cells: _Cells) -> dict[str, int]:

@@ -17,9 +17,11 @@ gating) the flow
 Attribution rule. Inference ``k``'s inputs appear on ``i_data`` at edge
 ``E_k``; its stage-``s`` registers load at edge ``E_k + s`` and the logic
 that computes them changes at edge ``E_k + s - 1``. A net with offset ``o``
-(its stage for a flip-flop, its stage minus one for logic) that toggles at
-edge ``t`` is charged to the last inference with ``E_k + o <= t``: the
-inference that occupies the net's stage. Idle edges after an inference
+(its stage for a flip-flop, and for a gated clock, whose pulse is the edge
+its flip-flops load at; its stage minus one for logic) that toggles at edge
+``t`` is charged to the last inference with ``E_k + o <= t``: the inference
+that occupies the net's stage. A gated clock shared by several stages (the
+iCE40's one gated clock) takes the first of them. Idle edges after an inference
 (returns to zero, the bus going quiet) are charged to it, and toggles before
 the first inference reaches a stage (the reset) to none. The same rule
 charges the gate-register toggles of the pipeline model, so the netlist's
@@ -46,7 +48,7 @@ from hdlgen.hdl.model import simulate_pipeline
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 from hdlgen.ir.reference import Reference, check_vectors
-from hdlgen.power.netlist import KINDS, ROLES, Netlist, parse_netlist, shorten_names
+from hdlgen.power.netlist import KINDS, ROLES, Netlist, edge_offset, parse_netlist, shorten_names
 from hdlgen.power.stats import fit_toggles
 from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
@@ -218,13 +220,22 @@ class PowerResult:
     seconds: float = 0.0
 
     def to_dict(self, per_inference: bool = True) -> dict[str, Any]:
-        """JSON-ready dict: summaries, ratios to gating none, and (optionally) the per-inference arrays."""
+        """JSON-ready dict: summaries, ratios, and (optionally) the per-inference arrays.
+
+        Ratios of total toggles are to gating none with clock enables
+        (``ratio_to_none``), or, when that mode was not run (``--pipeline``
+        cannot build it), to the first mode (``ratio_to_first``);
+        ``ratio_baseline`` names the mode.
+        """
         base = next((m for m in self.modes if m.gating == "none" and m.clock_gating == "enable"), None)
+        ratio_key = "ratio_to_none"
+        if base is None and self.modes:
+            base, ratio_key = self.modes[0], "ratio_to_first"
         modes = []
         for m in self.modes:
             s = m.summary()
             if base is not None and base.toggles.sum() > 0:
-                s["ratio_to_none"] = round(float(m.toggles.sum() / base.toggles.sum()), 4)
+                s[ratio_key] = round(float(m.toggles.sum() / base.toggles.sum()), 4)
             if per_inference:
                 s["per_inference"] = {
                     "toggles": m.toggles.tolist(),
@@ -243,6 +254,7 @@ class PowerResult:
             "mean_fired": round(float(self.fired.mean()), 3),
             "mean_inputs_changed": round(float(self.inputs_changed.mean()), 3),
             "seconds": round(self.seconds, 2),
+            "ratio_baseline": None if base is None else base.mode,
             "modes": modes,
         }
         if per_inference:
@@ -693,7 +705,7 @@ def _measure_mode(
         run_dir / "dump.vcd", f"{_TB}.player.dut", bucket_of, len(key_list), _PERIOD_PS, _FIRST_EDGE_PS, n_edges
     )
     (run_dir / "dump.vcd").unlink()
-    offsets = np.array([(s if k == "ff" else s - 1) for (k, s, *_) in key_list], dtype=np.int64)
+    offsets = np.array([edge_offset(k, s) for (k, s, *_) in key_list], dtype=np.int64)
     per, lost = _attribute(counts, offsets, stim.starts, n)
     count_s = time.perf_counter() - t0
     by_kind, by_stage, by_role = _splits(per, key_list, layout.latency)
