@@ -502,3 +502,27 @@ def test_text_output_shows_fit_levels_and_estimate(capsys):
     assert first.split()[-4:-2] == ["3.00", "10.0"] and first.split()[-1] == "1.000"
     assert "delta/enable     1 14.5" in out  # by level: all of it at stage 1, mean 14.5
     assert "ESTIMATE" in out and "my bench" in out and "7.2 pJ" in out  # 14.5 toggles x 0.5 pJ
+
+
+@pytest.mark.slow
+def test_given_netlist_measures_as_the_synthesized_one(capsys, examples: Path):
+    """--netlist FILE.v: the same toggles, fit and checks as when hdlgen synthesizes the same design."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    circuit = load(examples / "cd8.json")
+    target = get_target("ice40-up5k")
+    design = to_verilog(circuit, gating="rtz", clock_gate_cell=target.family)
+    path, _ = _synthesize(design.text, design.top, target)
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "40", "--schedule", "gaps"]
+    code, out, err = run(capsys, *args, "--gating", "rtz", "--clock-gating", "enable", "--json")
+    assert code == 0, err
+    synthesized = json.loads(out)["modes"][0]
+    code, out, err = run(capsys, *args, "--gating", "rtz", "--netlist", str(path), "--json")
+    assert code == 0, err
+    given = json.loads(out)["modes"][0]
+    assert given["passed"] and given["gate_registers_match_model"]
+    for key in ("toggles_per_inference", "by_kind", "by_stage", "by_role", "fit", "per_inference"):
+        assert given[key] == synthesized[key], key
