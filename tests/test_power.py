@@ -410,8 +410,10 @@ def test_new_options_default_to_the_same_verilog(examples: Path):
     assert "i_data_isolated" in to_verilog(circuit, isolate_inputs=True).text
     assert "energy_s2" not in to_verilog(circuit, energy_counter=False).text
     assert "_en =" not in to_verilog(circuit, clock_enables=False).text
-    with pytest.raises(UsageError, match="need gating 'rtz'"):
-        to_verilog(circuit, gating="delta", clock_enables=False)
+    delta_by_valid = to_verilog(circuit, gating="delta", clock_enables=False).text
+    assert "_en =" not in delta_by_valid and "!=" not in delta_by_valid  # no comparator, no enable nets
+    with pytest.raises(UsageError, match="need gating 'rtz' or 'delta'"):
+        to_verilog(circuit, gating="none", clock_enables=False)
 
 
 def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):

@@ -120,8 +120,9 @@ def power_command(
     opts = parse_hdl_options(hdl_options)
     modes = None
     if netlist is None and (gatings or clock_gatings or opts):
+        # Gating none has no enable logic to leave out: it runs without clock_enables, as the baseline.
         modes = [
-            Mode(g, c, tuple(sorted(opts.items())))
+            Mode(g, c, tuple(sorted((k, v) for k, v in opts.items() if not (g == "none" and k == "clock_enables"))))
             for g, c in DEFAULT_MODES
             if (not gatings or g in gatings)
             and (not clock_gatings or c in clock_gatings)
