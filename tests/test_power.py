@@ -375,6 +375,24 @@ def test_new_hardware_options_keep_outputs_and_gate_registers(examples: Path):
     assert "energy" not in new.by_role  # no counter, no counter nets
 
 
+@pytest.mark.slow
+def test_delta_by_valid_keeps_delta_contents(examples: Path):
+    """delta with clock_enables=false: the outputs, o_energy and gate-register toggles of delta, no enable logic."""
+    from hdlgen.ir.circuit import load
+    from hdlgen.ir.vectors import random_vectors
+    from hdlgen.power.run import Mode, measure_power
+
+    circuit = load(examples / "cd8.json")
+    X = random_vectors(circuit, 80, 6)
+    for schedule, idle in (("gaps", "random"), ("back-to-back", "zero")):
+        modes = [Mode("delta"), Mode("delta", "enable", (("clock_enables", False),))]
+        plain, by_valid = measure_power(circuit, X, "ice40-up5k", modes=modes, schedule=schedule, idle=idle).modes
+        assert plain.passed and by_valid.passed
+        assert np.array_equal(by_valid.gate_registers, by_valid.gate_registers_model)
+        assert np.array_equal(by_valid.gate_registers, plain.gate_registers)
+        assert by_valid.luts < plain.luts  # the d != reg comparators are gone
+
+
 def test_energy_coefficients_need_a_source(tmp_path: Path):
     from hdlgen.errors import CircuitError
     from hdlgen.power.report import energy_estimate, load_coefficients
