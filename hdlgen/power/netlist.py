@@ -330,6 +330,17 @@ class _Cells:
         Bit -> (cell, ``"in"``, ``"data"``, ``"enable"`` or ``"clock"``) for every pin that reads it.
     clock, enables : list
         Per cell: the bit on a flip-flop's clock pin (None otherwise) and on its enable pins.
+    types, is_ff : list
+        Per cell: its type and whether it is a flip-flop.
+    count : dict of str to int
+        Cells per type.
+    outputs_of : dict of int to list of str
+        Cell index -> the bits it drives.
+
+    Raises
+    ------
+    CircuitError
+        A cell that is neither an iCE40 nor an ECP5 logic cell, or a pin wider than one bit.
     """
 
     def __init__(self, body: str, bits: _Bits, rep: Callable[[str], str], path: str | Path) -> None:
@@ -344,7 +355,6 @@ class _Cells:
         for m in _CELL.finditer(body):
             if m.group(1) not in ("module", "assign", "input", "output", "wire", "reg", "inout"):
                 self._add(m.group(1), _clean(m.group(2)), m.group(3), bits, rep, path)
-        #: Cell index -> the bits it drives.
         self.outputs_of: dict[int, list[str]] = {}
         for b, (idx, _) in self.driver.items():
             self.outputs_of.setdefault(idx, []).append(b)
