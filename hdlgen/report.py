@@ -305,9 +305,12 @@ def power_section(power: dict[str, Any]) -> list[str]:
         f"{power['vectors']} vectors, schedule {html.escape(str(power['schedule']))}, idle "
         f"{html.escape(str(power.get('idle', 'zero')))}); on average {power['mean_fired']} gates fire and "
         f"{power['mean_inputs_changed']} input bits change per inference. <em>r</em> is Pearson's correlation of "
-        "toggles and firing gates, the slope the toggles per firing gate, R&sup2; that of the fit with input bits "
-        "changed and gates fired.</p>"
+        "toggles and firing gates, the slope the toggles per firing gate and the intercept the toggles that do "
+        "not depend on firing, R&sup2; that of the fit with input bits changed and gates fired; by level: toggles "
+        "per inference of each pipeline stage (<em>out</em>: logic that feeds only output ports).</p>"
     )
+    baseline = power.get("ratio_baseline") or "none/enable"
+    estimates = any("energy_estimate" in m for m in power["modes"])
     cols = [
         "mode",
         "LUT4",
@@ -321,9 +324,11 @@ def power_section(power: dict[str, Any]) -> list[str]:
         "clock pins",
         "r",
         "slope",
+        "intercept",
         "R&sup2;",
-        "vs none",
-    ]
+        "by level",
+        f"vs {html.escape(str(baseline))}",
+    ] + (["pJ (estimate)"] if estimates else [])
     rows = []
     for m in power["modes"]:
         k, fit = m["by_kind"], m["fit"]
@@ -340,12 +345,23 @@ def power_section(power: dict[str, Any]) -> list[str]:
             m.get("clock_pins", "n/a"),
             "n/a" if fit["pearson_r"] is None else f"{fit['pearson_r']:.3f}",
             f"{fit['slope']:.2f}",
+            f"{fit['intercept']:.1f}",
             "n/a" if fit["r2"] is None else f"{fit['r2']:.3f}",
-            m.get("ratio_to_none", "n/a"),
+            ", ".join(f"{html.escape(str(s))}: {v}" for s, v in m.get("by_stage", {}).items()),
+            m.get("ratio_to_none", m.get("ratio_to_first", "n/a")),
         ]
+        if estimates:
+            est = m.get("energy_estimate")
+            cells.append("n/a" if est is None else est["pJ_per_inference"])
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     table = "<table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + "".join(rows) + "</table>"
     parts = ["<h2>Netlist switching</h2>", head, table]
+    sources = sorted({m["energy_estimate"]["source"] for m in power["modes"] if "energy_estimate" in m})
+    if sources:
+        parts.append(
+            "<p>The pJ column is an <strong>estimate</strong>: toggles per cell kind times coefficients from "
+            f"{html.escape('; '.join(sources))}. Toggles are the measurement.</p>"
+        )
     per = power.get("per_inference")
     if per and all("per_inference" in m for m in power["modes"]):
         import matplotlib

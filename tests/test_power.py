@@ -139,16 +139,18 @@ def test_netlist_kinds_stages_roles(tmp_path: Path):
     path = tmp_path / "tiny.v"
     path.write_text(NETLIST)
     net = parse_netlist(path, register_names={"g": "g"}, latency=2)
-    got = {n.name: (n.kind, n.stage, n.role) for n in net.nets}
+    got = {n.name: (n.kind, n.stage, n.role, n.offset) for n in net.nets}
+    # Logic changes one edge before the stage it feeds loads; flip-flops and the gated clock of the
+    # stage-2 flip-flop q2 (through the SB_GB) at the edge the stage loads.
     assert got == {
-        "bus[0]": ("lut", 1, "gate"),
-        "bus[1]": ("carry", 3, "energy"),
-        "en": ("enable", 1, "gate"),
-        "g": ("ff", 1, "gate"),
-        "o_valid": ("ff", 1, "valid"),
-        "gclk_pre": ("gated_clock", 3, "clock_gate"),
-        "gclk": ("gated_clock", 3, "clock_gate"),
-        "q2": ("ff", 2, "gate"),
+        "bus[0]": ("lut", 1, "gate", 0),
+        "bus[1]": ("carry", 3, "energy", 2),
+        "en": ("enable", 1, "gate", 0),
+        "g": ("ff", 1, "gate", 1),
+        "o_valid": ("ff", 1, "valid", 1),
+        "gclk_pre": ("gated_clock", 2, "clock_gate", 2),
+        "gclk": ("gated_clock", 2, "clock_gate", 2),
+        "q2": ("ff", 2, "gate", 2),
     }
     assert net.cells == {"SB_CARRY": 1, "SB_DFF": 2, "SB_DFFE": 1, "SB_GB": 1, "SB_LUT4": 3}
     assert net.clock_fanout == {"clk": 2, "gclk": 1}
@@ -306,6 +308,8 @@ def test_gate_registers_equal_what_sim_verifies(examples: Path):
 @pytest.mark.slow
 def test_cli_power_json_and_report(capsys, examples: Path, tmp_path: Path):
     plot = tmp_path / "p.png"
+    coeffs = tmp_path / "c.json"
+    coeffs.write_text(json.dumps({"source": "a made-up test figure", "pJ_per_toggle": {"lut": 1.0, "ff": 2.0}}))
     code, out, err = run(
         capsys,
         "power",
@@ -325,9 +329,12 @@ def test_cli_power_json_and_report(capsys, examples: Path, tmp_path: Path):
         "--json",
         "--plot",
         str(plot),
+        "--energy-coefficients",
+        str(coeffs),
     )
     assert code == 0, err
     data = json.loads(out)
+    assert all(m["energy_estimate"]["label"] == "estimate" for m in data["modes"])
     assert [m["mode"] for m in data["modes"]] == ["none/enable", "rtz/enable"]
     assert all(m["passed"] and m["gate_registers_match_model"] for m in data["modes"])
     assert len(data["per_inference"]["fired"]) == 50 and plot.stat().st_size > 1000
@@ -344,6 +351,8 @@ def test_cli_power_json_and_report(capsys, examples: Path, tmp_path: Path):
     assert code == 0, err
     page = (tmp_path / "r.html").read_text()
     assert "Netlist switching" in page and 'id="fig-power"' in page and "rtz/enable" in page
+    assert "intercept" in page and "by level" in page and "<strong>estimate</strong>" in page
+    assert "a made-up test figure" in page
 
 
 @pytest.mark.slow
@@ -364,6 +373,24 @@ def test_new_hardware_options_keep_outputs_and_gate_registers(examples: Path):
     assert np.array_equal(new.gate_registers, new.gate_registers_model)
     assert np.array_equal(new.gate_registers, plain.gate_registers)
     assert "energy" not in new.by_role  # no counter, no counter nets
+
+
+@pytest.mark.slow
+def test_delta_by_valid_keeps_delta_contents(examples: Path):
+    """delta with clock_enables=false: the outputs, o_energy and gate-register toggles of delta, no enable logic."""
+    from hdlgen.ir.circuit import load
+    from hdlgen.ir.vectors import random_vectors
+    from hdlgen.power.run import Mode, measure_power
+
+    circuit = load(examples / "cd8.json")
+    X = random_vectors(circuit, 80, 6)
+    for schedule, idle in (("gaps", "random"), ("back-to-back", "zero")):
+        modes = [Mode("delta"), Mode("delta", "enable", (("clock_enables", False),))]
+        plain, by_valid = measure_power(circuit, X, "ice40-up5k", modes=modes, schedule=schedule, idle=idle).modes
+        assert plain.passed and by_valid.passed
+        assert np.array_equal(by_valid.gate_registers, by_valid.gate_registers_model)
+        assert np.array_equal(by_valid.gate_registers, plain.gate_registers)
+        assert by_valid.luts < plain.luts  # the d != reg comparators are gone
 
 
 def test_energy_coefficients_need_a_source(tmp_path: Path):
@@ -401,8 +428,10 @@ def test_new_options_default_to_the_same_verilog(examples: Path):
     assert "i_data_isolated" in to_verilog(circuit, isolate_inputs=True).text
     assert "energy_s2" not in to_verilog(circuit, energy_counter=False).text
     assert "_en =" not in to_verilog(circuit, clock_enables=False).text
-    with pytest.raises(UsageError, match="need gating 'rtz'"):
-        to_verilog(circuit, gating="delta", clock_enables=False)
+    delta_by_valid = to_verilog(circuit, gating="delta", clock_enables=False).text
+    assert "_en =" not in delta_by_valid and "!=" not in delta_by_valid  # no comparator, no enable nets
+    with pytest.raises(UsageError, match="need gating 'rtz' or 'delta'"):
+        to_verilog(circuit, gating="none", clock_enables=False)
 
 
 def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):
@@ -416,3 +445,104 @@ def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):
         capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "b.v"), "--option", "energy_counter=false"
     )
     assert code == 0 and "energy_s2" not in (tmp_path / "b.v").read_text()
+
+
+def _mode_result(mode: str, toggles: list[int], fired: np.ndarray):
+    """A ModeResult with the given per-inference toggles, all charged to stage-1 LUTs."""
+    from hdlgen.power.netlist import KINDS
+    from hdlgen.power.run import ModeResult
+
+    t = np.array(toggles, dtype=np.int64)
+    zero = np.zeros_like(t)
+    gating, clock_gating = mode.split("/")
+    return ModeResult(
+        mode=mode,
+        gating=gating,
+        clock_gating=clock_gating,
+        options={},
+        cells={"SB_LUT4": 3},
+        luts=3,
+        carries=0,
+        ffs=0,
+        toggles=t,
+        by_kind={k: (t if k == "lut" else zero) for k in KINDS},
+        by_stage={"1": t},
+        by_role={"gate": t},
+        gate_registers=zero,
+        gate_registers_model=zero,
+        gate_registers_by_gate={},
+        unattributed=0,
+        clock_pins=zero,
+        passed=True,
+        mismatches=0,
+        fit=fit_toggles(t, fired, fired).to_dict(),
+        fired=fired,
+        synth_seconds=0.0,
+        build_seconds=0.0,
+        run_seconds=0.0,
+        count_seconds=0.0,
+    )
+
+
+def _power_result(modes: list[str]):
+    from hdlgen.power.run import PowerResult
+
+    fired = np.array([0, 1, 2, 3])
+    result = PowerResult("c", "ice40-up5k", "gaps", "zero", False, 4, 10, fired, fired)
+    for i, mode in enumerate(modes):
+        result.modes.append(_mode_result(mode, [10 * (i + 1) + 3 * f for f in fired], fired))
+    return result
+
+
+def test_ratios_to_none_or_to_the_first_mode():
+    data = _power_result(["none/enable", "rtz/enable"]).to_dict(per_inference=False)
+    assert data["ratio_baseline"] == "none/enable"
+    assert [m["ratio_to_none"] for m in data["modes"]] == [1.0, round(98 / 58, 4)]
+    # --pipeline cannot build gating none: the ratios are to the first mode, named.
+    data = _power_result(["delta/enable", "rtz/enable"]).to_dict(per_inference=False)
+    assert data["ratio_baseline"] == "delta/enable"
+    assert [m["ratio_to_first"] for m in data["modes"]] == [1.0, round(98 / 58, 4)]
+    assert all("ratio_to_none" not in m for m in data["modes"])
+
+
+def test_text_output_shows_fit_levels_and_estimate(capsys):
+    from hdlgen.cli.power import _print
+    from hdlgen.power.report import energy_estimate
+
+    result = _power_result(["delta/enable", "rtz/enable"])
+    data = result.to_dict(per_inference=False)
+    coeffs = {"source": "my bench", "pJ_per_toggle": {"lut": 0.5}}
+    for m, summary in zip(result.modes, data["modes"], strict=True):
+        summary["energy_estimate"] = energy_estimate(m, coeffs)
+    _print(data)
+    out = capsys.readouterr().out
+    header, first = out.splitlines()[1:3]
+    assert "icpt" in header and "vs delta/enable" in header
+    # delta/enable: toggles 10 + 3 * fired (fired 0..3): slope 3, intercept 10, ratio 1.
+    assert first.split()[-4:-2] == ["3.00", "10.0"] and first.split()[-1] == "1.000"
+    assert "delta/enable     1 14.5" in out  # by level: all of it at stage 1, mean 14.5
+    assert "ESTIMATE" in out and "my bench" in out and "7.2 pJ" in out  # 14.5 toggles x 0.5 pJ
+
+
+@pytest.mark.slow
+def test_given_netlist_measures_as_the_synthesized_one(capsys, examples: Path):
+    """--netlist FILE.v: the same toggles, fit and checks as when hdlgen synthesizes the same design."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    circuit = load(examples / "cd8.json")
+    target = get_target("ice40-up5k")
+    design = to_verilog(circuit, gating="rtz", clock_gate_cell=target.family)
+    path, _ = _synthesize(design.text, design.top, target)
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "40", "--schedule", "gaps"]
+    code, out, err = run(capsys, *args, "--gating", "rtz", "--clock-gating", "enable", "--json")
+    assert code == 0, err
+    synthesized = json.loads(out)["modes"][0]
+    code, out, err = run(capsys, *args, "--gating", "rtz", "--netlist", str(path), "--json")
+    assert code == 0, err
+    given = json.loads(out)["modes"][0]
+    assert given["passed"] and given["gate_registers_match_model"]
+    for key in ("toggles_per_inference", "by_kind", "by_stage", "by_role", "fit", "per_inference"):
+        assert given[key] == synthesized[key], key

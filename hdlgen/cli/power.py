@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -119,8 +120,9 @@ def power_command(
     opts = parse_hdl_options(hdl_options)
     modes = None
     if netlist is None and (gatings or clock_gatings or opts):
+        # Gating none has no enable logic to leave out: it runs without clock_enables, as the baseline.
         modes = [
-            Mode(g, c, tuple(sorted(opts.items())))
+            Mode(g, c, tuple(sorted((k, v) for k, v in opts.items() if not (g == "none" and k == "clock_enables"))))
             for g, c in DEFAULT_MODES
             if (not gatings or g in gatings)
             and (not clock_gatings or c in clock_gatings)
@@ -169,27 +171,43 @@ def power_command(
         )
 
 
-def _print(data: dict[str, object]) -> None:
+def _print(data: dict[str, Any]) -> None:
+    """The run as text: one row per mode, then each mode's switching by level and its energy estimate."""
     click.echo(
         f"{data['circuit']} on {data['target']}, {data['vectors']} vectors, schedule {data['schedule']}, "
         f"idle {data['idle']}: {data['mean_fired']} gates fire and {data['mean_inputs_changed']} input bits "
         "change per inference"
     )
-    header = f"{'mode':<16} {'LUT4':>5} {'toggles':>8} {'lut':>7} {'carry':>6} {'ff':>6} {'enable':>6} {'gclk':>5}"
-    header += f" {'gate':>5} {'clk pins':>8} {'r':>6} {'slope':>6} {'R2(2)':>6} {'vs none':>7}"
+    vs = "vs " + ("none" if data.get("ratio_baseline") in (None, "none/enable") else str(data["ratio_baseline"]))
+    width = max(7, len(vs))
+    mw = max([16, *(len(m["mode"]) for m in data["modes"])])
+    header = f"{'mode':<{mw}} {'LUT4':>5} {'toggles':>8} {'lut':>7} {'carry':>6} {'ff':>6} {'enable':>6} {'gclk':>5}"
+    header += f" {'gate':>5} {'clk pins':>8} {'r':>6} {'slope':>6} {'icpt':>7} {'R2(2)':>6} {vs:>{width}}"
     click.echo(header)
-    for m in data["modes"]:  # type: ignore[attr-defined]
+    for m in data["modes"]:
         k = m["by_kind"]
         fit = m["fit"]
         r = "-" if fit["pearson_r"] is None else f"{fit['pearson_r']:.3f}"
         r2 = "-" if fit["r2"] is None else f"{fit['r2']:.3f}"
-        ratio = m.get("ratio_to_none")
+        ratio = m.get("ratio_to_none", m.get("ratio_to_first"))
         click.echo(
-            f"{m['mode']:<16} {m['luts']:>5} {m['toggles_per_inference']:>8.1f} {k['lut']:>7.1f} {k['carry']:>6.1f} "
+            f"{m['mode']:<{mw}} {m['luts']:>5} {m['toggles_per_inference']:>8.1f} {k['lut']:>7.1f} {k['carry']:>6.1f} "
             f"{k['ff']:>6.1f} {k['enable']:>6.1f} {k['gated_clock']:>5.1f} {m['gate_registers']:>5.1f} "
-            f"{m['clock_pins']:>8.1f} {r:>6} "
-            f"{fit['slope']:>6.2f} {r2:>6} {'-' if ratio is None else f'{ratio:.3f}':>7}"
+            f"{m['clock_pins']:>8.1f} {r:>6} {fit['slope']:>6.2f} {fit['intercept']:>7.1f} "
+            f"{r2:>6} {'-' if ratio is None else f'{ratio:.3f}':>{width}}"
         )
+    levels = "stage 2l-1 and 2l is level l" if data.get("pipeline") else "stage l is circuit level l"
+    click.echo(f"toggles per inference by stage ({levels}; 'out': logic that feeds only output ports):")
+    for m in data["modes"]:
+        levels = ", ".join(f"{s} {v:.1f}" for s, v in m["by_stage"].items())
+        click.echo(f"  {m['mode']:<{mw}} {levels}")
+    estimates = [(m["mode"], m["energy_estimate"]) for m in data["modes"] if "energy_estimate" in m]
+    if estimates:
+        click.echo(f"energy ESTIMATE per inference (coefficients from: {estimates[0][1]['source']}):")
+        for mode, est in estimates:
+            missing = est["kinds_without_coefficient"]
+            note = f" (no coefficient for {', '.join(missing)})" if missing else ""
+            click.echo(f"  {mode:<{mw}} {est['pJ_per_inference']:.1f} pJ{note}")
 
 
 def load_power_json(path: str) -> dict[str, object]:

@@ -63,12 +63,12 @@ def check_options(
     UsageError
         Naming the parameter: an unknown value, or ``pipeline`` or
         ``clock_gating="physical"`` with gating ``"none"``, or
-        ``clock_enables=False`` with gating other than ``"rtz"``.
+        ``clock_enables=False`` with gating ``"none"``.
     """
     if gating not in GATING_MODES:
         raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
-    if not clock_enables and gating != "rtz":
-        raise UsageError(f"registers without clock enables need gating 'rtz', not {gating!r}", "clock_enables")
+    if not clock_enables and gating == "none":
+        raise UsageError("registers without enable logic need gating 'rtz' or 'delta', not 'none'", "clock_enables")
     if clock_gating not in ("enable", "physical"):
         raise UsageError(f"clock gating must be 'enable' or 'physical', not {clock_gating!r}", "clock_gating")
     if clock_gating == "physical" and gating == "none":
@@ -122,11 +122,16 @@ class CircuitTop(wiring.Component):
         switch, on clocks without an inference whatever the bus carries.
         Default off (the Verilog of the existing modes is unchanged).
     clock_enables : bool
-        With ``rtz``: registers have clock enables (default). False makes
-        every register load ``valid ? d : 0`` on every clock, which gives
-        the same register contents edge for edge (a gate that does not fire
-        loads the 0 it holds; after an inference every register returns to
-        0) without the enable logic, whose nets switch too.
+        Registers have the gating mode's enable logic (default). False
+        leaves that logic out and keeps the register contents edge for edge:
+        with ``rtz`` every register loads ``valid ? d : 0`` on every clock
+        ("rtz by data": a gate that does not fire loads the 0 it holds; after
+        an inference every register returns to 0); with ``delta`` every
+        register loads ``d`` when ``valid`` and holds otherwise ("delta by
+        valid": the stage's valid bit is the clock enable, without the
+        ``d != reg`` comparator, since loading an equal value changes
+        nothing). Both keep the nets of the enable logic from switching; the
+        flip-flops are clocked more often than with the comparator.
     energy_counter : bool
         Count firing gates into ``o_energy`` (default). False leaves the
         counter out: ``o_energy`` is constant 0 (a power-saving option for
@@ -266,8 +271,12 @@ class CircuitTop(wiring.Component):
         if self.gating == "none":
             m.d.sync += reg.eq(d)
             return
-        if not self.clock_enables:  # rtz by data: the same contents as with enables
-            m.d.sync += reg.eq(Mux(valid, d, 0))
+        if not self.clock_enables:  # rtz by data, delta by valid: the same contents as with enables
+            if self.gating == "rtz":
+                m.d.sync += reg.eq(Mux(valid, d, 0))
+            else:
+                with m.If(valid):
+                    m.d.sync += reg.eq(d)
             return
         en = Signal(name=self._name(f"{reg.name}_en"))
         if self.gating == "rtz":

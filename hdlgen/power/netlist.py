@@ -14,31 +14,33 @@ output is one *net* here, one bit wide, named as the netlist names the bit
   flip-flops its ``D`` and enable pins read through combinational cells
   (the ports are stage 0, its own output is left out); a combinational net's
   stage is the smallest stage of the flip-flops it feeds (through ``D``,
-  enable or reset pins), or ``latency + 1`` when it feeds only output ports.
+  enable or reset pins), or ``latency + 1`` when it feeds only output ports;
+  a gated clock's stage is the smallest stage of the flip-flops it clocks.
   In hdlgen's designs stage ``l`` is circuit level ``l`` (``2l - 1`` and
   ``2l`` with ``--pipeline``);
 - a *role*, from the registers' names (:func:`register_roles`): ``gate``
   (a gate register), ``delay`` (values passed over levels), ``partial``
   (``--pipeline`` partial sums), ``valid`` (the valid chain), ``energy``
-  (the ``o_energy`` counter), ``clock_gate`` (the enables of gated clocks),
-  ``input`` (the input register of ``--input-register``), ``other``. A
-  combinational net takes the role of what it feeds, the datapath first.
+  (the ``o_energy`` counter), ``clock_gate`` (gated clocks and their
+  enables), ``class`` (the ``o_class`` logic), ``other``. A combinational
+  net takes the role of what it feeds, the datapath first.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hdlgen.errors import CircuitError
 
-__all__ = ["CELL_PINS", "KINDS", "ROLES", "Net", "Netlist", "parse_netlist", "shorten_names"]
+__all__ = ["CELL_PINS", "KINDS", "ROLES", "Net", "Netlist", "edge_offset", "parse_netlist", "shorten_names"]
 
 #: Cell kinds in the order reported.
 KINDS: tuple[str, ...] = ("lut", "carry", "ff", "enable", "gated_clock")
 #: Roles in the order reported.
-ROLES: tuple[str, ...] = ("gate", "delay", "partial", "input", "valid", "energy", "clock_gate", "class", "other")
+ROLES: tuple[str, ...] = ("gate", "delay", "partial", "valid", "energy", "clock_gate", "class", "other")
 
 # Per cell type: output pins with their kind, flip-flop pins (clock, data, enable, reset), or neither.
 _FF_PINS = {"clock": ("C", "CLK"), "data": ("D", "DI"), "enable": ("E", "CE"), "reset": ("R", "S", "LSR")}
@@ -74,8 +76,8 @@ class Net:
         Type of the driving cell.
     offset : int
         Edges after an inference's inputs appear at which this net changes
-        for it: the stage for a flip-flop, the stage minus one otherwise
-        (:func:`hdlgen.power.attribute`).
+        for it (:func:`edge_offset`): the stage for a flip-flop or a gated
+        clock, the stage minus one for logic.
     """
 
     name: str
@@ -202,7 +204,6 @@ def register_roles(register_names: dict[str, str]) -> list[tuple[re.Pattern[str]
         (re.compile(r"^energy_s\d+_*$"), "energy"),
         (re.compile(r"^o_energy$"), "energy"),
         (re.compile(r"^gclk\d+_\w*$"), "clock_gate"),
-        (re.compile(r"^in_q\d*_*$"), "input"),
     ]
     if gates:
         rules += [
@@ -250,6 +251,22 @@ def parse_netlist(
             text = Path(path).read_text()
         except OSError as exc:
             raise CircuitError(f"{path}: cannot read: {exc.strerror}") from None
+    top, body = _module_body(text, top, path)
+    widths, ports = _declarations(body)
+    bits = _Bits(widths)
+    aliases = _Aliases(body, bits)
+    cells = _Cells(body, bits, aliases.rep, path)
+    stage = _flip_flop_stages(cells)
+    roles = _RoleNamer(register_roles(register_names or {}), aliases.members)
+    ff_role = {i: roles.of(cells.outputs_of[i][0]) if i in cells.outputs_of else "other" for i in stage}
+    port_role = _output_port_roles(ports, bits, aliases.rep, roles)
+    forward = _Forward(cells, stage, ff_role, port_role, latency + 1)
+    nets = _classify(cells, stage, ff_role, port_role, forward, ports, latency + 1)
+    return Netlist(top, ports, nets, dict(sorted(cells.count.items())), _clock_fanout(cells))
+
+
+def _module_body(text: str, top: str | None, path: str | Path) -> tuple[str, str]:
+    """The top module's name (the first module by default) and its text up to ``endmodule``."""
     modules = [(m.start(), _clean(m.group(1))) for m in _MODULE.finditer(text)]
     if not modules:
         raise CircuitError(f"{path}: no Verilog module")
@@ -258,11 +275,13 @@ def parse_netlist(
         top = names[0]
     if top not in names:
         raise CircuitError(f"{path}: no module named {top!r}")
-    k = names.index(top)
-    start = modules[k][0]
+    start = modules[names.index(top)][0]
     end = text.find("endmodule", start)
-    body = text[start : end if end >= 0 else len(text)]
+    return top, text[start : end if end >= 0 else len(text)]
 
+
+def _declarations(body: str) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[str, int]]]:
+    """Declared ranges ``name -> (msb, lsb)`` of vectors, and ports ``name -> (direction, width)``."""
     widths: dict[str, tuple[int, int]] = {}
     ports: dict[str, tuple[str, int]] = {}
     for m in _DECL.finditer(body):
@@ -272,198 +291,338 @@ def parse_netlist(
         if m.group(1) in ("input", "output", "inout"):
             w = abs(int(m.group(2)) - int(m.group(3))) + 1 if m.group(2) is not None else 1
             ports[name] = (m.group(1), w)
-    bits = _Bits(widths)
+    return widths, ports
 
-    # Aliases from assign statements: every bit maps to a representative bit.
-    alias: dict[str, str] = {}
 
-    def rep(b: str) -> str:
-        while b in alias:
-            b = alias[b]
-        return b
+class _Aliases:
+    """Bits joined by ``assign`` statements: every bit maps to one representative bit."""
 
-    for m in _ASSIGN.finditer(body):
-        lhs, rhs = bits.of(m.group(1)), bits.of(m.group(2))
-        n = min(len(lhs), len(rhs))
-        for a, b in zip(lhs[len(lhs) - n :], rhs[len(rhs) - n :], strict=True):
-            if a is not None and b is not None and rep(a) != rep(b):
-                alias[rep(a)] = rep(b)
-    members: dict[str, list[str]] = {}
-    for a in alias:
-        members.setdefault(rep(a), []).append(a)
+    def __init__(self, body: str, bits: _Bits) -> None:
+        self.alias: dict[str, str] = {}
+        for m in _ASSIGN.finditer(body):
+            lhs, rhs = bits.of(m.group(1)), bits.of(m.group(2))
+            n = min(len(lhs), len(rhs))
+            for a, b in zip(lhs[len(lhs) - n :], rhs[len(rhs) - n :], strict=True):
+                if a is not None and b is not None and self.rep(a) != self.rep(b):
+                    self.alias[self.rep(a)] = self.rep(b)
+        #: Representative bit -> the other names of it.
+        self.members: dict[str, list[str]] = {}
+        for a in self.alias:
+            self.members.setdefault(self.rep(a), []).append(a)
 
-    driver: dict[str, tuple[int, str]] = {}  # bit -> (cell index, kind)
-    cell_inputs: list[list[str]] = []  # comb cells: inputs; FFs: data and enable and reset inputs
-    cell_types: list[str] = []
-    cell_is_ff: list[bool] = []
-    ff_clock: list[str | None] = []
-    ff_enable: list[list[str]] = []
-    consumers: dict[str, list[tuple[int, str]]] = {}  # bit -> (cell, pin role)
-    cell_count: dict[str, int] = {}
-    for m in _CELL.finditer(body):
-        ctype = m.group(1)
-        if ctype in ("module", "assign", "input", "output", "wire", "reg", "inout"):
-            continue
-        cell_count[ctype] = cell_count.get(ctype, 0) + 1
+    def rep(self, bit: str) -> str:
+        """The representative of ``bit``."""
+        while bit in self.alias:
+            bit = self.alias[bit]
+        return bit
+
+
+class _Cells:
+    """The cells of a module body, indexed in order, with what each drives and reads.
+
+    Attributes
+    ----------
+    driver : dict of str to (int, str)
+        Bit -> (index of the cell that drives it, kind of the output).
+    inputs : list of list of str
+        Per cell: the bits it reads (a flip-flop: data, enable and reset pins; not its clock).
+    consumers : dict of str to list of (int, str)
+        Bit -> (cell, ``"in"``, ``"data"``, ``"enable"`` or ``"clock"``) for every pin that reads it.
+    clock, enables : list
+        Per cell: the bit on a flip-flop's clock pin (None otherwise) and on its enable pins.
+    types, is_ff : list
+        Per cell: its type and whether it is a flip-flop.
+    count : dict of str to int
+        Cells per type.
+    outputs_of : dict of int to list of str
+        Cell index -> the bits it drives.
+
+    Raises
+    ------
+    CircuitError
+        A cell that is neither an iCE40 nor an ECP5 logic cell, or a pin wider than one bit.
+    """
+
+    def __init__(self, body: str, bits: _Bits, rep: Callable[[str], str], path: str | Path) -> None:
+        self.driver: dict[str, tuple[int, str]] = {}
+        self.inputs: list[list[str]] = []
+        self.types: list[str] = []
+        self.is_ff: list[bool] = []
+        self.clock: list[str | None] = []
+        self.enables: list[list[str]] = []
+        self.consumers: dict[str, list[tuple[int, str]]] = {}
+        self.count: dict[str, int] = {}
+        for m in _CELL.finditer(body):
+            if m.group(1) not in ("module", "assign", "input", "output", "wire", "reg", "inout"):
+                self._add(m.group(1), _clean(m.group(2)), m.group(3), bits, rep, path)
+        self.outputs_of: dict[int, list[str]] = {}
+        for b, (idx, _) in self.driver.items():
+            self.outputs_of.setdefault(idx, []).append(b)
+
+    def _add(self, ctype: str, name: str, pins: str, bits: _Bits, rep: Callable[[str], str], path: str | Path) -> None:
+        """Record one cell instance: its outputs in ``driver``, its inputs, clock and enables."""
+        self.count[ctype] = self.count.get(ctype, 0) + 1
         is_ff = bool(_ICE40_FF.match(ctype)) or ctype == "TRELLIS_FF"
         if not is_ff and ctype not in CELL_PINS:
-            raise CircuitError(
-                f"{path}: cell {_clean(m.group(2))!r} of type {ctype!r} is neither an iCE40 nor an ECP5 logic cell"
-            )
-        idx = len(cell_types)
-        cell_types.append(ctype)
-        cell_is_ff.append(is_ff)
+            raise CircuitError(f"{path}: cell {name!r} of type {ctype!r} is neither an iCE40 nor an ECP5 logic cell")
+        idx = len(self.types)
+        self.types.append(ctype)
+        self.is_ff.append(is_ff)
         ins: list[str] = []
         clock = None
         enables: list[str] = []
-        for pin, expr in _PIN.findall(m.group(3)):
+        for pin, expr in _PIN.findall(pins):
             pbits = [b for b in bits.of(expr) if b is not None]
             if not pbits:
                 continue
-            b = rep(pbits[0]) if len(pbits) == 1 else None
-            if b is None:
-                raise CircuitError(f"{path}: pin {pin} of {_clean(m.group(2))!r} is wider than one bit")
+            if len(pbits) != 1:
+                raise CircuitError(f"{path}: pin {pin} of {name!r} is wider than one bit")
+            b = rep(pbits[0])
             if is_ff:
                 if pin == "Q":
-                    driver[b] = (idx, "ff")
+                    self.driver[b] = (idx, "ff")
                 elif pin in _FF_PINS["clock"]:
                     clock = b
-                    consumers.setdefault(b, []).append((idx, "clock"))
+                    self.consumers.setdefault(b, []).append((idx, "clock"))
                 else:
                     role = "enable" if pin in _FF_PINS["enable"] else "data"
                     ins.append(b)
                     if role == "enable":
                         enables.append(b)
-                    consumers.setdefault(b, []).append((idx, role))
+                    self.consumers.setdefault(b, []).append((idx, role))
             elif pin in CELL_PINS[ctype]:
-                driver[b] = (idx, CELL_PINS[ctype][pin])
+                self.driver[b] = (idx, CELL_PINS[ctype][pin])
             else:
                 ins.append(b)
-                consumers.setdefault(b, []).append((idx, "in"))
-        cell_inputs.append(ins)
-        ff_clock.append(clock)
-        ff_enable.append(enables)
-    outputs_of: dict[int, list[str]] = {}
-    for b, (idx, _) in driver.items():
-        outputs_of.setdefault(idx, []).append(b)
+                self.consumers.setdefault(b, []).append((idx, "in"))
+        self.inputs.append(ins)
+        self.clock.append(clock)
+        self.enables.append(enables)
 
-    # Roles of the flip-flops from their output names.
-    rules = register_roles(register_names or {})
+    def flip_flops(self) -> list[int]:
+        """Indices of the flip-flops."""
+        return [i for i, f in enumerate(self.is_ff) if f]
 
-    def name_role(bit: str) -> str:
-        for name in (bit, *sorted(members.get(bit, []))):
-            base = name.split("[", 1)[0]
-            for pattern, role in rules:
-                if pattern.match(base):
-                    return role
-        return "other"
 
-    # Backward: the flip-flops (by cell index) each net reads through combinational cells.
-    sources_memo: dict[str, frozenset[int]] = {}
+def _flip_flop_sources(cells: _Cells) -> Callable[[str], frozenset[int]]:
+    """A function: the flip-flops (cell indices) a bit reads through combinational cells (memoized)."""
+    memo: dict[str, frozenset[int]] = {}
 
     def sources(b: str) -> frozenset[int]:
         stack = [(b, False)]
         while stack:
             cur, expanded = stack.pop()
-            if cur in sources_memo:
+            if cur in memo:
                 continue
-            d = driver.get(cur)
+            d = cells.driver.get(cur)
             if d is None:
-                sources_memo[cur] = frozenset()
-            elif cell_is_ff[d[0]]:
-                sources_memo[cur] = frozenset([d[0]])
+                memo[cur] = frozenset()
+            elif cells.is_ff[d[0]]:
+                memo[cur] = frozenset([d[0]])
             elif expanded:  # a combinational loop (never generated) reads as no source
-                sources_memo[cur] = frozenset().union(*(sources_memo.get(i, frozenset()) for i in cell_inputs[d[0]]))
+                memo[cur] = frozenset().union(*(memo.get(i, frozenset()) for i in cells.inputs[d[0]]))
             else:
                 stack.append((cur, True))
-                stack.extend((i, False) for i in cell_inputs[d[0]] if i not in sources_memo)
-        return sources_memo[b]
+                stack.extend((i, False) for i in cells.inputs[d[0]] if i not in memo)
+        return memo[b]
 
-    ffs = [i for i, f in enumerate(cell_is_ff) if f]
-    # A register's bits read each other (rtz and delta enables compare the whole register): not a stage.
-    ff_base = {i: outputs_of[i][0].split("[", 1)[0] if i in outputs_of else str(i) for i in ffs}
-    ff_sources = {
-        i: {j for j in set().union(*(sources(b) for b in cell_inputs[i])) if ff_base[j] != ff_base[i]} for i in ffs
-    }
+    return sources
+
+
+def _flip_flop_stages(cells: _Cells) -> dict[int, int]:
+    """Each flip-flop's stage: one more than the largest stage of the other registers its pins read.
+
+    A register's bits read each other (rtz and delta enables compare the
+    whole register), so flip-flops of the same register are not a stage.
+    Iterated to a fixed point, bounded by the number of flip-flops.
+    """
+    sources = _flip_flop_sources(cells)
+    ffs = cells.flip_flops()
+    base = {i: cells.outputs_of[i][0].split("[", 1)[0] if i in cells.outputs_of else str(i) for i in ffs}
+    reads = {i: {j for j in set().union(*(sources(b) for b in cells.inputs[i])) if base[j] != base[i]} for i in ffs}
     stage = dict.fromkeys(ffs, 1)
     for _ in range(len(ffs) + 1):
         changed = False
         for i in ffs:
-            s = 1 + max((stage[j] for j in ff_sources[i]), default=0)
+            s = 1 + max((stage[j] for j in reads[i]), default=0)
             if s != stage[i] and s <= len(ffs) + 1:
                 stage[i] = s
                 changed = True
         if not changed:
             break
-    ff_role = {i: name_role(outputs_of[i][0]) if i in outputs_of else "other" for i in ffs}
+    return stage
 
-    # Forward: the smallest stage each combinational net feeds, and the roles it feeds.
+
+class _RoleNamer:
+    """The role of a register bit from its name or the names assigned to it (:func:`register_roles`)."""
+
+    def __init__(self, rules: list[tuple[re.Pattern[str], str]], members: dict[str, list[str]]) -> None:
+        self.rules = rules
+        self.members = members
+
+    def of(self, bit: str) -> str:
+        """The first rule matching the bit's register name, or ``"other"``."""
+        for name in (bit, *sorted(self.members.get(bit, []))):
+            base = name.split("[", 1)[0]
+            for pattern, role in self.rules:
+                if pattern.match(base):
+                    return role
+        return "other"
+
+
+def _output_port_roles(
+    ports: dict[str, tuple[str, int]], bits: _Bits, rep: Callable[[str], str], roles: _RoleNamer
+) -> dict[str, str]:
+    """The representative bit of every output port bit -> the role of that port."""
     port_role: dict[str, str] = {}
     for name, (d, _) in ports.items():
         if d == "output":
             for b in bits.of(name):
                 if b is not None:
-                    port_role[rep(b)] = {"o_data": "gate", "o_class": "class"}.get(name, name_role(name))
-    out_ports = set(port_role)
-    fwd_memo: dict[str, tuple[int, frozenset[str]]] = {}
-    sink_stage = latency + 1
+                    port_role[rep(b)] = {"o_data": "gate", "o_class": "class"}.get(name, roles.of(name))
+    return port_role
 
-    def forward(b: str) -> tuple[int, frozenset[str]]:
+
+#: Stage of a net that feeds nothing (before it is replaced by the sink stage).
+_NOWHERE = 10**9
+
+
+class _Forward:
+    """Per combinational bit: the smallest stage of what it feeds and the roles it feeds (memoized).
+
+    A bit feeds a flip-flop's stage and role through its data, enable and
+    reset pins (not its clock), an output port at ``sink_stage``, and
+    whatever the combinational cells it drives feed.
+    """
+
+    def __init__(
+        self,
+        cells: _Cells,
+        stage: dict[int, int],
+        ff_role: dict[int, str],
+        port_role: dict[str, str],
+        sink_stage: int,
+    ) -> None:
+        self.cells = cells
+        self.stage = stage
+        self.ff_role = ff_role
+        self.port_role = port_role
+        self.sink_stage = sink_stage
+        self.memo: dict[str, tuple[int, frozenset[str]]] = {}
+
+    def __call__(self, b: str) -> tuple[int, frozenset[str]]:
+        cells, memo = self.cells, self.memo
         stack = [(b, False)]
         while stack:
             cur, expanded = stack.pop()
-            if cur in fwd_memo:
+            if cur in memo:
                 continue
-            comb = [idx for idx, _ in consumers.get(cur, []) if not cell_is_ff[idx]]
             if not expanded:
+                comb = [idx for idx, _ in cells.consumers.get(cur, []) if not cells.is_ff[idx]]
                 stack.append((cur, True))
-                stack.extend((o, False) for idx in comb for o in outputs_of.get(idx, []) if o not in fwd_memo)
+                stack.extend((o, False) for idx in comb for o in cells.outputs_of.get(idx, []) if o not in memo)
                 continue
-            best, roles = 10**9, set()
-            if cur in out_ports:
-                best = sink_stage
-                roles.add(port_role.get(cur, "other"))
-            for idx, how in consumers.get(cur, []):
-                if cell_is_ff[idx]:
-                    if how != "clock":
-                        best = min(best, stage[idx])
-                        roles.add(ff_role[idx])
-                    continue
-                for o in outputs_of.get(idx, []):
-                    # A combinational loop (never generated) reads as feeding nothing.
-                    s, r = fwd_memo.get(o, (10**9, frozenset()))
-                    best = min(best, s)
-                    roles |= r
-            fwd_memo[cur] = (best, frozenset(roles))
-        return fwd_memo[b]
+            memo[cur] = self._combine(cur)
+        return memo[b]
 
+    def _combine(self, cur: str) -> tuple[int, frozenset[str]]:
+        """Stage and roles of ``cur`` from its consumers (the combinational ones already memoized)."""
+        cells = self.cells
+        best, roles = _NOWHERE, set()
+        if cur in self.port_role:
+            best = self.sink_stage
+            roles.add(self.port_role.get(cur, "other"))
+        for idx, how in cells.consumers.get(cur, []):
+            if cells.is_ff[idx]:
+                if how != "clock":
+                    best = min(best, self.stage[idx])
+                    roles.add(self.ff_role[idx])
+                continue
+            for o in cells.outputs_of.get(idx, []):
+                # A combinational loop (never generated) reads as feeding nothing.
+                s, r = self.memo.get(o, (_NOWHERE, frozenset()))
+                best = min(best, s)
+                roles |= r
+        return best, frozenset(roles)
+
+
+def _classify(
+    cells: _Cells,
+    stage: dict[int, int],
+    ff_role: dict[int, str],
+    port_role: dict[str, str],
+    forward: _Forward,
+    ports: dict[str, tuple[str, int]],
+    sink_stage: int,
+) -> list[Net]:
+    """Every driven bit as a :class:`Net` with its kind, stage, role and offset, sorted by stage, kind, name."""
     clock_ports = {b for b in ("clk",) if b in ports}
-    clock_pins = {c for c in ff_clock if c is not None}
-    enable_pins = {e for es in ff_enable for e in es}
+    clock_pins = {c for c in cells.clock if c is not None}
+    enable_pins = {e for es in cells.enables for e in es}
     # The logic that makes a gated clock (an AND before an iCE40 SB_GB, the clock input of an ECP5 DCCA).
     clock_feeds = {
-        i for idx, t in enumerate(cell_types) if t in ("SB_GB", "DCCA") for i in cell_inputs[idx] if i in driver
+        i for idx, t in enumerate(cells.types) if t in ("SB_GB", "DCCA") for i in cells.inputs[idx] if i in cells.driver
     }
     nets: list[Net] = []
-    for b, (idx, kind) in driver.items():
-        ctype = cell_types[idx]
-        if cell_is_ff[idx]:
+    for b, (idx, kind) in cells.driver.items():
+        ctype = cells.types[idx]
+        if cells.is_ff[idx]:
             role = ff_role[idx]
-            if role == "other" and b in out_ports:
+            if role == "other" and b in port_role:
                 role = port_role[b]
-            nets.append(Net(b, "ff", stage[idx], role, ctype, stage[idx]))
+            nets.append(Net(b, "ff", stage[idx], role, ctype, edge_offset("ff", stage[idx])))
+            continue
+        if (b in clock_pins or b in clock_feeds) and b not in clock_ports:
+            s = _clocked_stage(cells, stage, b)
+            s = sink_stage if s >= _NOWHERE else s
+            nets.append(Net(b, "gated_clock", s, "clock_gate", ctype, edge_offset("gated_clock", s)))
             continue
         s, roles = forward(b)
-        s = sink_stage if s >= 10**9 else s
+        s = sink_stage if s >= _NOWHERE else s
         role = next((r for r in ROLES if r in roles), "other")
-        if (b in clock_pins or b in clock_feeds) and b not in clock_ports:
-            kind, role = "gated_clock", "clock_gate"
-        elif b in enable_pins:
+        if b in enable_pins:
             kind = "enable"
-        nets.append(Net(b, kind, s, role, ctype, s - 1))
+        nets.append(Net(b, kind, s, role, ctype, edge_offset(kind, s)))
     nets.sort(key=lambda n: (n.stage, n.kind, n.name))
+    return nets
+
+
+def edge_offset(kind: str, stage: int) -> int:
+    """Edges after an inference's inputs appear at which a net of this kind and stage changes for it.
+
+    A flip-flop of stage ``s`` loads at edge ``E_k + s``, and so does a gated
+    clock that clocks stage ``s`` (its pulse is that edge); the logic that
+    computes a stage-``s`` register changes one edge earlier.
+    """
+    return stage if kind in ("ff", "gated_clock") else stage - 1
+
+
+def _clocked_stage(cells: _Cells, stage: dict[int, int], bit: str) -> int:
+    """The smallest stage of the flip-flops whose clock pins ``bit`` drives, directly or through cells.
+
+    A gated clock passes through an iCE40 ``SB_GB`` or an ECP5 ``DCCA``
+    (or a LUT) before it reaches clock pins. :data:`_NOWHERE` when it
+    clocks no flip-flop.
+    """
+    best, seen, todo = _NOWHERE, {bit}, [bit]
+    while todo:
+        cur = todo.pop()
+        for idx, how in cells.consumers.get(cur, []):
+            if cells.is_ff[idx]:
+                if how == "clock":
+                    best = min(best, stage[idx])
+                continue
+            for o in cells.outputs_of.get(idx, []):
+                if o not in seen:
+                    seen.add(o)
+                    todo.append(o)
+    return best
+
+
+def _clock_fanout(cells: _Cells) -> dict[str, int]:
+    """Clock net -> the flip-flop clock pins it drives, sorted by name."""
     fanout: dict[str, int] = {}
-    for c in ff_clock:
+    for c in cells.clock:
         if c is not None:
             fanout[c] = fanout.get(c, 0) + 1
-    return Netlist(top, ports, nets, dict(sorted(cell_count.items())), dict(sorted(fanout.items())))
+    return dict(sorted(fanout.items()))

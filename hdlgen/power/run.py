@@ -17,9 +17,11 @@ gating) the flow
 Attribution rule. Inference ``k``'s inputs appear on ``i_data`` at edge
 ``E_k``; its stage-``s`` registers load at edge ``E_k + s`` and the logic
 that computes them changes at edge ``E_k + s - 1``. A net with offset ``o``
-(its stage for a flip-flop, its stage minus one for logic) that toggles at
-edge ``t`` is charged to the last inference with ``E_k + o <= t``: the
-inference that occupies the net's stage. Idle edges after an inference
+(its stage for a flip-flop, and for a gated clock, whose pulse is the edge
+its flip-flops load at; its stage minus one for logic) that toggles at edge
+``t`` is charged to the last inference with ``E_k + o <= t``: the inference
+that occupies the net's stage. A gated clock shared by several stages (the
+iCE40's one gated clock) takes the first of them. Idle edges after an inference
 (returns to zero, the bus going quiet) are charged to it, and toggles before
 the first inference reaches a stage (the reset) to none. The same rule
 charges the gate-register toggles of the pipeline model, so the netlist's
@@ -46,7 +48,7 @@ from hdlgen.hdl.model import simulate_pipeline
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 from hdlgen.ir.reference import Reference, check_vectors
-from hdlgen.power.netlist import KINDS, ROLES, Netlist, parse_netlist, shorten_names
+from hdlgen.power.netlist import KINDS, ROLES, Netlist, edge_offset, parse_netlist, shorten_names
 from hdlgen.power.stats import fit_toggles
 from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
@@ -218,13 +220,22 @@ class PowerResult:
     seconds: float = 0.0
 
     def to_dict(self, per_inference: bool = True) -> dict[str, Any]:
-        """JSON-ready dict: summaries, ratios to gating none, and (optionally) the per-inference arrays."""
+        """JSON-ready dict: summaries, ratios, and (optionally) the per-inference arrays.
+
+        Ratios of total toggles are to gating none with clock enables
+        (``ratio_to_none``), or, when that mode was not run (``--pipeline``
+        cannot build it), to the first mode (``ratio_to_first``);
+        ``ratio_baseline`` names the mode.
+        """
         base = next((m for m in self.modes if m.gating == "none" and m.clock_gating == "enable"), None)
+        ratio_key = "ratio_to_none"
+        if base is None and self.modes:
+            base, ratio_key = self.modes[0], "ratio_to_first"
         modes = []
         for m in self.modes:
             s = m.summary()
             if base is not None and base.toggles.sum() > 0:
-                s["ratio_to_none"] = round(float(m.toggles.sum() / base.toggles.sum()), 4)
+                s[ratio_key] = round(float(m.toggles.sum() / base.toggles.sum()), 4)
             if per_inference:
                 s["per_inference"] = {
                     "toggles": m.toggles.tolist(),
@@ -243,6 +254,7 @@ class PowerResult:
             "mean_fired": round(float(self.fired.mean()), 3),
             "mean_inputs_changed": round(float(self.inputs_changed.mean()), 3),
             "seconds": round(self.seconds, 2),
+            "ratio_baseline": None if base is None else base.mode,
             "modes": modes,
         }
         if per_inference:
@@ -476,10 +488,42 @@ def measure_power(
     ToolError
         Verilator or Yosys missing or failing.
     """
-    from hdlgen.hdl import to_verilog
-    from hdlgen.sim.run import make_schedule
-
     start_all = time.perf_counter()
+    tgt = _check_arguments(target, schedule, idle)
+    X = check_vectors(circuit, X)
+    if X.shape[0] == 0:
+        raise CircuitError("no input vectors to measure")
+    modes = _modes_to_run(modes, netlist, gating, pipeline)
+    verilator_env()  # fail early, with one line, when the simulator is missing
+    layout = PortLayout.of(circuit, pipeline)
+    stim = _stimulus(circuit, X, layout, schedule, idle, seed)
+    want, fired = Reference(circuit).run(X)
+    result = PowerResult(
+        circuit=circuit.name,
+        target=tgt.name,
+        schedule=schedule,
+        idle=idle,
+        pipeline=pipeline,
+        vectors=stim.n,
+        edges=stim.edges,
+        fired=np.asarray(fired, dtype=np.int64),
+        inputs_changed=stim.inputs_changed,
+    )
+    say = on_stage or (lambda _s: None)
+    with tempfile.TemporaryDirectory(prefix="hdlgen-power-") as tmpdir:
+        for i, md in enumerate(modes):
+            run_dir = Path(tmpdir) / f"mode{i}"
+            run_dir.mkdir()
+            design = _design_netlist(circuit, md, tgt, layout, pipeline, netlist, say)
+            result.modes.append(_measure_mode(circuit, md, design, layout, stim, want, result.fired, run_dir, say))
+            if progress is not None:
+                progress(i + 1, len(modes))
+    result.seconds = time.perf_counter() - start_all
+    return result
+
+
+def _check_arguments(target: Target | str, schedule: str, idle: str) -> Target:
+    """The target; UsageError naming the parameter for an unknown target, schedule or idle bus."""
     try:
         tgt = get_target(target) if isinstance(target, str) else target
     except CircuitError as exc:
@@ -488,10 +532,13 @@ def measure_power(
         raise UsageError(f"schedule must be 'back-to-back' or 'gaps', not {schedule!r}")
     if idle not in ("zero", "random"):
         raise UsageError(f"idle must be 'zero' or 'random', not {idle!r}")
-    X = check_vectors(circuit, X)
-    n = X.shape[0]
-    if n == 0:
-        raise CircuitError("no input vectors to measure")
+    return tgt
+
+
+def _modes_to_run(
+    modes: list[Mode] | None, netlist: str | os.PathLike[str] | None, gating: str, pipeline: bool
+) -> list[Mode]:
+    """The modes asked for: one for a given netlist, :data:`DEFAULT_MODES` by default; UsageError for unknown ones."""
     if netlist is not None:
         modes = [Mode(gating, "enable")]
     elif modes is None:
@@ -499,12 +546,54 @@ def measure_power(
     for md in modes:
         if md.gating not in ("none", "delta", "rtz") or md.clock_gating not in ("enable", "physical"):
             raise UsageError(f"unknown mode {md.label!r}")
-    verilator_env()  # fail early, with one line, when the simulator is missing
-    layout = PortLayout.of(circuit, pipeline)
-    lat = layout.latency
-    index, i_valid, rst = make_schedule(n, schedule, seed, drain=lat + 2)  # type: ignore[arg-type]
-    rows = np.where(index >= 0, index, 0)
-    edges_X = X[rows].copy()
+    return modes
+
+
+@dataclass
+class _Stimulus:
+    """What every mode's netlist is played, per clock edge, and the inferences' first edges.
+
+    Attributes
+    ----------
+    index : numpy.ndarray of int64, shape (edges,)
+        The vector each edge carries, -1 on idle edges.
+    i_valid, rst : numpy.ndarray of bool, shape (edges,)
+    edge_vectors : numpy.ndarray, shape (edges, n_inputs)
+        ``i_data`` per edge (zeros or random vectors on idle edges).
+    in_bits : numpy.ndarray, shape (edges, bytes)
+        The same packed as the port's bytes.
+    starts : numpy.ndarray of int64, shape (n,)
+        Edge at which each inference's inputs appear.
+    inputs_changed : numpy.ndarray of int64, shape (n,)
+        Input bits that changed, charged like stage 1's logic (offset 0).
+    """
+
+    index: np.ndarray
+    i_valid: np.ndarray
+    rst: np.ndarray
+    edge_vectors: np.ndarray
+    in_bits: np.ndarray
+    starts: np.ndarray
+    inputs_changed: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Inferences."""
+        return int(self.starts.size)
+
+    @property
+    def edges(self) -> int:
+        """Clock edges played after the reset edge."""
+        return int(self.index.size)
+
+
+def _stimulus(circuit: Circuit, X: np.ndarray, layout: PortLayout, schedule: str, idle: str, seed: int) -> _Stimulus:
+    """The per-edge stimulus of ``X`` on ``schedule`` (:func:`hdlgen.sim.run.make_schedule`), idle bus ``idle``."""
+    from hdlgen.sim.run import make_schedule
+
+    n = X.shape[0]
+    index, i_valid, rst = make_schedule(n, schedule, seed, drain=layout.latency + 2)  # type: ignore[arg-type]
+    edges_X = X[np.where(index >= 0, index, 0)].copy()
     if idle == "random":
         from hdlgen.ir.vectors import random_vectors
 
@@ -512,161 +601,208 @@ def measure_power(
     else:
         edges_X[index < 0] = 0
     starts = np.flatnonzero(index >= 0)
-    want, fired = Reference(circuit).run(X)
-    # Input bits that change at each edge, charged like stage 1's logic (offset 0).
     in_bits = layout.pack_input_bytes(edges_X)
     in_changes = _bit_changes(in_bits)
     owner = np.searchsorted(starts, np.arange(len(index)), side="right") - 1
     inputs_changed = np.bincount(owner[owner >= 0], weights=in_changes[owner >= 0], minlength=n).astype(np.int64)
+    return _Stimulus(index, i_valid, rst, edges_X, in_bits, starts, inputs_changed)
+
+
+@dataclass
+class _Design:
+    """One mode's mapped netlist, read and classified (``pipeline``: generated with ``--pipeline``)."""
+
+    path: Path
+    text: str
+    parsed: Netlist
+    pipeline: bool
+    synth_seconds: float
+
+
+def _design_netlist(
+    circuit: Circuit,
+    md: Mode,
+    tgt: Target,
+    layout: PortLayout,
+    pipeline: bool,
+    netlist: str | os.PathLike[str] | None,
+    say: Callable[[str], None],
+) -> _Design:
+    """Synthesize ``md``'s design (cached) or take ``netlist``; read, shorten and classify it; check its ports."""
+    from hdlgen.hdl import to_verilog
+
+    if netlist is None:
+        say(f"{md.label}: synthesis")
+        design = to_verilog(
+            circuit,
+            gating=md.gating,  # type: ignore[arg-type]
+            pipeline=pipeline,
+            clock_gating=md.clock_gating,
+            clock_gate_cell=tgt.family,
+            **dict(md.options),
+        )
+        net_path, synth_s = _synthesize(design.text, design.top, tgt)
+    else:
+        net_path, synth_s = Path(netlist), 0.0
     names = register_names(circuit)
-    gate_level = {g.name: circuit.level(g.name) for g in circuit.gates}
-    step = 2 if pipeline else 1
-    result = PowerResult(
-        circuit=circuit.name,
-        target=tgt.name,
-        schedule=schedule,
-        idle=idle,
-        pipeline=pipeline,
-        vectors=n,
-        edges=len(index),
-        fired=np.asarray(fired, dtype=np.int64),
-        inputs_changed=inputs_changed,
+    try:
+        net_text = shorten_names(net_path.read_text(), frozenset(names.values()))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CircuitError(f"{net_path}: cannot read: {exc}") from None
+    parsed = parse_netlist(net_path, None, names, layout.latency, text=net_text)
+    _check_ports(parsed, net_path, layout)
+    return _Design(net_path, net_text, parsed, pipeline, synth_s)
+
+
+#: A bucket of nets counted together: (kind, stage, role, gate of a gate-register bit or "", clock fan-out).
+_Bucket = tuple[str, int, str, str, int]
+
+
+def _buckets(circuit: Circuit, layout: PortLayout, parsed: Netlist) -> tuple[list[_Bucket], dict[str, int]]:
+    """The buckets of the netlist's nets, in first-seen order, and each net's bucket index."""
+    gate_bits = _gate_register_bits(circuit, register_names(circuit), layout, parsed)
+    keys: dict[_Bucket, int] = {}
+    bucket_of: dict[str, int] = {}
+    for net in parsed.nets:
+        gate = gate_bits.get(net.name, "") if net.kind == "ff" else ""
+        role = "gate" if gate else ("delay" if net.role == "gate" and net.kind == "ff" else net.role)
+        key = (net.kind, net.stage, role, gate, parsed.clock_fanout.get(net.name, 0))
+        bucket_of[net.name] = keys.setdefault(key, len(keys))
+    return list(keys), bucket_of
+
+
+def _measure_mode(
+    circuit: Circuit,
+    md: Mode,
+    design: _Design,
+    layout: PortLayout,
+    stim: _Stimulus,
+    want: np.ndarray,
+    fired: np.ndarray,
+    run_dir: Path,
+    say: Callable[[str], None],
+) -> ModeResult:
+    """Build and run one mode's netlist on the stimulus, check it, count and charge its toggles."""
+    parsed, n = design.parsed, stim.n
+    classifier = layout.classifier and "o_class" in parsed.ports
+    say(f"{md.label}: Verilator build")
+    sim_build = _build(design.text, testbench(parsed.top, layout, classifier))
+    key_list, bucket_of = _buckets(circuit, layout, parsed)
+    _write_stimulus(run_dir / "stimulus.txt", stim.rst, stim.i_valid, stim.in_bits)
+    say(f"{md.label}: simulation of {n} vectors")
+    t0 = time.perf_counter()
+    cocotb_runner.run(sim_build, run_dir)
+    run_s = time.perf_counter() - t0
+    if not (run_dir / "dump.vcd").exists():
+        raise ToolError("the netlist simulation wrote no dump.vcd")
+    res = _read_results(run_dir / "results.txt", stim.edges, classifier)
+    opts = dict(md.options)
+    mismatches = _compare(res, want, fired if opts.get("energy_counter", True) else None, layout, n)
+    say(f"{md.label}: counting toggles")
+    t0 = time.perf_counter()
+    n_edges = stim.edges + 1
+    counts = edge_toggles(
+        run_dir / "dump.vcd", f"{_TB}.player.dut", bucket_of, len(key_list), _PERIOD_PS, _FIRST_EDGE_PS, n_edges
     )
-    with tempfile.TemporaryDirectory(prefix="hdlgen-power-") as tmpdir:
-        for i, md in enumerate(modes):
-            say = on_stage or (lambda _s: None)
-            if netlist is None:
-                say(f"{md.label}: synthesis")
-                design = to_verilog(
-                    circuit,
-                    gating=md.gating,  # type: ignore[arg-type]
-                    pipeline=pipeline,
-                    clock_gating=md.clock_gating,
-                    clock_gate_cell=tgt.family,
-                    **dict(md.options),
-                )
-                net_path, synth_s = _synthesize(design.text, design.top, tgt)
-                top = design.top
-            else:
-                net_path, synth_s, top = Path(netlist), 0.0, circuit.name
-            try:
-                net_text = shorten_names(net_path.read_text(), frozenset(names.values()))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CircuitError(f"{net_path}: cannot read: {exc}") from None
-            parsed = parse_netlist(net_path, None, names, lat, text=net_text)
-            _check_ports(parsed, net_path, layout)
-            top = parsed.top
-            classifier = layout.classifier and "o_class" in parsed.ports
-            say(f"{md.label}: Verilator build")
-            sim_build = _build(net_text, testbench(top, layout, classifier))
-            build_s = sim_build.seconds
-            # Buckets: (kind, stage, role, gate) for every net.
-            gate_bits = _gate_register_bits(circuit, names, layout, parsed)
-            keys: dict[tuple[str, int, str, str, int], int] = {}
-            bucket_of: dict[str, int] = {}
-            for net in parsed.nets:
-                gate = gate_bits.get(net.name, "") if net.kind == "ff" else ""
-                role = "gate" if gate else ("delay" if net.role == "gate" and net.kind == "ff" else net.role)
-                key = (net.kind, net.stage, role, gate, parsed.clock_fanout.get(net.name, 0))
-                bucket_of[net.name] = keys.setdefault(key, len(keys))
-            offsets = np.array([(s if k == "ff" else s - 1) for (k, s, *_) in keys], dtype=np.int64)
-            run_dir = Path(tmpdir) / f"mode{i}"
-            run_dir.mkdir()
-            _write_stimulus(run_dir / "stimulus.txt", rst, i_valid, in_bits)
-            say(f"{md.label}: simulation of {n} vectors")
-            t0 = time.perf_counter()
-            cocotb_runner.run(sim_build, run_dir)
-            run_s = time.perf_counter() - t0
-            if not (run_dir / "dump.vcd").exists():
-                raise ToolError("the netlist simulation wrote no dump.vcd")
-            res = _read_results(run_dir / "results.txt", len(index), classifier)
-            opts = dict(md.options)
-            mismatches = _compare(res, want, fired if opts.get("energy_counter", True) else None, layout, n)
-            say(f"{md.label}: counting toggles")
-            t0 = time.perf_counter()
-            n_edges = len(index) + 1
-            counts = edge_toggles(
-                run_dir / "dump.vcd",
-                f"{_TB}.player.dut",
-                bucket_of,
-                len(keys),
-                _PERIOD_PS,
-                _FIRST_EDGE_PS,
-                n_edges,
-            )
-            (run_dir / "dump.vcd").unlink()
-            per, lost = _attribute(counts, offsets, starts, n)
-            count_s = time.perf_counter() - t0
-            key_list = list(keys)
-            by_kind = {k: per[:, [j for j, key in enumerate(key_list) if key[0] == k]].sum(axis=1) for k in KINDS}
-            stages = sorted({key[1] for key in key_list})
-            by_stage = {
-                ("out" if s > lat else str(s)): per[:, [j for j, key in enumerate(key_list) if key[1] == s]].sum(axis=1)
-                for s in stages
-            }
-            by_role = {r: per[:, [j for j, key in enumerate(key_list) if key[2] == r]].sum(axis=1) for r in ROLES}
-            by_role = {r: v for r, v in by_role.items() if v.any() or r == "gate"}
-            gate_cols = [j for j, key in enumerate(key_list) if key[3]]
-            gate_regs = per[:, gate_cols].sum(axis=1) if gate_cols else np.zeros(n, dtype=np.int64)
-            by_gate: dict[str, int] = {}
-            for j in gate_cols:
-                by_gate[key_list[j][3]] = by_gate.get(key_list[j][3], 0) + int(per[:, j].sum())
-            model = None
-            if gate_cols:
-                seen = edges_X
-                if opts.get("isolate_inputs"):
-                    seen = np.where(i_valid[:, None], edges_X, 0)  # operand isolation: zeros without i_valid
-                trace = simulate_pipeline(circuit, seen, i_valid, rst, md.gating, pipeline)
-                model_counts = np.zeros((n_edges, len(circuit.gates)), dtype=np.int64)
-                for col in range(len(circuit.gates)):
-                    model_counts[1:, col] = _bit_changes(trace.gates[:, [col]])
-                present = {key[3] for key in key_list if key[3]}
-                keep = [col for col, g in enumerate(circuit.gates) if g.name in present]
-                moffs = np.array([step * gate_level[circuit.gates[c].name] for c in keep], dtype=np.int64)
-                mper, _ = _attribute(model_counts[:, keep], moffs, starts, n)
-                model = mper.sum(axis=1)
-            total = per.sum(axis=1)
-            # Clock pins: the clk port toggles twice per edge at every flip-flop it clocks; a gated
-            # clock at the flip-flops it clocks each time it toggles. Charged like stage 1's logic.
-            edge_owner = np.searchsorted(starts, np.arange(n_edges), side="right") - 1
-            edges_owned = np.bincount(edge_owner[edge_owner >= 0], minlength=n)
-            clock_pins = 2 * parsed.clock_fanout.get("clk", 0) * edges_owned
-            for j, key in enumerate(key_list):
-                if key[4]:
-                    clock_pins = clock_pins + key[4] * per[:, j]
-            result.modes.append(
-                ModeResult(
-                    mode=md.label,
-                    gating=md.gating,
-                    clock_gating=md.clock_gating,
-                    options=dict(md.options),
-                    cells=parsed.cells,
-                    luts=sum(v for k, v in parsed.cells.items() if k in ("SB_LUT4", "LUT4")),
-                    carries=sum(v for k, v in parsed.cells.items() if k in ("SB_CARRY", "CCU2C")),
-                    ffs=sum(v for k, v in parsed.cells.items() if "DFF" in k or k == "TRELLIS_FF"),
-                    toggles=total,
-                    by_kind=by_kind,
-                    by_stage=by_stage,
-                    by_role=by_role,
-                    gate_registers=gate_regs,
-                    gate_registers_model=model,
-                    gate_registers_by_gate=by_gate,
-                    unattributed=lost,
-                    clock_pins=clock_pins,
-                    passed=mismatches == 0,
-                    mismatches=mismatches,
-                    fired=result.fired,
-                    fit=fit_toggles(total, result.fired, inputs_changed, gate_regs if gate_cols else None).to_dict(),
-                    synth_seconds=synth_s,
-                    build_seconds=build_s,
-                    run_seconds=run_s,
-                    count_seconds=count_s,
-                )
-            )
-            if progress is not None:
-                progress(i + 1, len(modes))
-    result.seconds = time.perf_counter() - start_all
-    return result
+    (run_dir / "dump.vcd").unlink()
+    offsets = np.array([edge_offset(k, s) for (k, s, *_) in key_list], dtype=np.int64)
+    per, lost = _attribute(counts, offsets, stim.starts, n)
+    count_s = time.perf_counter() - t0
+    by_kind, by_stage, by_role = _splits(per, key_list, layout.latency)
+    gate_cols = [j for j, key in enumerate(key_list) if key[3]]
+    gate_regs = per[:, gate_cols].sum(axis=1) if gate_cols else np.zeros(n, dtype=np.int64)
+    by_gate: dict[str, int] = {}
+    for j in gate_cols:
+        by_gate[key_list[j][3]] = by_gate.get(key_list[j][3], 0) + int(per[:, j].sum())
+    model = _model_gate_registers(circuit, md, design.pipeline, stim, key_list) if gate_cols else None
+    total = per.sum(axis=1)
+    return ModeResult(
+        mode=md.label,
+        gating=md.gating,
+        clock_gating=md.clock_gating,
+        options=opts,
+        cells=parsed.cells,
+        luts=sum(v for k, v in parsed.cells.items() if k in ("SB_LUT4", "LUT4")),
+        carries=sum(v for k, v in parsed.cells.items() if k in ("SB_CARRY", "CCU2C")),
+        ffs=sum(v for k, v in parsed.cells.items() if "DFF" in k or k == "TRELLIS_FF"),
+        toggles=total,
+        by_kind=by_kind,
+        by_stage=by_stage,
+        by_role=by_role,
+        gate_registers=gate_regs,
+        gate_registers_model=model,
+        gate_registers_by_gate=by_gate,
+        unattributed=lost,
+        clock_pins=_clock_pins(parsed, per, key_list, stim),
+        passed=mismatches == 0,
+        mismatches=mismatches,
+        fired=fired,
+        fit=fit_toggles(total, fired, stim.inputs_changed, gate_regs if gate_cols else None).to_dict(),
+        synth_seconds=design.synth_seconds,
+        build_seconds=sim_build.seconds,
+        run_seconds=run_s,
+        count_seconds=count_s,
+    )
+
+
+def _splits(
+    per: np.ndarray, key_list: list[_Bucket], latency: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per-inference toggles summed by kind, by stage and by role.
+
+    ``per`` has shape (n, buckets); each split maps a name to shape (n,).
+    Stages past the latency are ``"out"``; roles that never toggle are left
+    out, except ``gate``.
+    """
+
+    def total(field: int, value: object) -> np.ndarray:
+        return per[:, [j for j, key in enumerate(key_list) if key[field] == value]].sum(axis=1)
+
+    by_kind = {k: total(0, k) for k in KINDS}
+    by_stage = {("out" if s > latency else str(s)): total(1, s) for s in sorted({key[1] for key in key_list})}
+    by_role = {r: total(2, r) for r in ROLES}
+    by_role = {r: v for r, v in by_role.items() if v.any() or r == "gate"}
+    return by_kind, by_stage, by_role
+
+
+def _model_gate_registers(
+    circuit: Circuit, md: Mode, pipeline: bool, stim: _Stimulus, key_list: list[_Bucket]
+) -> np.ndarray:
+    """Per inference, the gate-register toggles the pipeline model predicts, charged by the same rule.
+
+    Only the gates whose registers the netlist kept (a constant register is
+    optimized away) are counted; shape (n,).
+    """
+    seen = stim.edge_vectors
+    if dict(md.options).get("isolate_inputs"):
+        seen = np.where(stim.i_valid[:, None], stim.edge_vectors, 0)  # operand isolation: zeros without i_valid
+    trace = simulate_pipeline(circuit, seen, stim.i_valid, stim.rst, md.gating, pipeline)
+    model_counts = np.zeros((stim.edges + 1, len(circuit.gates)), dtype=np.int64)
+    for col in range(len(circuit.gates)):
+        model_counts[1:, col] = _bit_changes(trace.gates[:, [col]])
+    present = {key[3] for key in key_list if key[3]}
+    keep = [col for col, g in enumerate(circuit.gates) if g.name in present]
+    step = 2 if pipeline else 1
+    moffs = np.array([step * circuit.level(circuit.gates[c].name) for c in keep], dtype=np.int64)
+    mper, _ = _attribute(model_counts[:, keep], moffs, stim.starts, stim.n)
+    return mper.sum(axis=1)
+
+
+def _clock_pins(parsed: Netlist, per: np.ndarray, key_list: list[_Bucket], stim: _Stimulus) -> np.ndarray:
+    """Per inference, clock transitions at flip-flop clock pins.
+
+    The ``clk`` port toggles twice per edge at every flip-flop it clocks
+    (edges charged like stage 1's logic); a gated clock at the flip-flops it
+    clocks each time it toggles (charged as its net is).
+    """
+    n_edges = stim.edges + 1
+    edge_owner = np.searchsorted(stim.starts, np.arange(n_edges), side="right") - 1
+    edges_owned = np.bincount(edge_owner[edge_owner >= 0], minlength=stim.n)
+    clock_pins = 2 * parsed.clock_fanout.get("clk", 0) * edges_owned
+    for j, key in enumerate(key_list):
+        if key[4]:
+            clock_pins = clock_pins + key[4] * per[:, j]
+    return clock_pins
 
 
 def register_names(circuit: Circuit) -> dict[str, str]:
