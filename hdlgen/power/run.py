@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -55,6 +55,10 @@ from hdlgen.synth.targets import Target, get_target
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild
 from hdlgen.toolchain.tools import distribution_versions, sources_digest, verilator_env
+
+if TYPE_CHECKING:
+    from hdlgen.hdl.top import Gating
+    from hdlgen.sim.run import Schedule
 
 __all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
 
@@ -592,7 +596,8 @@ def _stimulus(circuit: Circuit, X: np.ndarray, layout: PortLayout, schedule: str
     from hdlgen.sim.run import make_schedule
 
     n = X.shape[0]
-    index, i_valid, rst = make_schedule(n, schedule, seed, drain=layout.latency + 2)  # type: ignore[arg-type]
+    # _check_arguments has checked the schedule's name; make_schedule takes it typed.
+    index, i_valid, rst = make_schedule(n, cast("Schedule", schedule), seed, drain=layout.latency + 2)
     edges_X = X[np.where(index >= 0, index, 0)].copy()
     if idle == "random":
         from hdlgen.ir.vectors import random_vectors
@@ -635,7 +640,7 @@ def _design_netlist(
         say(f"{md.label}: synthesis")
         design = to_verilog(
             circuit,
-            gating=md.gating,  # type: ignore[arg-type]
+            gating=cast("Gating", md.gating),  # to_verilog checks the name (UsageError)
             pipeline=pipeline,
             clock_gating=md.clock_gating,
             clock_gate_cell=tgt.family,
