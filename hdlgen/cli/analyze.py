@@ -8,7 +8,7 @@ import click
 
 from hdlgen.analysis import info as circuit_info
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar, progress_stages
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.reference import Reference
 from hdlgen.ir.vectors import format_csv, iter_vectors, open_vectors
@@ -157,12 +157,26 @@ def report_command(
     from hdlgen.report import collect, render_html
 
     circuit = load_circuit(file)
-    data = collect(circuit, samples=samples, seed=seed, time_limit=time_limit, synth_target=synth_target)
+    power = None
     if power_file is not None:
         from hdlgen.cli.power import load_power_json
 
-        data.power = load_power_json(power_file)
-    write_atomic(output, render_html(circuit, data))
+        power = load_power_json(power_file)  # a bad file stops the command before the long steps
+    with progress_stages("report") as (progress, on_stage):
+        data = collect(
+            circuit,
+            samples=samples,
+            seed=seed,
+            time_limit=time_limit,
+            synth_target=synth_target,
+            progress=progress,
+            on_stage=on_stage,
+        )
+        data.power = power
+        if on_stage is not None:
+            on_stage("drawing the figures")
+        page = render_html(circuit, data)
+    write_atomic(output, page)
     announce(output)
     if as_json:
         emit_json({**data.to_dict(), "output": output})

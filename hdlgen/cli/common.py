@@ -24,6 +24,7 @@ __all__ = [
     "one_line",
     "print_table",
     "progress_bar",
+    "progress_stages",
     "stage_status",
 ]
 
@@ -91,6 +92,52 @@ def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
             status.update(f"{description}: {stage} (at {time.monotonic() - start:.0f} s)")
 
         yield update
+
+
+@contextlib.contextmanager
+def progress_stages(
+    description: str,
+) -> Iterator[tuple[Callable[[int, int | None], None] | None, Callable[[str], None] | None]]:
+    """``(progress, on_stage)`` callbacks for a command of several long steps, or ``(None, None)`` off a terminal.
+
+    One rich line on stderr, ``description: stage``, with a spinner, a bar and
+    the elapsed time: ``on_stage(stage)`` names the step that starts (its bar
+    starts empty, of unknown length), ``progress(done, total)`` fills the bar
+    of the current step. The line disappears when the block ends.
+    """
+    if not on_terminal():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def on_stage(stage: str) -> None:
+            nonlocal task  # a new task: rich's update() cannot make a total unknown again
+            bar.remove_task(task)
+            task = bar.add_task(f"{description}: {stage}", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress, on_stage
 
 
 def print_table(data: dict[str, Any], keys: list[str] | None = None) -> None:

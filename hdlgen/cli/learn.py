@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hdlgen.cli.announce import announce, is_quiet
-from hdlgen.cli.common import emit_json, print_table, progress_bar
+from hdlgen.cli.common import emit_json, print_table, progress_bar, progress_stages
 from hdlgen.errors import CircuitError
 
 __all__ = ["COMMANDS"]
@@ -177,7 +177,7 @@ def train_command(
         ):
             if value is not None:
                 raise click.UsageError(f"{option} goes with --dataset mnist")
-        with progress_bar("training") as progress:
+        with progress_stages("train") as (progress, on_stage):
             report = train_digits(
                 kind=kind,  # type: ignore[arg-type]
                 fan_in=fan_in,
@@ -190,6 +190,7 @@ def train_command(
                 energy_time_limit=energy_time_limit,
                 name=f"{dataset}_{kind}",
                 progress=progress,
+                on_stage=on_stage,
             )
     else:
         from hdlgen.learn.mnist import MNIST_PRESETS
@@ -197,7 +198,7 @@ def train_command(
         if input_bits is not None:
             raise click.UsageError("--input-bits goes with --dataset digits (mnist: --thresholds)")
         p = MNIST_PRESETS[preset or "ecp5"]
-        with progress_bar("training") as progress:
+        with progress_stages("train") as (progress, on_stage):
             report = train_mnist(
                 kind=kind,  # type: ignore[arg-type]
                 hidden=hidden or p["hidden"],
@@ -214,6 +215,7 @@ def train_command(
                 data_dir=data_dir,
                 name=f"mnist_{preset or 'ecp5'}_{kind}",
                 progress=progress,
+                on_stage=on_stage,
             )
     click.echo(pruning_note(report.metrics), err=True)
     write_atomic(output, report.circuit.to_json())
