@@ -100,3 +100,10 @@ def test_data_fetch_announces_what_it_downloaded(tmp_path: Path, capsys, monkeyp
     (dest / name).unlink()
     assert main(["-q", *argv]) == 0
     assert capsys.readouterr().err == "" and (dest / name).read_bytes() == b"labels"
+
+
+def test_info_prints_dicts_readably(capsys, examples: Path):
+    assert main(["info", str(examples / "layered.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "kinds           threshold: 5, relu: 2" in lines
+    assert not any("{" in line for line in lines)

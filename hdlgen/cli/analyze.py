@@ -41,11 +41,11 @@ def info_command(file: str, as_json: bool, method: str, time_limit: float | None
     if as_json:
         emit_json(data)
         return
-    width = max(len(k) for k in data)
-    for key, value in data.items():
-        if key == "energy" and not data["energy_exact"]:
-            value = f"{value} (not proven: between {data['energy_bounds'][0]} and {data['energy_bounds'][1]})"
-        click.echo(f"{key:<{width}}  {value}")
+    shown = dict(data)
+    if not data["energy_exact"]:
+        low, high = data["energy_bounds"]
+        shown["energy"] = f"{data['energy']} (not proven: between {low} and {high})"
+    print_table(shown)
 
 
 @click.command("eval")

@@ -141,11 +141,17 @@ def progress_stages(
 
 
 def print_table(data: dict[str, Any], keys: list[str] | None = None) -> None:
-    """Print ``key  value`` lines, keys padded to the longest (all keys, or ``keys`` in that order)."""
+    """Print ``key  value`` lines, keys padded to the longest (all keys, or ``keys`` in that order).
+
+    A dict value prints as ``name: value`` pairs (``kinds  threshold: 5, relu: 2``), not as a Python literal.
+    """
     keys = list(data) if keys is None else keys
     width = max((len(k) for k in keys), default=0)
     for key in keys:
-        click.echo(f"{key:<{width}}  {data[key]}")
+        value = data[key]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        click.echo(f"{key:<{width}}  {value}")
 
 
 def one_line(message: object) -> str:
