@@ -74,22 +74,31 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int | None], None]
 
 @contextlib.contextmanager
 def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
-    """An ``on_stage(stage)`` callback showing ``description: stage`` and the elapsed time on stderr.
+    """An ``on_stage(stage)`` callback showing ``description: stage`` on stderr, with a spinner and a live clock.
 
-    None off a terminal (the command stays quiet); the line disappears when the block ends.
+    The clock counts the time spent in the current stage (a place and route
+    can take minutes: the line shows that it is still going). None off a
+    terminal (the command stays quiet); the line disappears when the block ends.
     """
     if not on_terminal():
         yield None
         return
-    import time
-
     from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    start = time.monotonic()
-    with Console(stderr=True).status(description) as status:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as line:
+        task = line.add_task(description, total=None)
 
         def update(stage: str) -> None:
-            status.update(f"{description}: {stage} (at {time.monotonic() - start:.0f} s)")
+            nonlocal task  # a new task restarts the clock
+            line.remove_task(task)
+            task = line.add_task(f"{description}: {stage}", total=None)
 
         yield update
 
