@@ -142,8 +142,14 @@ def test_local_cluster_needs_no_fixed_port(tmp_path: Path, capsys):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            summary = run(capsys, ["sweep", str(grid), "-o", str(tmp_path / "out.csv"), "--workers", "1"])
+            assert main(["sweep", str(grid), "-o", str(tmp_path / "out.csv"), "--workers", "1", "--json"]) == 0
     finally:
         holder.close()
-    assert summary["computed"] == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["computed"] == 2
     assert [str(w.message) for w in caught if "8787" in str(w.message)] == []
+    assert captured.err.splitlines() == [
+        f"hdlgen: wrote the journal of finished points (a rerun resumes from it) to {tmp_path / 'out.csv.jsonl'}",
+        f"hdlgen: wrote the table to {tmp_path / 'out.csv'}",
+        f"hdlgen: wrote the plot to {tmp_path / 'out.png'}",
+    ]

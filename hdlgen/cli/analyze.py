@@ -205,6 +205,8 @@ def sweep_command(grid: str, output: str | None, scheduler: str | None, workers:
     with progress_bar("sweep") as progress:
         summary = run_sweep(plan, scheduler=scheduler, workers=workers, progress=progress)
     data = summary.to_dict()
+    if summary.computed:
+        announce(plan.journal, "the journal of finished points (a rerun resumes from it)")
     announce(summary.output, "the table")
     if summary.plot:
         announce(summary.plot, "the plot")
