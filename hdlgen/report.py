@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,6 +80,8 @@ def collect(
     seed: int = 0,
     time_limit: float = 30.0,
     synth_target: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ReportData:
     """Measure everything the report shows.
 
@@ -92,13 +95,32 @@ def collect(
         Seconds for the exact-energy MILP (bounds are shown when it runs out).
     synth_target : str, optional
         Synthesize for this target (Yosys + nextpnr) and show the results.
+    progress : callable, optional
+        ``progress(done, total)`` within a step that counts: the exact energy
+        (vectors, or the MILP's gap closed) and Theorem 1 (partitions).
+    on_stage : callable, optional
+        ``on_stage(description)`` as each step starts: ``"exact energy"``,
+        ``"firing on every input"`` (or on the sample or test split),
+        ``"Theorem 1"``, ``"synthesis for TARGET: STAGE"``.
+
+    Returns
+    -------
+    ReportData
+
+    Raises
+    ------
+    CircuitError
+        When the circuit is not valid.
     """
     from hdlgen.analysis import info
     from hdlgen.ir.reference import Reference
 
+    stage = on_stage or (lambda _: None)
     circuit.validate()
-    resources = info(circuit, time_limit=time_limit)
+    stage("exact energy")
+    resources = info(circuit, time_limit=time_limit, progress=progress)
     X, how, dataset = _input_vectors(circuit, samples, seed)
+    stage(f"firing on {how}")
     gates = [g.name for g in circuit.gates]
     values = Reference(circuit).gate_values(X) if gates else np.zeros((len(X), 0))
     fired = np.asarray(values) != 0
@@ -116,14 +138,18 @@ def collect(
     else:
         from hdlgen.analysis.bound import theorem1
 
+        stage("Theorem 1")
         try:
-            data.bound = [b.to_dict() for b in theorem1(circuit, time_limit=time_limit)]
+            data.bound = [b.to_dict() for b in theorem1(circuit, time_limit=time_limit, progress=progress)]
         except CircuitError as exc:
             data.bound_note = f"not computed: {exc}"
     if synth_target is not None:
         from hdlgen.synth import synthesize
 
-        data.synthesis = synthesize(circuit, synth_target).to_dict()
+        stage(f"synthesis for {synth_target}")
+        data.synthesis = synthesize(
+            circuit, synth_target, on_stage=lambda step: stage(f"synthesis for {synth_target}: {step}")
+        ).to_dict()
     return data
 
 

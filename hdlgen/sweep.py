@@ -290,6 +290,12 @@ def _plot(rows: list[dict[str, Any]], plan: SweepPlan) -> Path | None:
     return path
 
 
+#: The local cluster's HTTP server: Dask's scheduler always starts one (health and metrics routes) on
+#: ``dashboard_address``, port 8787 when that is None, and only warns when 8787 is taken ("Port 8787 is
+#: already in use", as when two sweeps run at once). A free port on the loopback interface, no dashboard.
+LOCAL_CLUSTER_HTTP: dict[str, Any] = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False}}
+
+
 def run_sweep(
     plan: SweepPlan,
     scheduler: str | None = None,
@@ -330,7 +336,7 @@ def run_sweep(
         else:
             n = workers or os.cpu_count() or 1
             cluster = LocalCluster(
-                n_workers=min(n, len(todo)), threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=min(n, len(todo)), threads_per_worker=1, processes=True, **LOCAL_CLUSTER_HTTP
             )
             client = Client(cluster)
         try:

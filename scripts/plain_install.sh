@@ -15,8 +15,11 @@ else
 fi
 echo "plain-install: fresh venv in $work/venv, pip install $repo (no extras)" >&2
 "$PYTHON" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q --upgrade pip
-"$work/venv/bin/python" -m pip install -q "$repo"
+# pip's own progress bars on a terminal; -q in logs (as scripts/setup.sh)
+quiet=-q
+[ -t 1 ] && [ -t 2 ] && quiet=
+"$work/venv/bin/python" -m pip install $quiet --upgrade pip
+"$work/venv/bin/python" -m pip install $quiet "$repo"
 hdlgen="$work/venv/bin/hdlgen"
 cd "$work"
 cp "$repo/examples/or2.json" or2.json

@@ -11,12 +11,20 @@ missing=""
 command -v iverilog >/dev/null 2>&1 || missing="$missing iverilog"
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$missing chromium"
 ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing="$missing libusb-1.0-0"
+# apt's own progress on a terminal; quiet in logs.
+apt_install() {
+    if [ -t 1 ] && [ -t 2 ]; then
+        "$@" apt-get install -y $missing
+    else
+        "$@" apt-get install -y -qq $missing >/dev/null
+    fi
+}
 if [ -n "$missing" ]; then
-    echo "setup: installing Debian packages:$missing" >&2
+    echo "setup: installing Debian packages:$missing (a minute or two)" >&2
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+        apt-get update -qq && apt_install env DEBIAN_FRONTEND=noninteractive
     elif command -v sudo >/dev/null 2>&1; then
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+        sudo apt-get update -qq && apt_install sudo DEBIAN_FRONTEND=noninteractive
     else
         echo "setup: error: missing Debian packages:$missing; run 'apt-get install -y$missing' as root" >&2
         exit 2

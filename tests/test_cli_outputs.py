@@ -62,7 +62,7 @@ def test_every_command_that_writes_files_announces_them():
 
     from hdlgen.cli import cli
 
-    writes = {"output", "outdir", "waves", "workdir"}
+    writes = {"output", "outdir", "waves", "workdir", "plot"}
     silent = []
 
     def walk(command: click.Command, path: str) -> None:
@@ -76,3 +76,34 @@ def test_every_command_that_writes_files_announces_them():
 
     walk(cli, "hdlgen")
     assert silent == []
+
+
+def test_data_fetch_announces_what_it_downloaded(tmp_path: Path, capsys, monkeypatch):
+    """A downloaded file is announced (silenced by --quiet); one already there is said to be kept."""
+    import hashlib
+
+    import hdlgen.datasets as datasets
+
+    name = "t10k-labels-idx1-ubyte.gz"
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / name).write_bytes(b"labels")
+    monkeypatch.setattr(datasets, "MNIST_FILES", {name: hashlib.md5(b"labels").hexdigest()})
+    monkeypatch.setattr(datasets, "MNIST_TEST", (name,))
+    dest = tmp_path / "dest"
+    argv = ["data", "fetch", "mnist", "--test-only", "--data-dir", str(dest), "--url", served.as_uri()]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"hdlgen: wrote MD5-verified MNIST data to {dest / name}\n"
+    assert main(argv) == 0
+    assert capsys.readouterr().err == f"hdlgen: kept {dest / name} (already there, MD5 verified)\n"
+    (dest / name).unlink()
+    assert main(["-q", *argv]) == 0
+    assert capsys.readouterr().err == "" and (dest / name).read_bytes() == b"labels"
+
+
+def test_info_prints_dicts_readably(capsys, examples: Path):
+    assert main(["info", str(examples / "layered.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "kinds           threshold: 5, relu: 2" in lines
+    assert not any("{" in line for line in lines)

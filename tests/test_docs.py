@@ -65,3 +65,18 @@ def test_sphinx_roles_become_optional_cross_references():
     assert '<autoref identifier="hdlgen.ir.circuit.Gate" optional><code>Gate</code></autoref>' in out
     assert '<autoref identifier="numpy.argmax" optional><code>numpy.argmax()</code></autoref>' in out
     assert not RAW_ROLE.search(out)
+
+
+def test_readme_says_how_long_the_first_two_commands_take():
+    """A newcomer knows what to expect: both first commands, each with its time on 2 cores, first and later runs."""
+    readme = (ROOT / "README.md").read_text()
+    first = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first.splitlines()]
+    assert commands == ["bash scripts/demo.sh", "bash scripts/test.sh"]
+    assert "2 cores" in readme
+    for command in commands:
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{command}` |"))
+        first_run, later_runs = row.split("|")[2:4]
+        assert re.search(r"\d+(\.\d+)? min", first_run), row
+        assert re.search(r"\d+(\.\d+)? (s|min)", later_runs), row
+    assert "--durations=15" in (ROOT / "scripts" / "test.sh").read_text()

@@ -32,7 +32,6 @@ def test_usage_error_is_not_a_circuit_error():
         (lambda c: to_verilog(c, top="9top"), "top", "name '9top'"),
     ],
 )
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")  # refused in its constructor
 def test_bad_options_raise_usage_errors_naming_the_parameter(examples: Path, make, parameter: str, message: str):
     c = hdlgen.load(examples / "or2.json")
     with pytest.raises(UsageError, match=message) as info:

@@ -79,5 +79,6 @@ def test_sweep_examples(tmp_path: Path, grid: str):
     )
     summary = json.loads(proc.stdout)
     assert summary["failed"] == 0 and summary["computed"] == summary["points"] > 0
-    rows = list(csv.DictReader(out.open()))
+    with out.open() as table:
+        rows = list(csv.DictReader(table))
     assert len(rows) == summary["points"] and (tmp_path / "sweep.png").stat().st_size > 1000

@@ -67,7 +67,9 @@ def test_sweep_on_an_existing_scheduler_to_parquet(tmp_path: Path, capsys):
 
     grid = tmp_path / "g.toml"
     grid.write_text(GRID.format(n="[4, 5]").replace("out.csv", "out.parquet"))
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    from hdlgen.sweep import LOCAL_CLUSTER_HTTP
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, **LOCAL_CLUSTER_HTTP) as cluster:
         summary = run(capsys, ["sweep", str(grid), "--scheduler", cluster.scheduler_address])
     assert summary["points"] == 4 and summary["failed"] == 2  # CD_n needs an even n
     frame = pd.read_parquet(tmp_path / "out.parquet")
@@ -115,6 +117,39 @@ def test_sweep_reports_progress_and_announces_its_files(tmp_path: Path, capsys):
     assert main(["sweep", str(grid)]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == [
+        f"hdlgen: wrote the table to {tmp_path / 'out.csv'}",
+        f"hdlgen: wrote the plot to {tmp_path / 'out.png'}",
+    ]
+
+
+def test_local_cluster_needs_no_fixed_port(tmp_path: Path, capsys):
+    """Two sweeps at once (or a sweep beside a Dask dashboard) do not fight over port 8787.
+
+    Dask's scheduler starts an HTTP server even without a dashboard, on port 8787 unless told otherwise, and
+    warns "Port 8787 is already in use" when it is taken; the sweep's local cluster asks for a free port.
+    """
+    import socket
+    import warnings
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(n="[4]"))
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:  # already taken by someone else: the situation this test is about
+        pass
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main(["sweep", str(grid), "-o", str(tmp_path / "out.csv"), "--workers", "1", "--json"]) == 0
+    finally:
+        holder.close()
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["computed"] == 2
+    assert [str(w.message) for w in caught if "8787" in str(w.message)] == []
+    assert captured.err.splitlines() == [
+        f"hdlgen: wrote the journal of finished points (a rerun resumes from it) to {tmp_path / 'out.csv.jsonl'}",
         f"hdlgen: wrote the table to {tmp_path / 'out.csv'}",
         f"hdlgen: wrote the plot to {tmp_path / 'out.png'}",
     ]

@@ -9,7 +9,7 @@ import click
 
 from hdlgen.analysis import info as circuit_info
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar, progress_stages
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.reference import Reference
 from hdlgen.ir.vectors import format_csv, iter_vectors, open_vectors
@@ -45,11 +45,11 @@ def info_command(file: str, as_json: bool, method: Method, time_limit: float | N
     if as_json:
         emit_json(data)
         return
-    width = max(len(k) for k in data)
-    for key, value in data.items():
-        if key == "energy" and not data["energy_exact"]:
-            value = f"{value} (not proven: between {data['energy_bounds'][0]} and {data['energy_bounds'][1]})"
-        click.echo(f"{key:<{width}}  {value}")
+    shown = dict(data)
+    if not data["energy_exact"]:
+        low, high = data["energy_bounds"]
+        shown["energy"] = f"{data['energy']} (not proven: between {low} and {high})"
+    print_table(shown)
 
 
 @click.command("eval")
@@ -161,12 +161,26 @@ def report_command(
     from hdlgen.report import collect, render_html
 
     circuit = load_circuit(file)
-    data = collect(circuit, samples=samples, seed=seed, time_limit=time_limit, synth_target=synth_target)
+    power = None
     if power_file is not None:
         from hdlgen.cli.power import load_power_json
 
-        data.power = load_power_json(power_file)
-    write_atomic(output, render_html(circuit, data))
+        power = load_power_json(power_file)  # a bad file stops the command before the long steps
+    with progress_stages("report") as (progress, on_stage):
+        data = collect(
+            circuit,
+            samples=samples,
+            seed=seed,
+            time_limit=time_limit,
+            synth_target=synth_target,
+            progress=progress,
+            on_stage=on_stage,
+        )
+        data.power = power
+        if on_stage is not None:
+            on_stage("drawing the figures")
+        page = render_html(circuit, data)
+    write_atomic(output, page)
     announce(output)
     if as_json:
         emit_json({**data.to_dict(), "output": output})
@@ -195,6 +209,8 @@ def sweep_command(grid: str, output: str | None, scheduler: str | None, workers:
     with progress_bar("sweep") as progress:
         summary = run_sweep(plan, scheduler=scheduler, workers=workers, progress=progress)
     data = summary.to_dict()
+    if summary.computed:
+        announce(plan.journal, "the journal of finished points (a rerun resumes from it)")
     announce(summary.output, "the table")
     if summary.plot:
         announce(summary.plot, "the plot")

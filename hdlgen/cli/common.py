@@ -24,6 +24,7 @@ __all__ = [
     "one_line",
     "print_table",
     "progress_bar",
+    "progress_stages",
     "stage_status",
 ]
 
@@ -73,32 +74,93 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int | None], None]
 
 @contextlib.contextmanager
 def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
-    """An ``on_stage(stage)`` callback showing ``description: stage`` and the elapsed time on stderr.
+    """An ``on_stage(stage)`` callback showing ``description: stage`` on stderr, with a spinner and a live clock.
 
-    None off a terminal (the command stays quiet); the line disappears when the block ends.
+    The clock counts the time spent in the current stage (a place and route
+    can take minutes: the line shows that it is still going). None off a
+    terminal (the command stays quiet); the line disappears when the block ends.
     """
     if not on_terminal():
         yield None
         return
-    import time
-
     from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    start = time.monotonic()
-    with Console(stderr=True).status(description) as status:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as line:
+        task = line.add_task(description, total=None)
 
         def update(stage: str) -> None:
-            status.update(f"{description}: {stage} (at {time.monotonic() - start:.0f} s)")
+            nonlocal task  # a new task restarts the clock
+            line.remove_task(task)
+            task = line.add_task(f"{description}: {stage}", total=None)
 
         yield update
 
 
+@contextlib.contextmanager
+def progress_stages(
+    description: str,
+) -> Iterator[tuple[Callable[[int, int | None], None] | None, Callable[[str], None] | None]]:
+    """``(progress, on_stage)`` callbacks for a command of several long steps, or ``(None, None)`` off a terminal.
+
+    One rich line on stderr, ``description: stage``, with a spinner, a bar and
+    the elapsed time: ``on_stage(stage)`` names the step that starts (its bar
+    starts empty, of unknown length), ``progress(done, total)`` fills the bar
+    of the current step. The line disappears when the block ends.
+    """
+    if not on_terminal():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def on_stage(stage: str) -> None:
+            nonlocal task  # a new task: rich's update() cannot make a total unknown again
+            bar.remove_task(task)
+            task = bar.add_task(f"{description}: {stage}", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress, on_stage
+
+
 def print_table(data: dict[str, Any], keys: list[str] | None = None) -> None:
-    """Print ``key  value`` lines, keys padded to the longest (all keys, or ``keys`` in that order)."""
+    """Print ``key  value`` lines, keys padded to the longest (all keys, or ``keys`` in that order).
+
+    A dict value prints as ``name: value`` pairs (``kinds  threshold: 5, relu: 2``), not as a Python literal.
+    """
     keys = list(data) if keys is None else keys
     width = max((len(k) for k in keys), default=0)
     for key in keys:
-        click.echo(f"{key:<{width}}  {data[key]}")
+        value = data[key]
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        click.echo(f"{key:<{width}}  {value}")
 
 
 def one_line(message: object) -> str:

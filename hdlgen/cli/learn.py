@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hdlgen.cli.announce import announce
-from hdlgen.cli.common import emit_json, print_table, progress_bar
+from hdlgen.cli.announce import announce, is_quiet
+from hdlgen.cli.common import emit_json, print_table, progress_bar, progress_stages
 from hdlgen.errors import CircuitError
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def train_command(
         ):
             if value is not None:
                 raise click.UsageError(f"{option} goes with --dataset mnist")
-        with progress_bar("training") as progress:
+        with progress_stages("train") as (progress, on_stage):
             report = train_digits(
                 kind=kind,
                 fan_in=fan_in,
@@ -194,6 +194,7 @@ def train_command(
                 energy_time_limit=energy_time_limit,
                 name=f"{dataset}_{kind}",
                 progress=progress,
+                on_stage=on_stage,
             )
     else:
         from hdlgen.learn.mnist import MNIST_PRESETS
@@ -201,7 +202,7 @@ def train_command(
         if input_bits is not None:
             raise click.UsageError("--input-bits goes with --dataset digits (mnist: --thresholds)")
         p = MNIST_PRESETS[preset or "ecp5"]
-        with progress_bar("training") as progress:
+        with progress_stages("train") as (progress, on_stage):
             report = train_mnist(
                 kind=kind,
                 hidden=hidden or p["hidden"],
@@ -218,6 +219,7 @@ def train_command(
                 data_dir=data_dir,
                 name=f"mnist_{preset or 'ecp5'}_{kind}",
                 progress=progress,
+                on_stage=on_stage,
             )
     click.echo(pruning_note(report.metrics), err=True)
     write_atomic(output, report.circuit.to_json())
@@ -388,18 +390,23 @@ def fetch_command(dataset: str, data_dir: str | None, url: str | None, test_only
     Files already present with the right checksum are kept; a download that
     fails or does not match leaves nothing behind.
     """
-    from hdlgen.datasets import MNIST_FILES, MNIST_TEST, MNIST_URL, fetch_mnist
+    from hdlgen.datasets import MNIST_FILES, MNIST_TEST, MNIST_URL, fetch_mnist, file_md5, mnist_search_path
 
     names = MNIST_TEST if test_only else tuple(MNIST_FILES)
+    folder = Path(data_dir) if data_dir is not None else mnist_search_path()[-1]
     for name in names:
+        present = (folder / name).is_file() and file_md5(folder / name) == MNIST_FILES[name]
         with progress_bar(name) as progress:
             (path,) = fetch_mnist(
-                data_dir,
+                folder,
                 url or MNIST_URL,
                 (name,),
                 progress=None if progress is None else (lambda _n, done, total: progress(done, total or None)),
             )
-        click.echo(f"{dataset}: {path} (MD5 verified)", err=True)
+        if not present:
+            announce(path, "MD5-verified MNIST data")
+        elif not is_quiet():
+            click.echo(f"hdlgen: kept {path} (already there, MD5 verified)", err=True)
 
 
 COMMANDS = [train_command, import_command, data_group]

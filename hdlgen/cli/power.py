@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar
 from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
 from hdlgen.errors import CheckError, CircuitError, UsageError
@@ -159,7 +160,7 @@ def power_command(
             summary["energy_estimate"] = energy_estimate(m, coefficients)
     if plot is not None:
         scatter_plot(result, plot)
-        click.echo(f"hdlgen power: wrote {plot}", err=True)
+        announce(plot, "the plot")
     if as_json:
         emit_json(data_out)
     else:

@@ -243,13 +243,22 @@ def _sim_progress() -> Iterator[tuple[Callable[[int, int], None] | None, Callabl
         yield None, None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TimeElapsedColumn(),  # a first Verilator build takes tens of seconds before any vector
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,

@@ -8,14 +8,16 @@ goes back when ``o_valid`` comes.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from typing import Any
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdlgen import protocol as p
-from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating
+from hdlgen.hdl.top import CircuitTop, ClockGateCell, Gating, check_options
 from hdlgen.ir.circuit import Circuit
 
 __all__ = ["LinkTop", "UARTReceiver", "UARTTransmitter"]
@@ -187,8 +189,29 @@ class LinkTop(wiring.Component):
     CircuitError
         When the circuit has more than 255 classes.
     UsageError
-        For a bad combination of options (on elaboration, from :class:`~hdlgen.hdl.CircuitTop`).
+        For a bad combination of options (:func:`~hdlgen.hdl.top.check_options`).
     """
+
+    def __new__(cls, *args: Any, src_loc_at: int = 0, **kwargs: Any) -> LinkTop:
+        """Check the options and the frame layout before the component exists.
+
+        As in :class:`~hdlgen.hdl.CircuitTop`: a design refused during
+        elaboration would leave Amaranth modules that are never used (and
+        ``UnusedElaboratable`` warnings); a refused link is never created.
+
+        Raises
+        ------
+        CircuitError
+            When the circuit has more than 255 classes.
+        UsageError
+            For an unknown or incompatible option.
+        """
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        check_options(a["gating"], a["pipeline"], a["clock_gating"], a["clock_gate_cell"])
+        p.Layout.of(a["circuit"], a["pipeline"])
+        return super().__new__(cls, *args, src_loc_at=src_loc_at + 1, **kwargs)
 
     def __init__(
         self,

@@ -98,6 +98,7 @@ def train_digits(
     energy_time_limit: float | None = 30.0,
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainReport:
     """Train a sparse, low-activity classifier circuit on digits.
 
@@ -122,6 +123,14 @@ def train_digits(
     energy_time_limit : float or None
         Seconds for the exact-energy MILP; the figure is a proven bound
         otherwise (``energy_exact`` false). None skips the energy.
+    name : str, optional
+        The circuit's name (default ``digits_KIND``).
+    progress : callable, optional
+        ``progress(done, total)``: epochs while training, then the exact
+        energy's progress (vectors, or the MILP's gap closed).
+    on_stage : callable, optional
+        ``on_stage(description)`` as each step starts: ``"training"``,
+        ``"test split"``, ``"exact energy"``.
     """
     from threadpoolctl import threadpool_limits
 
@@ -140,6 +149,8 @@ def train_digits(
         validation=validation,
         seed=seed,
     )
+    stage = on_stage or (lambda _: None)
+    stage("training")
     start = time.perf_counter()
     # Small matrices: one BLAS thread is fastest and does not fight parallel runs.
     with threadpool_limits(1):
@@ -155,6 +166,7 @@ def train_digits(
         )
     seconds = time.perf_counter() - start
     circuit = network.circuit
+    stage("test split")
     test = evaluate_dataset(circuit, data)
     metrics: dict[str, Any] = {
         "test_accuracy": test["accuracy"],
@@ -166,7 +178,8 @@ def train_digits(
     if energy_time_limit is not None:
         from hdlgen.analysis import energy
 
-        result = energy(circuit, time_limit=energy_time_limit)
+        stage(f"exact energy (at most {energy_time_limit:g} s)")
+        result = energy(circuit, time_limit=energy_time_limit, progress=progress)
         metrics.update(energy=result.value, energy_exact=result.exact, energy_bounds=list(result.bounds))
     metrics.update(
         size=circuit.size,

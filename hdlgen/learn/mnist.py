@@ -164,6 +164,7 @@ def train_mnist(
     evaluate_test: bool = True,
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainReport:
     """Train a sparse, low-activity MNIST classifier circuit.
 
@@ -195,6 +196,11 @@ def train_mnist(
         Searched first for the MNIST files.
     evaluate_test : bool
         Report accuracy on the official test set (when its files are found).
+    progress : callable, optional
+        ``progress(epoch, epochs)`` after each epoch of the teacher and of the network.
+    on_stage : callable, optional
+        ``on_stage(description)`` as each step starts: ``"loading the training images"``,
+        ``"teacher network (distillation)"``, ``"training"``, ``"test split"``.
 
     Returns
     -------
@@ -221,6 +227,8 @@ def train_mnist(
         raise UsageError(f"shifts must be 0 or 1, not {shifts}")
     input_bits = len(thresholds).bit_length()
 
+    stage = on_stage or (lambda _: None)
+    stage("loading the training images")
     images, labels = load_mnist_training(training_set, data_dir)
     tr, va = split_validation(labels, VALIDATION, split_seed)
 
@@ -248,7 +256,8 @@ def train_mnist(
     soft = None
     if distillation:
         grey = np.concatenate([shift_images(images[tr], dy, dx) for dy, dx in moves]) / 255.0
-        soft = teacher_probabilities(grey, y_train, seed=seed, **TEACHER)
+        stage("teacher network (distillation)")
+        soft = teacher_probabilities(grey, y_train, seed=seed, progress=progress, **TEACHER)
     # Pixels that almost never reach a threshold carry no information, yet a
     # connection to one would cost LUTs: only the others are candidates.
     candidates = np.flatnonzero((X_train > 0).mean(axis=0) >= MIN_PIXEL_RATE)
@@ -264,6 +273,7 @@ def train_mnist(
             "test_set": "mnist-t10k",
         }
     }
+    stage("training")
     start = time.perf_counter()
     with threadpool_limits(1):
         network = train_network(
@@ -295,6 +305,7 @@ def train_mnist(
         "validation_accuracy": max((h.get("validation", 0.0) for h in network.history), default=None),
     }
     if evaluate_test:
+        stage("test split")
         try:
             test = evaluate_dataset(circuit, dataset_for_circuit(circuit, "mnist", data_dir))
         except CircuitError as exc:

@@ -78,14 +78,17 @@ def run_tool(name: str, args: Sequence[str], cwd: Path, log: str | None = None, 
     """
     exe = find_tool(name)
     env = dict(os.environ)
-    proc = subprocess.Popen([exe, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if verbose and line.startswith("Preparing to run"):
-            print(f"{name}: first use, compiling the tool (30-60 s, cached afterwards)", file=sys.stderr)
-    code = proc.wait()
+    # the with block closes the pipe (no ResourceWarning) and waits for the tool
+    with subprocess.Popen(
+        [exe, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if verbose and line.startswith("Preparing to run"):
+                print(f"{name}: first use, compiling the tool (30-60 s, cached afterwards)", file=sys.stderr)
+    code = proc.returncode
     if log is not None:
         (cwd / log).write_text("".join(lines))
     if code != 0:
