@@ -86,6 +86,10 @@ SLOW = [
     (["sim", str(EXAMPLES / "cd8.json"), "--exhaustive"], "simulating"),
     (["build", str(EXAMPLES / "or2.json"), "--board", "icebreaker", "-o", "board"], "building the icebreaker"),
     (["sweep", "grid.toml", "-o", "points.csv", "--workers", "1"], "sweep"),
+    (
+        ["power", str(EXAMPLES / "cd8.json"), "--target", "ice40-up5k", "--vectors", "50", "--gating", "rtz"],
+        "power: rtz/physical: counting toggles",  # the last mode's last step, with the bar of modes
+    ),
 ]
 GRID = '[sweep]\ntask = "construct-cd"\n[grid]\nn = [4, 6]\nenergy = [2]\ndepth = [2]\n'
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal, progress_bar
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
 from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
 from hdlgen.errors import CheckError, CircuitError, UsageError
 
@@ -135,11 +135,20 @@ def power_command(
         raise UsageError("a netlist is one mode: give at most one gating with it")
     coefficients = load_coefficients(energy_coefficients) if energy_coefficients else None
 
-    def stage(text: str) -> None:
-        if on_terminal():
-            click.echo(f"hdlgen power: {text}", err=True)
+    with progress_stages("power") as (bar, name_stage):
+        # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
+        modes_done = [0, len(modes) if modes is not None else 1]
 
-    with progress_bar("power") as progress:
+        def progress(done: int, total: int) -> None:
+            modes_done[:] = [done, total]
+            if bar is not None:
+                bar(done, total)
+
+        def stage(text: str) -> None:
+            if name_stage is not None and bar is not None:
+                name_stage(text)
+                bar(*modes_done)
+
         result = measure_power(
             circuit,
             X,
@@ -151,8 +160,8 @@ def power_command(
             gating=gatings[0] if gatings else "rtz",
             idle=idle,
             seed=seed,
-            progress=progress,
-            on_stage=None if progress is not None else stage,
+            progress=progress if bar is not None else None,
+            on_stage=stage if name_stage is not None else None,
         )
     data_out = result.to_dict(per_inference=as_json)
     if coefficients is not None:
