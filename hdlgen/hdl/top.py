@@ -56,7 +56,7 @@ def check_options(
     clock_gate_cell : str
         One of ``"generic"``, ``"ecp5"``, ``"ice40"``.
     clock_enables : bool
-        Registers with clock enables (False only with gating ``"rtz"``).
+        Registers with the gating mode's enable logic (False only with gating ``"rtz"`` or ``"delta"``).
 
     Raises
     ------
