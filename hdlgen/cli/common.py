@@ -105,14 +105,16 @@ def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
 
 @contextlib.contextmanager
 def progress_stages(
-    description: str,
+    description: str, *, progress_label: str | None = None
 ) -> Iterator[tuple[Callable[[int, int | None], None] | None, Callable[[str], None] | None]]:
     """``(progress, on_stage)`` callbacks for a command of several long steps, or ``(None, None)`` off a terminal.
 
     One rich line on stderr, ``description: stage``, with a spinner, a bar and
     the elapsed time: ``on_stage(stage)`` names the step that starts (its bar
     starts empty, of unknown length), ``progress(done, total)`` fills the bar
-    of the current step. The line disappears when the block ends.
+    of the current step. The line disappears when the block ends. With
+    ``progress_label``, ``progress`` also names the line so (``sim``: the
+    steps before the first vector, then "simulating" with the vectors done).
     """
     if not on_terminal():
         yield None, None
@@ -144,7 +146,10 @@ def progress_stages(
             task = bar.add_task(f"{description}: {stage}", total=None)
 
         def progress(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+            if progress_label is None:
+                bar.update(task, completed=done, total=total)
+            else:
+                bar.update(task, description=progress_label, completed=done, total=total)
 
         yield progress, on_stage
 

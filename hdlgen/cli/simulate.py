@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
+from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError, CircuitError
 
@@ -137,7 +135,7 @@ def sim_command(
         X = read_vectors_file(circuit, vectors_file)
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
-    with _sim_progress() as (progress, on_stage):
+    with progress_stages("simulating", progress_label="simulating") as (progress, on_stage):
         result = simulate(
             circuit,
             X,
@@ -234,44 +232,6 @@ def failure_message(data: dict[str, Any]) -> str:
     if errors:
         return errors[0]
     return f"gate-register toggles {data['gate_toggles']} differ from the predicted {data['expected_gate_toggles']}"
-
-
-@contextmanager
-def _sim_progress() -> Iterator[tuple[Callable[[int, int], None] | None, Callable[[str], None] | None]]:
-    """``(progress, on_stage)`` callbacks drawing one rich progress line on stderr, or Nones off a terminal."""
-    if not on_terminal():
-        yield None, None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),  # a first Verilator build takes tens of seconds before any vector
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("simulating", total=None)
-
-        def on_stage(stage: str) -> None:
-            bar.update(task, description=stage)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, description="simulating", completed=done, total=total)
-
-        yield progress, on_stage
 
 
 COMMANDS = [sim_command]
