@@ -20,12 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
+from hdlgen.cli.hardware import parse_hdl_options
 from hdlgen.ir.circuit import load
 from hdlgen.ir.vectors import random_vectors
 from hdlgen.power.report import scatter_plot
-from hdlgen.power.run import DEFAULT_MODES, Mode, measure_power
+from hdlgen.power.run import DEFAULT_MODES, dataset_stimulus, measure_power, modes_with_options
 
 
 def main() -> None:
@@ -42,23 +41,12 @@ def main() -> None:
     args = ap.parse_args()
     circuit = load(Path(args.circuit))
     if args.dataset:
-        from hdlgen.datasets import dataset_for_circuit
-
-        data = dataset_for_circuit(circuit, args.dataset)
-        X = np.vstack([data.X_test, data.X_train])
-        X = X[np.arange(args.vectors) % X.shape[0]]
+        X = dataset_stimulus(circuit, args.dataset, args.vectors)
     else:
         X = random_vectors(circuit, args.vectors, 0)
-    opts: dict[str, object] = {}
-    for text in args.option:
-        k, v = text.split("=", 1)
-        opts[k] = {"true": True, "false": False}.get(v.lower(), v)
+    opts = parse_hdl_options(tuple(args.option))
     pairs = [tuple(m.split("/")) for m in args.modes.split(",")] if args.modes else list(DEFAULT_MODES)
-    # Gating none has no enable logic to leave out: it runs without clock_enables, as the baseline.
-    modes = [
-        Mode(g, c, tuple(sorted((k, v) for k, v in opts.items() if not (g == "none" and k == "clock_enables"))))
-        for g, c in pairs
-    ]
+    modes = modes_with_options(pairs, opts)
     out = []
     for run in args.runs.split(","):
         schedule, idle = run.split(":")

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hdlgen.cli.hardware import parse_hdl_options
 from hdlgen.ir.circuit import load
 from hdlgen.ir.ports import PortLayout
 from hdlgen.ir.vectors import random_vectors
-from hdlgen.power.run import Mode, _stimulus, measure_power
+from hdlgen.power.run import _stimulus, dataset_stimulus, measure_power, modes_with_options
 
 
 def per_bit_changes(circuit, X: np.ndarray, schedule: str, idle: str, seed: int = 0) -> np.ndarray:
@@ -65,20 +66,11 @@ def main() -> None:
     args = ap.parse_args()
     circuit = load(Path(args.circuit))
     if args.dataset:
-        from hdlgen.datasets import dataset_for_circuit
-
-        data = dataset_for_circuit(circuit, args.dataset)
-        X = np.vstack([data.X_test, data.X_train])
-        X = X[np.arange(args.vectors) % X.shape[0]]
+        X = dataset_stimulus(circuit, args.dataset, args.vectors)
     else:
         X = random_vectors(circuit, args.vectors, 0)
-    opts = {k: {"true": True, "false": False}.get(v.lower(), v) for k, v in (t.split("=", 1) for t in args.option)}
-    modes = []
-    for text in args.modes.split(","):
-        g, c = text.split("/")
-        # Gating none has no enable logic to leave out: it runs without clock_enables.
-        keep = {k: v for k, v in opts.items() if not (g == "none" and k == "clock_enables")}
-        modes.append(Mode(g, c, tuple(sorted(keep.items()))))
+    opts = parse_hdl_options(tuple(args.option))
+    modes = modes_with_options([tuple(text.split("/")) for text in args.modes.split(",")], opts)
     print("| schedule, idle bus | mode | R² (2) | held-out, per bit + fired | held-out, per bit + regs |")
     print("|---|---|---|---|---|")
     for schedule, idle in (("back-to-back", "zero"), ("gaps", "zero"), ("gaps", "random")):

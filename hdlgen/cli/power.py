@@ -102,33 +102,29 @@ def power_command(
     """
     from hdlgen.ir.vectors import random_vectors
     from hdlgen.power.report import energy_estimate, load_coefficients, scatter_plot
-    from hdlgen.power.run import DEFAULT_MODES, Mode, measure_power
+    from hdlgen.power.run import DEFAULT_MODES, dataset_stimulus, measure_power, modes_with_options
     from hdlgen.synth.targets import TARGETS as KNOWN
 
     if target not in KNOWN:
         raise UsageError(f"unknown target {target!r}: choose one of {', '.join(KNOWN)}")
     circuit = load_circuit(file)
     if dataset is not None:
-        import numpy as np
-
-        from hdlgen.datasets import dataset_for_circuit
-
-        data = dataset_for_circuit(circuit, dataset)
-        X = np.vstack([data.X_test, data.X_train])
-        X = X[np.arange(n_vectors or data.X_test.shape[0]) % X.shape[0]]
+        X = dataset_stimulus(circuit, dataset, n_vectors)
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
     opts = parse_hdl_options(hdl_options)
     modes = None
     if netlist is None and (gatings or clock_gatings or opts):
-        # Gating none has no enable logic to leave out: it runs without clock_enables, as the baseline.
-        modes = [
-            Mode(g, c, tuple(sorted((k, v) for k, v in opts.items() if not (g == "none" and k == "clock_enables"))))
-            for g, c in DEFAULT_MODES
-            if (not gatings or g in gatings)
-            and (not clock_gatings or c in clock_gatings)
-            and not (pipeline and g == "none")
-        ]
+        modes = modes_with_options(
+            [
+                (g, c)
+                for g, c in DEFAULT_MODES
+                if (not gatings or g in gatings)
+                and (not clock_gatings or c in clock_gatings)
+                and not (pipeline and g == "none")
+            ],
+            opts,
+        )
         if not modes:
             raise UsageError("no mode left: gating none has no physical clock gating (and no --pipeline)")
     if netlist is not None and len(gatings) > 1:

@@ -36,7 +36,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -60,7 +60,16 @@ if TYPE_CHECKING:
     from hdlgen.hdl.top import Gating
     from hdlgen.sim.run import Schedule
 
-__all__ = ["DEFAULT_MODES", "Mode", "ModeResult", "PowerResult", "measure_power", "power_cache_dir"]
+__all__ = [
+    "DEFAULT_MODES",
+    "Mode",
+    "ModeResult",
+    "PowerResult",
+    "dataset_stimulus",
+    "measure_power",
+    "modes_with_options",
+    "power_cache_dir",
+]
 
 #: none, delta and rtz with clock enables, then delta and rtz on stopped clocks.
 DEFAULT_MODES: tuple[tuple[str, str], ...] = (
@@ -96,6 +105,68 @@ class Mode:
     def label(self) -> str:
         extra = "".join(f"+{k}={v}" for k, v in self.options)
         return f"{self.gating}/{self.clock_gating}{extra}"
+
+
+def modes_with_options(pairs: Iterable[tuple[str, str]], options: Mapping[str, Any]) -> list[Mode]:
+    """One :class:`Mode` per ``(gating, clock_gating)`` pair, each with the hardware ``options``.
+
+    Gating ``"none"`` has no enable logic to leave out: it runs without
+    ``clock_enables``, so that it stays the baseline the other modes are
+    compared with.
+
+    Parameters
+    ----------
+    pairs : iterable of (str, str)
+        ``(gating, clock_gating)``, e.g. :data:`DEFAULT_MODES`.
+    options : mapping of str to object
+        Keyword options of :func:`hdlgen.hdl.to_verilog` (``isolate_inputs``,
+        ``energy_counter``, ``clock_enables``).
+
+    Returns
+    -------
+    list of Mode
+        In the order of ``pairs``; checked when each mode is built.
+    """
+    modes = []
+    for gating, clock_gating in pairs:
+        kept = {k: v for k, v in options.items() if not (gating == "none" and k == "clock_enables")}
+        modes.append(Mode(gating, clock_gating, tuple(sorted(kept.items()))))
+    return modes
+
+
+def dataset_stimulus(
+    circuit: Circuit, name: str, n_vectors: int | None = None, data_dir: str | os.PathLike[str] | None = None
+) -> np.ndarray:
+    """Images of the data set ``circuit`` was trained on, test split first, as power stimulus.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        A classifier whose ``meta`` records its data set and input encoding.
+    name : str
+        Data set name (``"digits"``, ``"mnist"``).
+    n_vectors : int, optional
+        How many vectors (default: the size of the test split). The test split
+        is followed by the training split and the whole repeated as needed,
+        so the same ``n_vectors`` gives the same stimulus in every run.
+    data_dir : path, optional
+        Where to look for the data set's files first (MNIST).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_vectors, n_inputs)`` int64 input vectors, encoded as the circuit records.
+
+    Raises
+    ------
+    CircuitError
+        When the circuit does not fit the data set (see :func:`hdlgen.datasets.dataset_for_circuit`).
+    """
+    from hdlgen.datasets import dataset_for_circuit
+
+    data = dataset_for_circuit(circuit, name, data_dir)
+    X = np.vstack([data.X_test, data.X_train])
+    return X[np.arange(n_vectors or data.X_test.shape[0]) % X.shape[0]]
 
 
 @dataclass
