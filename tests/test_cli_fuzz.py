@@ -269,3 +269,43 @@ def test_output_in_a_missing_folder(tmp_path: Path, capsys, command):
         np.savez(src, W0=np.array([[1], [1]]), T0=np.array([2]))
     out = tmp_path / "missing" / "o.x"
     assert check([command, str(src), "-o", str(out)], capsys, out, ["missing/o.x"]) == 2
+
+
+@pytest.mark.parametrize("command", ["sim", "synth", "build", "data", "sweep"])
+def test_output_folder_that_cannot_be_made(tmp_path: Path, capsys, command):
+    """An output under a regular file (``--waves``, ``--workdir``, ``-o DIR``, ``--data-dir``): exit 2, one line."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = blocker / "sub" / "o.x"
+    src = str(ROOT / "examples" / "or2.json")
+    argv = {
+        "sim": ["sim", src, "--vectors", "4", "--waves", str(out)],
+        "synth": ["synth", src, "--target", "ice40-up5k", "--no-place", "--workdir", str(out)],
+        "build": ["build", src, "--board", "icebreaker", "-o", str(out)],
+        "data": ["data", "fetch", "mnist", "--test-only", "--data-dir", str(out), "--url", tmp_path.as_uri()],
+        "sweep": [],
+    }[command]
+    if command == "sweep":
+        grid = tmp_path / "g.toml"
+        grid.write_text('[sweep]\ntask = "construct-cd"\n\n[grid]\nn = [4]\nenergy = [2]\ndepth = [2]\n')
+        argv = ["sweep", str(grid), "-o", str(out.with_suffix(".csv")), "--workers", "1"]
+    assert check(argv, capsys, None, [str(blocker / "sub")]) == 2
+
+
+def test_plot_in_a_missing_folder_leaves_nothing(tmp_path: Path):
+    """``hdlgen power --plot`` (scatter_plot) and the sweep plot write through a temporary file."""
+    from types import SimpleNamespace
+
+    from hdlgen.errors import CircuitError
+    from hdlgen.power.report import scatter_plot
+
+    fit = {"slope": 1.0, "intercept": 0.0, "pearson_r": 1.0, "r2": 1.0}
+    mode = SimpleNamespace(mode="rtz/enable", toggles=np.array([1, 2, 3]), fit=fit)
+    result = SimpleNamespace(
+        modes=[mode], fired=[1, 2, 3], circuit="c", target="ice40-up5k", vectors=3, schedule="gaps", idle="zero"
+    )
+    with pytest.raises(CircuitError, match="missing/p.png: cannot write"):
+        scatter_plot(result, tmp_path / "missing" / "p.png")
+    scatter_plot(result, tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from hdlgen.errors import CircuitError, UsageError
+from hdlgen.ir.circuit import atomic_path
 from hdlgen.power.netlist import KINDS
 
 __all__ = ["energy_estimate", "load_coefficients", "scatter_plot"]
@@ -88,6 +89,8 @@ def scatter_plot(result: Any, path: str | Path) -> None:
     ------
     UsageError
         When matplotlib is not installed.
+    CircuitError
+        When ``path`` cannot be written (nothing is left behind).
     """
     try:
         import matplotlib
@@ -121,5 +124,8 @@ def scatter_plot(result: Any, path: str | Path) -> None:
         fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from hdlgen.errors import CircuitError, ToolError, UsageError
-from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import Circuit, atomic_path
 from hdlgen.ir.classify import predict
 from hdlgen.ir.keywords import VERILOG_KEYWORDS, escape_identifier
 from hdlgen.ir.ports import PortLayout
@@ -1281,7 +1281,8 @@ def _run_chunks(
             if waves is not None:
                 if rec.waves is None:
                     raise ToolError(f"{options.simulator} wrote no waveform")
-                shutil.copyfile(rec.waves, waves)
+                with atomic_path(waves) as tmp:
+                    shutil.copyfile(rec.waves, tmp)
                 waves_path = str(waves)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
