@@ -304,8 +304,21 @@ def test_plot_in_a_missing_folder_leaves_nothing(tmp_path: Path):
     result = SimpleNamespace(
         modes=[mode], fired=[1, 2, 3], circuit="c", target="ice40-up5k", vectors=3, schedule="gaps", idle="zero"
     )
-    with pytest.raises(CircuitError, match="missing/p.png: cannot write"):
+    with pytest.raises(CircuitError, match=r"missing/p\.png: cannot write"):
         scatter_plot(result, tmp_path / "missing" / "p.png")
     scatter_plot(result, tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+@pytest.mark.parametrize("command", ["sim", "power", "train", "report"])
+def test_negative_seed_is_a_usage_error(tmp_path: Path, capsys, command):
+    """NumPy's generators take seeds >= 0: a negative --seed is refused by the option, not a crash (exit 3)."""
+    src = str(ROOT / "examples" / "or2.json")
+    argv = {
+        "sim": ["sim", src, "--vectors", "4"],
+        "power": ["power", src, "--target", "ice40-up5k", "--vectors", "4"],
+        "train": ["train", "--dataset", "digits", "--hidden", "4", "-o", str(tmp_path / "t.json")],
+        "report": ["report", src, "-o", str(tmp_path / "r.html")],
+    }[command]
+    assert check([*argv, "--seed", "-1"], capsys, None, ["--seed"]) == 2

@@ -128,7 +128,7 @@ def _eval_csv(circuit: Circuit, path: str) -> None:
     show_default=True,
     help="Random inputs when there are more than 16 input bits (a trained classifier uses its test split).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),

@@ -44,7 +44,7 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     default=None,
     help="The data set's test split (then the training split), in order; --vectors N takes the first N, cycling.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random vectors.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of random vectors.")
 @click.option(
     "--schedule",
     type=click.Choice(["back-to-back", "gaps"]),

@@ -54,7 +54,13 @@ EXHAUSTIVE_LIMIT = 24
     help="Simulate the data set's documented test split; report the hardware's accuracy and mean_activity.",
 )
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="MNIST: look here first.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random vectors and schedule.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the random vectors and schedule.",
+)
 @gating_option
 @click.option(
     "--schedule",
