@@ -546,3 +546,72 @@ def test_given_netlist_measures_as_the_synthesized_one(capsys, examples: Path):
     assert given["passed"] and given["gate_registers_match_model"]
     for key in ("toggles_per_inference", "by_kind", "by_stage", "by_role", "fit", "per_inference"):
         assert given[key] == synthesized[key], key
+
+
+def _power_run(circuit: str = "or2") -> dict:
+    """A minimal ``hdlgen power --json`` run: what the report reads."""
+    fit = {"pearson_r": None, "slope": 0.5, "intercept": 2.0, "r2": 0.25}
+    mode = {
+        "mode": "rtz/enable",
+        "luts": 3,
+        "toggles_per_inference": 3.0,
+        "gate_registers": 1.0,
+        "by_kind": {"lut": 1.0, "ff": 2.0},
+        "by_stage": {"1": 3.0},
+        "fit": fit,
+        "per_inference": {"toggles": [2, 4]},
+    }
+    return {
+        "circuit": circuit,
+        "target": "ice40-up5k",
+        "schedule": "gaps",
+        "vectors": 2,
+        "mean_fired": 0.5,
+        "mean_inputs_changed": 1.0,
+        "modes": [mode],
+        "per_inference": {"fired": [0, 1]},
+    }
+
+
+def test_report_refuses_malformed_or_foreign_power_runs(capsys, examples: Path, tmp_path: Path):
+    """A power run that is malformed or of another circuit: exit 2, one line naming the file and the key."""
+    page = tmp_path / "r.html"
+    path = tmp_path / "power.json"
+    args = ["report", str(examples / "or2.json"), "-o", str(page), "--power", str(path)]
+    path.write_text(json.dumps(_power_run()))
+    code, _, err = run(capsys, *args)
+    assert code == 0, err
+    assert "Netlist switching" in page.read_text() and 'id="fig-power"' in page.read_text()
+    page.unlink()
+    bad_mode = _power_run()
+    del bad_mode["modes"][0]["fit"]
+    short = _power_run()
+    short["per_inference"]["fired"] = [0]
+    cases = [
+        ({"modes": 3}, "'circuit'"),
+        ({**_power_run(), "modes": [{"mode": "x"}]}, "modes[0]: 'luts'"),
+        (bad_mode, "modes[0]: 'fit'"),
+        (short, "as long as per_inference.fired"),
+        (_power_run("cd8"), "a power run of circuit 'cd8', not of 'or2'"),
+    ]
+    for data, where in cases:
+        path.write_text(json.dumps(data))
+        code, _, err = run(capsys, *args)
+        assert code == 2 and err.count("\n") == 1, err
+        assert str(path) in err and where in err, err
+        assert not page.exists()
+    code, _, err = run(capsys, *args[:-1], str(tmp_path / "none.json"))
+    assert code == 2 and err == f"hdlgen: error: {tmp_path / 'none.json'}: no such file\n"
+
+
+def test_power_inputs_name_the_file(capsys, examples: Path, tmp_path: Path):
+    """A missing or non-UTF-8 netlist and malformed coefficients: one plain line naming the file and place."""
+    base = ["power", str(examples / "or2.json"), "--target", "ice40-up5k", "--vectors", "2"]
+    code, _, err = run(capsys, *base, "--netlist", str(tmp_path / "none.v"))
+    assert code == 2 and err == f"hdlgen: error: {tmp_path / 'none.v'}: no such file\n"
+    (tmp_path / "bin.v").write_bytes(b"module \xff")
+    code, _, err = run(capsys, *base, "--netlist", str(tmp_path / "bin.v"))
+    assert code == 2 and err.count("\n") == 1 and "bin.v: not UTF-8 text (byte 7)" in err
+    (tmp_path / "c.json").write_text('{"source": "x",\n "pJ_per_toggle": }')
+    code, _, err = run(capsys, *base, "--energy-coefficients", str(tmp_path / "c.json"))
+    assert code == 2 and err.count("\n") == 1 and "c.json: line 2 column 19: malformed JSON" in err

@@ -165,7 +165,7 @@ def report_command(
     if power_file is not None:
         from hdlgen.cli.power import load_power_json
 
-        power = load_power_json(power_file)  # a bad file stops the command before the long steps
+        power = load_power_json(power_file, circuit.name)  # a bad file stops the command before the long steps
     with progress_stages("report") as (progress, on_stage):
         data = collect(
             circuit,

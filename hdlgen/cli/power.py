@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -12,6 +11,7 @@ from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
 from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
 from hdlgen.errors import CheckError, CircuitError, UsageError
+from hdlgen.ir.circuit import read_text
 
 __all__ = ["COMMANDS"]
 
@@ -220,15 +220,86 @@ def _print(data: dict[str, Any]) -> None:
             click.echo(f"  {mode:<{mw}} {est['pJ_per_inference']:.1f} pJ{note}")
 
 
-def load_power_json(path: str) -> dict[str, object]:
-    """A ``hdlgen power --json`` file; CircuitError naming the file otherwise."""
+def load_power_json(path: str, circuit: str | None = None) -> dict[str, Any]:
+    """A ``hdlgen power --json`` file, checked for what the report shows; CircuitError naming the file otherwise.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    circuit : str, optional
+        The name of the circuit the report is about: a power run of another circuit is refused.
+
+    Raises
+    ------
+    CircuitError
+        One line naming the file and the key: unreadable, malformed JSON, not a power run, a key
+        missing or of the wrong type, per-inference arrays of unequal lengths, or another circuit's run.
+    """
+    text = read_text(path, "a power run")
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise CircuitError(f"{path}: cannot read a power run: {exc}") from None
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CircuitError(f"{path}: line {exc.lineno} column {exc.colno}: malformed JSON: {exc.msg}") from None
     if not isinstance(data, dict) or "modes" not in data:
         raise CircuitError(f"{path}: not the output of hdlgen power --json (no 'modes')")
+    _check_power_run(path, data)
+    if circuit is not None and data["circuit"] != circuit:
+        raise CircuitError(f"{path}: a power run of circuit {data['circuit']!r}, not of {circuit!r}")
     return data
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: What the report reads from a power run, with a check of each value (``None`` allowed where fits are undefined).
+_RUN_KEYS: dict[str, Any] = {
+    "circuit": lambda v: isinstance(v, str),
+    "target": lambda v: isinstance(v, str),
+    "schedule": lambda v: isinstance(v, str),
+    "vectors": _number,
+    "mean_fired": _number,
+    "mean_inputs_changed": _number,
+    "modes": lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(m, dict) for m in v),
+}
+_MODE_KEYS: dict[str, Any] = {
+    "mode": lambda v: isinstance(v, str),
+    "luts": _number,
+    "toggles_per_inference": _number,
+    "gate_registers": _number,
+    "by_kind": lambda v: isinstance(v, dict),
+    "fit": lambda v: (
+        isinstance(v, dict)
+        and _number(v.get("slope"))
+        and _number(v.get("intercept"))
+        and all(v.get(k) is None or _number(v.get(k)) for k in ("pearson_r", "r2"))
+    ),
+}
+
+
+def _check_power_run(path: str, data: dict[str, Any]) -> None:
+    """CircuitError naming ``path`` and the key when ``data`` lacks what the report shows."""
+    for key, ok in _RUN_KEYS.items():
+        if not ok(data.get(key)):
+            raise CircuitError(f"{path}: {key!r} is missing or malformed (not a hdlgen power --json run)")
+    fired = data.get("per_inference", {}).get("fired") if isinstance(data.get("per_inference"), dict) else None
+    for i, m in enumerate(data["modes"]):
+        for key, ok in _MODE_KEYS.items():
+            if not ok(m.get(key)):
+                raise CircuitError(f"{path}: modes[{i}]: {key!r} is missing or malformed")
+        est = m.get("energy_estimate")
+        if est is not None and not (isinstance(est, dict) and _number(est.get("pJ_per_inference"))):
+            raise CircuitError(f"{path}: modes[{i}]: 'energy_estimate' is malformed")
+        per = m.get("per_inference")
+        if per is not None and fired is not None:
+            toggles = per.get("toggles") if isinstance(per, dict) else None
+            if not (isinstance(fired, list) and isinstance(toggles, list) and len(toggles) == len(fired)):
+                raise CircuitError(
+                    f"{path}: modes[{i}]: 'per_inference' toggles must be a list as long as per_inference.fired"
+                )
+            if not all(_number(x) for x in [*toggles, *fired]):
+                raise CircuitError(f"{path}: modes[{i}]: per-inference values must be numbers")
 
 
 COMMANDS = [power_command]

@@ -35,6 +35,7 @@ __all__ = [
     "check_name",
     "load",
     "make_folder",
+    "read_text",
     "write_atomic",
 ]
 
@@ -740,6 +741,33 @@ def load(path: str | os.PathLike[str]) -> Circuit:
         return Circuit.from_dict(data, name=_default_name(path))
     except CircuitError as exc:
         raise CircuitError(f"{path}: {exc}") from None
+
+
+def read_text(path: str | os.PathLike[str], what: str) -> str:
+    """The UTF-8 text of an input file the user named.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        What the file should be, for the message (``"a netlist"``).
+
+    Raises
+    ------
+    CircuitError
+        One line naming ``path``: no such file, a directory, not UTF-8 (with the byte offset), or unreadable.
+    """
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CircuitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CircuitError(f"{path}: is a directory, not {what}") from None
+    except UnicodeDecodeError as exc:
+        raise CircuitError(f"{path}: not UTF-8 text (byte {exc.start}), not {what}") from None
+    except OSError as exc:
+        raise CircuitError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from hdlgen.errors import CircuitError, UsageError
-from hdlgen.ir.circuit import atomic_path
+from hdlgen.ir.circuit import atomic_path, read_text
 from hdlgen.power.netlist import KINDS
 
 __all__ = ["energy_estimate", "load_coefficients", "scatter_plot"]
@@ -32,10 +32,11 @@ def load_coefficients(path: str | Path) -> dict[str, Any]:
         An unreadable file, a missing ``source``, an unknown kind or a
         negative or non-finite coefficient.
     """
+    text = read_text(path, "energy coefficients")
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise CircuitError(f"{path}: cannot read energy coefficients: {exc}") from None
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CircuitError(f"{path}: line {exc.lineno} column {exc.colno}: malformed JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not isinstance(data.get("source"), str) or not data["source"].strip():
         raise CircuitError(f"{path}: energy coefficients need a 'source' saying where they come from")
     coeffs = data.get("pJ_per_toggle")

@@ -45,7 +45,7 @@ import numpy as np
 
 from hdlgen.errors import CircuitError, ToolError, UsageError
 from hdlgen.hdl.model import simulate_pipeline
-from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import Circuit, read_text
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 from hdlgen.ir.reference import Reference, check_vectors
 from hdlgen.power.netlist import KINDS, ROLES, Netlist, edge_offset, parse_netlist, shorten_names
@@ -650,10 +650,7 @@ def _design_netlist(
     else:
         net_path, synth_s = Path(netlist), 0.0
     names = register_names(circuit)
-    try:
-        net_text = shorten_names(net_path.read_text(), frozenset(names.values()))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CircuitError(f"{net_path}: cannot read: {exc}") from None
+    net_text = shorten_names(read_text(net_path, "a netlist"), frozenset(names.values()))
     parsed = parse_netlist(net_path, None, names, layout.latency, text=net_text)
     _check_ports(parsed, net_path, layout)
     return _Design(net_path, net_text, parsed, pipeline, synth_s)
