@@ -615,3 +615,45 @@ def test_power_inputs_name_the_file(capsys, examples: Path, tmp_path: Path):
     (tmp_path / "c.json").write_text('{"source": "x",\n "pJ_per_toggle": }')
     code, _, err = run(capsys, *base, "--energy-coefficients", str(tmp_path / "c.json"))
     assert code == 2 and err.count("\n") == 1 and "c.json: line 2 column 19: malformed JSON" in err
+
+
+@pytest.mark.slow
+def test_given_netlist_follows_its_options_and_clock_gating(capsys, examples: Path):
+    """--netlist with --option/--clock-gating: checked and labelled as generated (they were ignored: a false exit 1)."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    circuit = load(examples / "cd8.json")
+    target = get_target("ice40-up5k")
+    design = to_verilog(circuit, gating="rtz", clock_gating="physical", clock_gate_cell="ice40", energy_counter=False)
+    path, _ = _synthesize(design.text, design.top, target)
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "20", "--netlist", str(path)]
+    code, out, err = run(
+        capsys, *args, "--gating", "rtz", "--clock-gating", "physical", "--option", "energy_counter=false", "--json"
+    )
+    assert code == 0, err
+    (given,) = json.loads(out)["modes"]
+    assert given["mode"] == "rtz/physical+energy_counter=False" and given["passed"]
+    assert given["gate_registers_match_model"] and given["by_kind"]["gated_clock"] > 0
+    code, _, err = run(capsys, *args, "--gating", "rtz")  # o_energy reads 0 without the counter: a mismatch
+    assert code == 1 and "differ from the reference" in err
+
+
+def test_given_netlist_is_one_valid_mode(capsys, examples: Path, tmp_path: Path):
+    """Modes a netlist cannot have been generated in are refused before anything runs."""
+    net = tmp_path / "n.v"
+    net.write_text("module m(); endmodule\n")
+    args = ["power", str(examples / "or2.json"), "--target", "ice40-up5k", "--vectors", "2", "--netlist", str(net)]
+    code, _, err = run(capsys, *args, "--clock-gating", "enable", "--clock-gating", "physical")
+    assert code == 2 and err.count("\n") == 1 and "a netlist is one mode" in err
+    code, _, err = run(capsys, *args, "--gating", "none", "--clock-gating", "physical")
+    assert code == 2 and err.count("\n") == 1 and "needs gating 'rtz' or 'delta'" in err
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import Mode, measure_power
+
+    with pytest.raises(UsageError, match="a netlist is one mode"):
+        measure_power(
+            load(examples / "or2.json"), [[0, 1]], "ice40-up5k", modes=[Mode("rtz"), Mode("delta")], netlist=net
+        )

@@ -33,7 +33,8 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     "clock_gatings",
     multiple=True,
     type=click.Choice(["enable", "physical"]),
-    help="Clock gating to compare (repeatable; default: both; gating none only with enable).",
+    help="Clock gating to compare (repeatable; default: both; gating none only with enable). With --netlist: how "
+    "the netlist was generated.",
 )
 @pipeline_option
 @hdl_options_option
@@ -72,7 +73,8 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     type=click.Path(dir_okay=False, exists=True),
     default=None,
     metavar="FILE.json",
-    help="pJ per toggle per cell kind (JSON {kind: pJ, 'source': ...}): adds an energy ESTIMATE.",
+    help="pJ per toggle per cell kind (JSON {'source': ..., 'pJ_per_toggle': {kind: pJ}}, kinds lut, carry, ff, "
+    "enable, gated_clock): adds an energy ESTIMATE.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with the per-inference arrays).")
 def power_command(
@@ -120,7 +122,18 @@ def power_command(
         X = random_vectors(circuit, n_vectors or 1000, seed)
     opts = parse_hdl_options(hdl_options)
     modes = None
-    if netlist is None and (gatings or clock_gatings or opts):
+    if netlist is not None:
+        # The netlist is one mode: how it was generated, options included (the checks and the model follow them).
+        if len(gatings) > 1 or len(clock_gatings) > 1:
+            raise UsageError("a netlist is one mode: give at most one --gating and one --clock-gating with it")
+        modes = [
+            Mode(
+                gatings[0] if gatings else "rtz",
+                clock_gatings[0] if clock_gatings else "enable",
+                tuple(sorted(opts.items())),
+            )
+        ]
+    elif gatings or clock_gatings or opts:
         # Gating none has no enable logic to leave out: it runs without clock_enables, as the baseline.
         modes = [
             Mode(g, c, tuple(sorted((k, v) for k, v in opts.items() if not (g == "none" and k == "clock_enables"))))
@@ -130,14 +143,12 @@ def power_command(
             and not (pipeline and g == "none")
         ]
         if not modes:
-            raise UsageError("no mode left: gating none has no physical clock gating (and no --pipeline)")
-    if netlist is not None and len(gatings) > 1:
-        raise UsageError("a netlist is one mode: give at most one gating with it")
+            raise UsageError("no mode left: gating none runs only with clock enables and without --pipeline")
     coefficients = load_coefficients(energy_coefficients) if energy_coefficients else None
 
     with progress_stages("power") as (bar, name_stage):
         # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
-        modes_done = [0, len(modes) if modes is not None else 1]
+        modes_done = [0, len(modes) if modes is not None else len(DEFAULT_MODES) - (1 if pipeline else 0)]
 
         def progress(done: int, total: int) -> None:
             modes_done[:] = [done, total]

@@ -45,6 +45,7 @@ import numpy as np
 
 from hdlgen.errors import CircuitError, ToolError, UsageError
 from hdlgen.hdl.model import simulate_pipeline
+from hdlgen.hdl.top import check_options
 from hdlgen.ir.circuit import Circuit, read_text
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 from hdlgen.ir.reference import Reference, check_vectors
@@ -468,8 +469,10 @@ def measure_power(
     pipeline : bool
         The register stage inside the adder trees (``--pipeline``).
     netlist : path, optional
-        Measure this mapped netlist (hdlgen's ports) instead; ``gating`` says
-        how it was generated (for the gate-register model).
+        Measure this mapped netlist (hdlgen's ports) instead. It is one mode:
+        ``modes`` holds how it was generated (gating, clock gating, hardware
+        options: the output check and the gate-register model follow them),
+        or, without ``modes``, ``gating`` with clock enables.
     idle : {"zero", "random"}
         ``i_data`` on idle edges: zeros, or random vectors (other traffic on the bus).
     seed : int
@@ -542,9 +545,18 @@ def _check_arguments(target: Target | str, schedule: str, idle: str) -> Target:
 def _modes_to_run(
     modes: list[Mode] | None, netlist: str | os.PathLike[str] | None, gating: str, pipeline: bool
 ) -> list[Mode]:
-    """The modes asked for: one for a given netlist, :data:`DEFAULT_MODES` by default; UsageError for unknown ones."""
+    """The modes asked for: one for a given netlist, :data:`DEFAULT_MODES` by default; UsageError for unknown ones.
+
+    A given netlist is one mode: ``modes`` (how it was generated, with its hardware options, which the
+    checks and the gate-register model follow) or, without them, ``gating`` with clock enables.
+    """
     if netlist is not None:
-        modes = [Mode(gating, "enable")]
+        if modes is None:
+            modes = [Mode(gating, "enable")]
+        elif len(modes) != 1:
+            raise UsageError(f"a netlist is one mode: give one mode with it, not {len(modes)}", "modes")
+        md = modes[0]
+        check_options(md.gating, pipeline, md.clock_gating, clock_enables=dict(md.options).get("clock_enables", True))
     elif modes is None:
         modes = [Mode(g, c) for g, c in DEFAULT_MODES if not (pipeline and g == "none")]
     for md in modes:
