@@ -657,3 +657,41 @@ def test_given_netlist_is_one_valid_mode(capsys, examples: Path, tmp_path: Path)
         measure_power(
             load(examples / "or2.json"), [[0, 1]], "ice40-up5k", modes=[Mode("rtz"), Mode("delta")], netlist=net
         )
+
+
+@pytest.mark.parametrize(("extra", "total"), [((), 5), (("--pipeline",), 4), (("--gating", "rtz"), 2)])
+def test_progress_counts_the_modes_from_the_start(capsys, examples: Path, monkeypatch, extra, total):
+    """On a terminal the bar's total is the number of modes from the first step (it showed 0/1 for five)."""
+    import contextlib
+
+    import hdlgen.cli.power as cli_power
+    import hdlgen.power.run as power_run
+
+    bars: list[tuple[int, int]] = []
+
+    @contextlib.contextmanager
+    def stages(_description: str):
+        yield (lambda done, tot: bars.append((done, tot))), (lambda _text: None)
+
+    class StopRunError(Exception):
+        pass
+
+    def measure(*_args, on_stage, **_kwargs):
+        on_stage("none/enable: synthesis")
+        raise StopRunError
+
+    monkeypatch.setattr(cli_power, "progress_stages", stages)
+    monkeypatch.setattr(power_run, "measure_power", measure)
+    with pytest.raises(StopRunError):
+        cli_power.power_command.main(
+            [str(examples / "cd8.json"), "--target", "ice40-up5k", *extra], standalone_mode=False
+        )
+    assert bars == [(0, total)]
+
+
+def test_energy_coefficients_help_shows_the_file_format(capsys):
+    from hdlgen.power.netlist import KINDS
+
+    assert main(["power", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'pJ_per_toggle': {kind: pJ}" in text and f"kinds {', '.join(KINDS)}" in text
