@@ -74,3 +74,19 @@ def test_bad_build_options_write_nothing(capsys, tmp_path: Path, examples: Path)
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.rstrip().endswith("(--clock-gating)")
     assert not out.exists()
+
+
+def test_usage_error_hint_is_a_flag_the_command_has(capsys, tmp_path: Path, examples: Path):
+    """A hardware option is set by --option NAME=VALUE; a parameter no flag sets gets no made-up flag."""
+    from hdlgen.cli import _flag_of
+
+    out = tmp_path / "x.v"
+    code = main(
+        ["verilog", str(examples / "or2.json"), "-o", str(out), "--gating", "none", "--option", "clock_enables=false"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert err.rstrip().endswith("(--option clock_enables=...)"), err
+    assert _flag_of(UsageError("a netlist is one mode", "modes"), ["power", "c.json"]) == ""
+    assert _flag_of(UsageError("bad", "clock_gating"), ["-q", "power", "c.json"]) == " (--clock-gating)"
+    assert _flag_of(UsageError("bad", "clock_enables"), ["info", "c.json"]) == ""
