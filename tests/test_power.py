@@ -695,3 +695,33 @@ def test_energy_coefficients_help_shows_the_file_format(capsys):
     assert main(["power", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "'pJ_per_toggle': {kind: pJ}" in text and f"kinds {', '.join(KINDS)}" in text
+
+
+def test_given_netlist_errors_name_the_file(capsys, examples: Path, tmp_path: Path):
+    """RTL given as a netlist, and a netlist Verilator cannot compile: one line naming the user's file."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+
+    rtl = tmp_path / "rtl.v"
+    rtl.write_text(to_verilog(load(examples / "cd8.json")).text)
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "2", "--gating", "rtz"]
+    code, _, err = run(capsys, *args, "--netlist", str(rtl))
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{rtl}: cannot read the netlist expression" in err and "not a netlist mapped by Yosys" in err
+    broken = tmp_path / "broken.v"
+    broken.write_text(
+        NETLIST.replace("module tiny(", "module or2(").replace("  wire [1:0] bus;\n", "  wire [1:0 bus;\n")
+    )
+    code, _, err = run(
+        capsys,
+        "power",
+        str(examples / "or2.json"),
+        "--target",
+        "ice40-up5k",
+        "--vectors",
+        "2",
+        "--netlist",
+        str(broken),
+    )
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{broken}:" in err and "design.v" not in err, err

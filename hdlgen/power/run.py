@@ -700,7 +700,10 @@ def _measure_mode(
     parsed, n = design.parsed, stim.n
     classifier = layout.classifier and "o_class" in parsed.ports
     say(f"{md.label}: Verilator build")
-    sim_build = _build(design.text, testbench(parsed.top, layout, classifier))
+    try:
+        sim_build = _build(design.text, testbench(parsed.top, layout, classifier))
+    except ToolError as exc:  # the netlist is compiled as design.v, line for line: name the file the user knows
+        raise ToolError(str(exc).replace("design.v:", f"{design.path}:")) from None
     key_list, bucket_of = _buckets(circuit, layout, parsed)
     _write_stimulus(run_dir / "stimulus.txt", stim.rst, stim.i_valid, stim.in_bits)
     say(f"{md.label}: simulation of {n} vectors")
