@@ -1244,7 +1244,13 @@ def simulate(
     size = chunk_size(design.layout, options)
     if waves is not None and total > size:
         raise UsageError(f"waves: a waveform covers at most {size} vectors (one run), not {total}")
-    sim = build_simulation(design, options, size, waves is not None, on_stage)
+    try:
+        sim = build_simulation(design, options, size, waves is not None, on_stage)
+    except ToolError as exc:
+        if rtl is None:
+            raise
+        # The given file is compiled as design.v, line for line: name the file the user knows.
+        raise ToolError(str(exc).replace("design.v:", f"{rtl}:")) from None
     comparison = Comparison(circuit, design, options)
     waves_path = _run_chunks(circuit, X, size, design, sim, options, comparison, waves, progress)
     return comparison.result(sim.seconds, waves_path)
