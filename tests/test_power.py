@@ -725,3 +725,21 @@ def test_given_netlist_errors_name_the_file(capsys, examples: Path, tmp_path: Pa
     )
     assert code == 2 and err.count("\n") == 1, err
     assert f"{broken}:" in err and "design.v" not in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["const", "logic"])
+def test_circuit_named_like_a_keyword(capsys, tmp_path: Path, name: str):
+    """A circuit named like a (System)Verilog keyword: the player instantiates the escaped module (was exit 2)."""
+    from hdlgen import Circuit
+
+    c = Circuit(name)
+    x = c.add_inputs("x", 2)
+    c.add_gate("g", x, weights=[1, 1], threshold=1)
+    c.add_output("g")
+    c.save(tmp_path / "c.json")
+    args = ["power", str(tmp_path / "c.json"), "--target", "ice40-up5k", "--vectors", "6", "--gating", "rtz"]
+    code, out, err = run(capsys, *args, "--clock-gating", "enable", "--json")
+    assert code == 0, err
+    (mode,) = json.loads(out)["modes"]
+    assert mode["passed"] and mode["gate_registers_match_model"]
