@@ -404,6 +404,9 @@ def test_energy_coefficients_need_a_source(tmp_path: Path):
     path.write_text(json.dumps({"source": "x", "pJ_per_toggle": {"wire": 1.0}}))
     with pytest.raises(CircuitError, match="unknown cell kind 'wire'"):
         load_coefficients(path)
+    path.write_text(json.dumps({"source": "x", "pJ_per_toggle": {"lut": True}}))
+    with pytest.raises(CircuitError, match="coefficient of 'lut' must be a non-negative number, not True"):
+        load_coefficients(path)
     path.write_text(json.dumps({"source": "my bench measurement", "pJ_per_toggle": {"lut": 0.5, "ff": 2}}))
     coeffs = load_coefficients(path)
 

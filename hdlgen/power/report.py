@@ -45,7 +45,7 @@ def load_coefficients(path: str | Path) -> dict[str, Any]:
     for kind, value in coeffs.items():
         if kind not in KINDS:
             raise CircuitError(f"{path}: unknown cell kind {kind!r} (known: {', '.join(KINDS)})")
-        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise CircuitError(f"{path}: coefficient of {kind!r} must be a non-negative number, not {value!r}")
     return {"source": data["source"], "pJ_per_toggle": {k: float(v) for k, v in coeffs.items()}}
 
