@@ -746,3 +746,25 @@ def test_circuit_named_like_a_keyword(capsys, tmp_path: Path, name: str):
     assert code == 0, err
     (mode,) = json.loads(out)["modes"]
     assert mode["passed"] and mode["gate_registers_match_model"]
+
+
+@pytest.mark.slow
+def test_given_netlist_must_match_pipeline(capsys, examples: Path):
+    """--pipeline with a netlist generated without it (or the other way): refused, not measured on wrong stages."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    circuit = load(examples / "layered.json")
+    target = get_target("ice40-up5k")
+    args = ["power", str(examples / "layered.json"), "--target", "ice40-up5k", "--vectors", "10", "--gating", "rtz"]
+    for pipeline in (False, True):
+        design = to_verilog(circuit, gating="rtz", pipeline=pipeline)
+        path, _ = _synthesize(design.text, design.top, target)
+        wrong = [] if pipeline else ["--pipeline"]
+        code, _, err = run(capsys, *args, "--netlist", str(path), *wrong)
+        assert code == 2 and err.count("\n") == 1, err
+        assert str(path) in err and f"generated {'with' if pipeline else 'without'} pipeline" in err, err
+        code, _, err = run(capsys, *args, "--netlist", str(path), *(["--pipeline"] if pipeline else []))
+        assert code == 0, err

@@ -397,6 +397,31 @@ def _check_ports(netlist: Netlist, path: str | Path, layout: PortLayout) -> None
             raise CircuitError(f"{path}: port {name} is {got} bits wide, the circuit needs {want}")
 
 
+def _check_pipeline(circuit: Circuit, netlist: Netlist, path: str | Path, pipeline: bool) -> None:
+    """CircuitError when the netlist's gate registers are not at the stages ``pipeline`` gives them.
+
+    A gate of level ``l`` has its register at stage ``l``, or ``2l`` with ``pipeline`` (the partial
+    sums take stage ``2l - 1``); a netlist generated the other way would be charged to the wrong
+    inferences and stages. The first gate register the netlist kept is checked.
+    """
+    names = register_names(circuit)
+    nets = netlist.by_name()
+    step = 2 if pipeline else 1
+    for g in circuit.gates:
+        reg = names[g.name]
+        net = next((nets[b] for b in (reg, f"{reg}[0]") if b in nets and nets[b].kind == "ff"), None)
+        if net is None:
+            continue
+        want = step * circuit.level(g.name)
+        if net.stage != want:
+            how = "with" if net.stage == 2 * circuit.level(g.name) else "without"
+            raise CircuitError(
+                f"{path}: gate register {reg!r} is at pipeline stage {net.stage}, not {want}: the netlist looks "
+                f"generated {how} pipeline (pipeline={pipeline} was given)"
+            )
+        return
+
+
 def _attribute(counts: np.ndarray, offsets: np.ndarray, starts: np.ndarray, n: int) -> tuple[np.ndarray, int]:
     """Charge per-edge, per-bucket toggles to inferences (see the module's rule).
 
@@ -665,6 +690,8 @@ def _design_netlist(
     net_text = shorten_names(read_text(net_path, "a netlist"), frozenset(names.values()))
     parsed = parse_netlist(net_path, None, names, layout.latency, text=net_text)
     _check_ports(parsed, net_path, layout)
+    if netlist is not None:
+        _check_pipeline(circuit, parsed, net_path, pipeline)
     return _Design(net_path, net_text, parsed, pipeline, synth_s)
 
 
