@@ -768,3 +768,21 @@ def test_given_netlist_must_match_pipeline(capsys, examples: Path):
         assert str(path) in err and f"generated {'with' if pipeline else 'without'} pipeline" in err, err
         code, _, err = run(capsys, *args, "--netlist", str(path), *(["--pipeline"] if pipeline else []))
         assert code == 0, err
+
+
+@pytest.mark.slow
+def test_given_netlist_of_another_gating_fails_the_model_check(capsys, examples: Path):
+    """Gate-register toggles that differ from the pipeline model's are a failed check (exit 1), not only a JSON flag."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    design = to_verilog(load(examples / "cd8.json"), gating="rtz")
+    path, _ = _synthesize(design.text, design.top, get_target("ice40-up5k"))
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "20", "--schedule", "gaps"]
+    code, out, err = run(capsys, *args, "--netlist", str(path), "--gating", "delta", "--json")
+    assert code == 1 and not json.loads(out)["modes"][0]["gate_registers_match_model"]
+    assert err.count("\n") == 1 and "differ from the pipeline model's" in err and "gating delta?" in err
+    code, _, err = run(capsys, *args, "--netlist", str(path), "--gating", "rtz")
+    assert code == 0, err

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import click
+import numpy as np
 
 from hdlgen.cli.announce import announce
 from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
@@ -100,7 +101,8 @@ def power_command(
     mapped netlist with Yosys's cell models on Verilator, counts the toggles
     of every net from the simulation's VCD, charges them to inferences and
     fits them against the gates that fired. Exit status 1 when a netlist's
-    outputs differ from the reference.
+    outputs differ from the reference, or its gate registers' toggles from the
+    pipeline model's.
     """
     from hdlgen.ir.vectors import random_vectors
     from hdlgen.power.report import energy_estimate, load_coefficients, scatter_plot
@@ -111,8 +113,6 @@ def power_command(
         raise UsageError(f"unknown target {target!r}: choose one of {', '.join(KNOWN)}")
     circuit = load_circuit(file)
     if dataset is not None:
-        import numpy as np
-
         from hdlgen.datasets import dataset_for_circuit
 
         data = dataset_for_circuit(circuit, dataset)
@@ -190,6 +190,14 @@ def power_command(
         raise CheckError(
             f"{failed[0].mode}: {failed[0].mismatches} of {result.vectors} vectors differ from the reference"
         )
+    for m in result.modes:
+        model = m.gate_registers_model
+        if model is not None and not np.array_equal(m.gate_registers, model):
+            hint = f" (was the netlist generated with gating {m.gating}?)" if netlist is not None else ""
+            raise CheckError(
+                f"{m.mode}: the gate registers' toggles differ from the pipeline model's in "
+                f"{int(np.count_nonzero(m.gate_registers != model))} of {result.vectors} inferences{hint}"
+            )
 
 
 def _print(data: dict[str, Any]) -> None:
