@@ -322,3 +322,11 @@ def test_negative_seed_is_a_usage_error(tmp_path: Path, capsys, command):
         "report": ["report", src, "-o", str(tmp_path / "r.html")],
     }[command]
     assert check([*argv, "--seed", "-1"], capsys, None, ["--seed"]) == 2
+
+
+@pytest.mark.parametrize("command", ["eval", "power"])
+def test_dataset_that_does_not_fit_names_the_circuit_file(capsys, command):
+    """--dataset digits on a circuit with 8 inputs: one line naming the circuit's file (it named only the circuit)."""
+    src = str(ROOT / "examples" / "cd8.json")
+    argv = [command, src, "--dataset", "digits"] + (["--target", "ice40-up5k"] if command == "power" else [])
+    assert check(argv, capsys, None, [src]) == 2

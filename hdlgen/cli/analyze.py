@@ -9,7 +9,15 @@ import click
 
 from hdlgen.analysis import info as circuit_info
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar, progress_stages
+from hdlgen.cli.common import (
+    circuit_argument,
+    circuit_dataset,
+    emit_json,
+    load_circuit,
+    print_table,
+    progress_bar,
+    progress_stages,
+)
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.reference import Reference
 from hdlgen.ir.vectors import format_csv, iter_vectors, open_vectors
@@ -72,12 +80,11 @@ def eval_command(file: str, vectors: str | None, dataset: str | None, data_dir: 
     """
     circuit = load_circuit(file)
     if dataset is not None:
-        from hdlgen.datasets import dataset_for_circuit
         from hdlgen.learn import evaluate_dataset
 
         if vectors is not None:
             raise click.UsageError("give VECTORS or --dataset, not both")
-        data = {"dataset": dataset, **evaluate_dataset(circuit, dataset_for_circuit(circuit, dataset, data_dir))}
+        data = {"dataset": dataset, **evaluate_dataset(circuit, circuit_dataset(file, circuit, dataset, data_dir))}
         if as_json:
             emit_json(data)
         else:

@@ -7,17 +7,21 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hdlgen.errors import CheckError, ToolError
+from hdlgen.errors import CheckError, CircuitError, ToolError
 from hdlgen.ir.circuit import Circuit, load
+
+if TYPE_CHECKING:
+    from hdlgen.datasets import Dataset
 
 __all__ = [
     "CheckError",
     "ToolError",
     "circuit_argument",
+    "circuit_dataset",
     "emit_json",
     "load_circuit",
     "on_terminal",
@@ -32,6 +36,22 @@ __all__ = [
 def load_circuit(path: str) -> Circuit:
     """Load a circuit file; errors become one-line ``CircuitError`` messages."""
     return load(Path(path))
+
+
+def circuit_dataset(file: str, circuit: Circuit, name: str, data_dir: str | None = None) -> Dataset:
+    """The data set ``--dataset`` names, encoded for the circuit read from ``file``.
+
+    A circuit that does not fit the data set (inputs, encoding, the set it was trained on) is named by
+    its file, as every bad input is; errors about the data files name those files.
+    """
+    from hdlgen.datasets import dataset_for_circuit
+
+    try:
+        return dataset_for_circuit(circuit, name, data_dir)
+    except CircuitError as exc:
+        if str(exc).startswith(f"circuit '{circuit.name}'"):
+            raise CircuitError(f"{file}: {exc}") from None
+        raise
 
 
 circuit_argument = click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, path_type=str))

@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
+from hdlgen.cli.common import circuit_argument, circuit_dataset, emit_json, load_circuit, progress_stages
 from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
 from hdlgen.errors import CheckError, CircuitError, UsageError
 from hdlgen.ir.circuit import read_text
@@ -113,9 +113,7 @@ def power_command(
         raise UsageError(f"unknown target {target!r}: choose one of {', '.join(KNOWN)}")
     circuit = load_circuit(file)
     if dataset is not None:
-        from hdlgen.datasets import dataset_for_circuit
-
-        data = dataset_for_circuit(circuit, dataset)
+        data = circuit_dataset(file, circuit, dataset)
         X = np.vstack([data.X_test, data.X_train])
         X = X[np.arange(n_vectors or data.X_test.shape[0]) % X.shape[0]]
     else:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, on_terminal
+from hdlgen.cli.common import circuit_argument, circuit_dataset, emit_json, load_circuit, on_terminal
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError, CircuitError
 
@@ -200,12 +200,11 @@ def sim_command(
 
 def _test_split(file: str, circuit: Circuit, dataset: str, data_dir: str | None) -> Dataset:
     """The data set ``--dataset`` names, for a classifier circuit (its test split is simulated)."""
-    from hdlgen.datasets import dataset_for_circuit
     from hdlgen.ir.classify import class_labels
 
     if class_labels(circuit) is None:
         raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
-    return dataset_for_circuit(circuit, dataset, data_dir)
+    return circuit_dataset(file, circuit, dataset, data_dir)
 
 
 def failure_message(data: dict[str, Any]) -> str:
