@@ -749,7 +749,7 @@ def test_circuit_named_like_a_keyword(capsys, tmp_path: Path, name: str):
 
 
 @pytest.mark.slow
-def test_given_netlist_must_match_pipeline(capsys, examples: Path):
+def test_given_netlist_must_match_pipeline_and_target(capsys, examples: Path):
     """--pipeline with a netlist generated without it (or the other way): refused, not measured on wrong stages."""
     from hdlgen.hdl import to_verilog
     from hdlgen.ir.circuit import load
@@ -768,6 +768,10 @@ def test_given_netlist_must_match_pipeline(capsys, examples: Path):
         assert str(path) in err and f"generated {'with' if pipeline else 'without'} pipeline" in err, err
         code, _, err = run(capsys, *args, "--netlist", str(path), *(["--pipeline"] if pipeline else []))
         assert code == 0, err
+    # An iCE40 netlist measured for an ECP5 target would be labelled with the wrong part.
+    other = [a if a != "ice40-up5k" else "ecp5-85k" for a in args]
+    code, _, err = run(capsys, *other, "--netlist", str(path), "--pipeline")
+    assert code == 2 and err.count("\n") == 1 and "a netlist of ice40 cells, not of ecp5-85k cells" in err, err
 
 
 @pytest.mark.slow

@@ -691,6 +691,9 @@ def _design_netlist(
     parsed = parse_netlist(net_path, None, names, layout.latency, text=net_text)
     _check_ports(parsed, net_path, layout)
     if netlist is not None:
+        family = "ice40" if any(c.startswith("SB_") for c in parsed.cells) else "ecp5"
+        if parsed.cells and family != tgt.family:
+            raise CircuitError(f"{net_path}: a netlist of {family} cells, not of {tgt.name} cells (the target)")
         _check_pipeline(circuit, parsed, net_path, pipeline)
     return _Design(net_path, net_text, parsed, pipeline, synth_s)
 
