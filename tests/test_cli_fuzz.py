@@ -330,3 +330,17 @@ def test_dataset_that_does_not_fit_names_the_circuit_file(capsys, command):
     src = str(ROOT / "examples" / "cd8.json")
     argv = [command, src, "--dataset", "digits"] + (["--target", "ice40-up5k"] if command == "power" else [])
     assert check(argv, capsys, None, [src]) == 2
+
+
+@pytest.mark.parametrize("command", ["sim", "power"])
+def test_cache_folder_that_cannot_be_made(tmp_path: Path, capsys, monkeypatch, command):
+    """$HDLGEN_CACHE_DIR under a regular file: exit 2 naming the folder and the variable (it was exit 3)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("HDLGEN_CACHE_DIR", str(blocker))
+    src = str(ROOT / "examples" / "or2.json")
+    argv = {
+        "sim": ["sim", src, "--vectors", "3"],
+        "power": ["power", src, "--target", "ice40-up5k", "--vectors", "3", "--gating", "rtz"],
+    }[command]
+    assert check(argv, capsys, None, [str(blocker)]) == 2

@@ -55,7 +55,7 @@ from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild
-from hdlgen.toolchain.tools import distribution_versions, sources_digest, verilator_env
+from hdlgen.toolchain.tools import cache_folder, distribution_versions, sources_digest, verilator_env
 
 if TYPE_CHECKING:
     from hdlgen.hdl.top import Gating
@@ -297,7 +297,7 @@ def _synthesize(text: str, top: str, target: Target) -> tuple[Path, float]:
     wd = power_cache_dir() / f"synth-{target.name}-{key}"
     start = time.perf_counter()
     if not (wd / "netlist.v").exists():
-        wd.parent.mkdir(parents=True, exist_ok=True)
+        cache_folder(wd.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{wd.name}.", dir=wd.parent))
         try:
             synthesize_verilog(text, top, "", target, workdir=tmp, place=False)

@@ -72,7 +72,7 @@ from hdlgen.sim.testbench import (
 from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_toggles
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
-from hdlgen.toolchain.tools import distribution_versions, sources_digest
+from hdlgen.toolchain.tools import cache_folder, distribution_versions, sources_digest
 
 if TYPE_CHECKING:
     from hdlgen.hdl.top import ClockGating, Gating
@@ -378,7 +378,7 @@ def generated_design(
             clock_gating=options.clock_gating,
         )
         text, top_name, registers = design.text, design.top, dict(design.register_names)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        cache_folder(path.parent)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"text": text, "top": top_name, "registers": registers}))
         tmp.replace(path)
