@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hdlgen.boards import get_board
 
@@ -90,3 +91,22 @@ def test_usage_error_hint_is_a_flag_the_command_has(capsys, tmp_path: Path, exam
     assert _flag_of(UsageError("a netlist is one mode", "modes"), ["power", "c.json"]) == ""
     assert _flag_of(UsageError("bad", "clock_gating"), ["-q", "power", "c.json"]) == " (--clock-gating)"
     assert _flag_of(UsageError("bad", "clock_enables"), ["info", "c.json"]) == ""
+
+
+def test_negative_seeds_are_usage_errors_naming_seed(examples: Path):
+    """Library calls with a negative seed: UsageError naming ``seed`` (NumPy's ValueError named nothing)."""
+    from hdlgen.ir.vectors import random_vectors, seeded_rng
+    from hdlgen.random_circuits import random_circuit
+    from hdlgen.sim.run import make_schedule
+
+    circuit = hdlgen.load(examples / "or2.json")
+    for call in (
+        lambda: random_vectors(circuit, 3, -1),
+        lambda: make_schedule(3, "random", seed=-1),
+        lambda: random_circuit(-2),
+        lambda: seeded_rng(True),
+    ):
+        with pytest.raises(UsageError, match="seed must be a non-negative integer") as info:
+            call()
+        assert info.value.parameter == "seed"
+    assert seeded_rng(np.int64(3)).integers(10) == seeded_rng(3).integers(10)

@@ -57,6 +57,7 @@ from hdlgen.ir.classify import predict
 from hdlgen.ir.keywords import VERILOG_KEYWORDS, escape_identifier
 from hdlgen.ir.ports import PortLayout
 from hdlgen.ir.reference import Reference, check_vectors, enumerate_inputs
+from hdlgen.ir.vectors import seeded_rng
 from hdlgen.sim.activity import expected_toggles, pack_words, unpack_words
 from hdlgen.sim.testbench import (
     BENCH,
@@ -485,7 +486,7 @@ def make_schedule(
     UsageError
         For another ``kind``.
     """
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     if kind == "back-to-back":
         gaps = np.zeros(n_vectors, dtype=np.int64)
     elif kind == "gaps":
