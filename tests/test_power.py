@@ -664,23 +664,23 @@ def test_given_netlist_is_one_valid_mode(capsys, examples: Path, tmp_path: Path)
 
 @pytest.mark.parametrize(("extra", "total"), [((), 5), (("--pipeline",), 4), (("--gating", "rtz"), 2)])
 def test_progress_counts_the_modes_from_the_start(capsys, examples: Path, monkeypatch, extra, total):
-    """On a terminal the bar's total is the number of modes from the first step (it showed 0/1 for five)."""
+    """On a terminal the bar counts the modes from the first step (it showed 0/1 for five, then 0/? at each step)."""
     import contextlib
 
     import hdlgen.cli.power as cli_power
     import hdlgen.power.run as power_run
 
-    bars: list[tuple[int, int]] = []
+    totals: list[int | None] = []
 
     @contextlib.contextmanager
-    def stages(_description: str):
-        yield (lambda done, tot: bars.append((done, tot))), (lambda _text: None)
+    def stages(_description: str, total: int | None = None):
+        totals.append(total)
+        yield None, None
 
     class StopRunError(Exception):
         pass
 
-    def measure(*_args, on_stage, **_kwargs):
-        on_stage("none/enable: synthesis")
+    def measure(*_args, **_kwargs):
         raise StopRunError
 
     monkeypatch.setattr(cli_power, "progress_stages", stages)
@@ -689,7 +689,36 @@ def test_progress_counts_the_modes_from_the_start(capsys, examples: Path, monkey
         cli_power.power_command.main(
             [str(examples / "cd8.json"), "--target", "ice40-up5k", *extra], standalone_mode=False
         )
-    assert bars == [(0, total)]
+    assert totals == [total]
+
+
+def test_progress_stages_with_a_total_keep_the_count(monkeypatch):
+    """A new step starts at the count reached, not at an empty bar of unknown length (rich draws add_task at once)."""
+    from rich.progress import Progress
+
+    import hdlgen.cli.common as common
+
+    added: list[tuple[str, float | None, float]] = []
+    real_add = Progress.add_task
+
+    def add_task(self, description, start=True, total=100.0, completed=0, visible=True, **fields):
+        added.append((description, total, completed))
+        return real_add(self, description, start, total, completed, visible, **fields)
+
+    monkeypatch.setattr(common, "on_terminal", lambda: True)
+    monkeypatch.setattr(Progress, "add_task", add_task)
+    with common.progress_stages("power", total=5) as (progress, on_stage):
+        assert progress is not None and on_stage is not None
+        on_stage("none/enable: synthesis")
+        progress(1, 5)
+        on_stage("delta/enable: synthesis")
+    assert added == [("power", 5, 0), ("power: none/enable: synthesis", 5, 0), ("power: delta/enable: synthesis", 5, 1)]
+    added.clear()
+    with common.progress_stages("report") as (progress, on_stage):
+        assert progress is not None and on_stage is not None
+        progress(3, 4)
+        on_stage("Theorem 1")
+    assert added == [("report", None, 0), ("report: Theorem 1", None, 0)]
 
 
 def test_energy_coefficients_help_shows_the_file_format(capsys):

@@ -126,6 +126,7 @@ def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
 @contextlib.contextmanager
 def progress_stages(
     description: str,
+    total: int | None = None,
 ) -> Iterator[tuple[Callable[[int, int | None], None] | None, Callable[[str], None] | None]]:
     """``(progress, on_stage)`` callbacks for a command of several long steps, or ``(None, None)`` off a terminal.
 
@@ -133,6 +134,10 @@ def progress_stages(
     the elapsed time: ``on_stage(stage)`` names the step that starts (its bar
     starts empty, of unknown length), ``progress(done, total)`` fills the bar
     of the current step. The line disappears when the block ends.
+
+    With ``total``, the bar counts the whole command's parts (the modes of
+    ``hdlgen power``) instead: it starts at ``0/total`` and a new step keeps
+    the count reached, so it never shows an empty bar of unknown length.
     """
     if not on_terminal():
         yield None, None
@@ -156,12 +161,16 @@ def progress_stages(
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task(description, total=total)
 
         def on_stage(stage: str) -> None:
             nonlocal task  # a new task: rich's update() cannot make a total unknown again
+            old = next(t for t in bar.tasks if t.id == task)
             bar.remove_task(task)
-            task = bar.add_task(f"{description}: {stage}", total=None)
+            if total is None:
+                task = bar.add_task(f"{description}: {stage}", total=None)
+            else:  # add_task draws at once: it starts where the command's count is
+                task = bar.add_task(f"{description}: {stage}", total=old.total, completed=int(old.completed))
 
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)

@@ -144,20 +144,9 @@ def power_command(
             raise UsageError("no mode left: gating none runs only with clock enables and without --pipeline")
     coefficients = load_coefficients(energy_coefficients) if energy_coefficients else None
 
-    with progress_stages("power") as (bar, name_stage):
-        # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
-        modes_done = [0, len(modes) if modes is not None else len(DEFAULT_MODES) - (1 if pipeline else 0)]
-
-        def progress(done: int, total: int) -> None:
-            modes_done[:] = [done, total]
-            if bar is not None:
-                bar(done, total)
-
-        def stage(text: str) -> None:
-            if name_stage is not None and bar is not None:
-                name_stage(text)
-                bar(*modes_done)
-
+    n_modes = len(modes) if modes is not None else len(DEFAULT_MODES) - (1 if pipeline else 0)
+    # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
+    with progress_stages("power", total=n_modes) as (bar, name_stage):
         result = measure_power(
             circuit,
             X,
@@ -169,8 +158,8 @@ def power_command(
             gating=gatings[0] if gatings else "rtz",
             idle=idle,
             seed=seed,
-            progress=progress if bar is not None else None,
-            on_stage=stage if name_stage is not None else None,
+            progress=bar,
+            on_stage=name_stage,
         )
     data_out = result.to_dict(per_inference=as_json)
     if coefficients is not None:
