@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from hdlgen.cli.hardware import parse_hdl_options
+from hdlgen.datasets import dataset_for_circuit
 from hdlgen.ir.circuit import load
 from hdlgen.ir.vectors import random_vectors
 from hdlgen.power.report import scatter_plot
@@ -41,7 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     circuit = load(Path(args.circuit))
     if args.dataset:
-        X = dataset_stimulus(circuit, args.dataset, args.vectors)
+        X = dataset_stimulus(dataset_for_circuit(circuit, args.dataset), args.vectors)
     else:
         X = random_vectors(circuit, args.vectors, 0)
     opts = parse_hdl_options(tuple(args.option))

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from hdlgen.cli.hardware import parse_hdl_options
+from hdlgen.datasets import dataset_for_circuit
 from hdlgen.ir.circuit import load
 from hdlgen.ir.ports import PortLayout
 from hdlgen.ir.vectors import random_vectors
@@ -66,7 +67,7 @@ def main() -> None:
     args = ap.parse_args()
     circuit = load(Path(args.circuit))
     if args.dataset:
-        X = dataset_stimulus(circuit, args.dataset, args.vectors)
+        X = dataset_stimulus(dataset_for_circuit(circuit, args.dataset), args.vectors)
     else:
         X = random_vectors(circuit, args.vectors, 0)
     opts = parse_hdl_options(tuple(args.option))

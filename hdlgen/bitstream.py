@@ -26,7 +26,7 @@ from typing import Any
 
 from hdlgen.errors import ToolError, UsageError
 from hdlgen.hdl.top import check_options
-from hdlgen.ir.circuit import Circuit, write_atomic
+from hdlgen.ir.circuit import Circuit, make_folder, write_atomic
 from hdlgen.toolchain.tools import find_tool
 
 __all__ = ["STAGES", "build_board", "find_bitstream", "flash", "flash_command", "programmer_tool", "toolchain_env"]
@@ -188,7 +188,7 @@ def build_board(
     check_options(gating, pipeline, clock_gating, board.family)
     circuit.validate()
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     platform = board.platform_class()()
     name = circuit.name
     top = BoardTop(circuit, board, baud=baud, gating=gating, pipeline=pipeline, clock_gating=clock_gating)

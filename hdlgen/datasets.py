@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from hdlgen.errors import CircuitError, UsageError
-from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import Circuit, make_folder
 
 __all__ = [
     "DATASETS",
@@ -368,7 +368,7 @@ def fetch_mnist(
     import urllib.request
 
     folder = Path(dest) if dest is not None else mnist_search_path()[-1]
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     base = base_url if base_url.endswith("/") else base_url + "/"
     done = []
     for name in names:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.vectors import seeded_rng
 
 __all__ = ["random_circuit", "random_layered"]
 
@@ -53,7 +54,7 @@ def random_layered(
         the middle of each gate's sum range so that gates fire on some
         inputs and not on others.
     """
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     c = Circuit(name)
     bits = list(input_bits) if input_bits is not None else [1] * n_inputs
     prev = [c.add_input(f"x{i}", bits[i]) for i in range(n_inputs)]
@@ -92,7 +93,7 @@ def random_circuit(seed: int, max_inputs: int = 6, max_gates: int = 8) -> Circui
 
     Small enough to evaluate exhaustively; used by property tests.
     """
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     n = int(rng.integers(1, max_inputs + 1))
     bits = [int(b) for b in rng.choice([1, 1, 1, 2, 3], size=n)]
     while sum(bits) > 10:

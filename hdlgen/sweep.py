@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from hdlgen.errors import CircuitError, ToolError
-from hdlgen.ir.circuit import write_atomic
+from hdlgen.ir.circuit import atomic_path, make_folder, write_atomic
 
 __all__ = ["TASKS", "SweepPlan", "SweepSummary", "load_grid", "run_point", "run_sweep"]
 
@@ -237,9 +237,8 @@ def _write_table(rows: list[dict[str, Any]], out: Path) -> None:
             import pyarrow  # noqa: F401
         except ImportError:
             raise CircuitError(f"{out}: writing Parquet needs pyarrow (pip install pyarrow); use .csv") from None
-        tmp = out.with_name(f".{out.name}.tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            frame.to_parquet(tmp, index=False)
     else:
         write_atomic(out, frame.to_csv(index=False))
 
@@ -283,10 +282,11 @@ def _plot(rows: list[dict[str, Any]], plan: SweepPlan) -> Path | None:
     ax.set_title(f"{plan.task}: {y} against {x}")
     fig.tight_layout()
     path = plan.output.with_suffix(".png")
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -320,7 +320,7 @@ def run_sweep(
     from dask.distributed import Client, LocalCluster, as_completed
 
     points = plan.points()
-    plan.output.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(plan.output.parent)
     done, cut = _read_journal(plan.journal)
     todo = [p for p in points if _key(p) not in done]
     before = len(points) - len(todo)

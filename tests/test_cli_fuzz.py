@@ -269,3 +269,78 @@ def test_output_in_a_missing_folder(tmp_path: Path, capsys, command):
         np.savez(src, W0=np.array([[1], [1]]), T0=np.array([2]))
     out = tmp_path / "missing" / "o.x"
     assert check([command, str(src), "-o", str(out)], capsys, out, ["missing/o.x"]) == 2
+
+
+@pytest.mark.parametrize("command", ["sim", "synth", "build", "data", "sweep"])
+def test_output_folder_that_cannot_be_made(tmp_path: Path, capsys, command):
+    """An output under a regular file (``--waves``, ``--workdir``, ``-o DIR``, ``--data-dir``): exit 2, one line."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = blocker / "sub" / "o.x"
+    src = str(ROOT / "examples" / "or2.json")
+    argv = {
+        "sim": ["sim", src, "--vectors", "4", "--waves", str(out)],
+        "synth": ["synth", src, "--target", "ice40-up5k", "--no-place", "--workdir", str(out)],
+        "build": ["build", src, "--board", "icebreaker", "-o", str(out)],
+        "data": ["data", "fetch", "mnist", "--test-only", "--data-dir", str(out), "--url", tmp_path.as_uri()],
+        "sweep": [],
+    }[command]
+    if command == "sweep":
+        grid = tmp_path / "g.toml"
+        grid.write_text('[sweep]\ntask = "construct-cd"\n\n[grid]\nn = [4]\nenergy = [2]\ndepth = [2]\n')
+        argv = ["sweep", str(grid), "-o", str(out.with_suffix(".csv")), "--workers", "1"]
+    assert check(argv, capsys, None, [str(blocker / "sub")]) == 2
+
+
+def test_plot_in_a_missing_folder_leaves_nothing(tmp_path: Path):
+    """``hdlgen power --plot`` (scatter_plot) and the sweep plot write through a temporary file."""
+    from types import SimpleNamespace
+
+    from hdlgen.errors import CircuitError
+    from hdlgen.power.report import scatter_plot
+
+    fit = {"slope": 1.0, "intercept": 0.0, "pearson_r": 1.0, "r2": 1.0}
+    mode = SimpleNamespace(mode="rtz/enable", toggles=np.array([1, 2, 3]), fit=fit)
+    result = SimpleNamespace(
+        modes=[mode], fired=[1, 2, 3], circuit="c", target="ice40-up5k", vectors=3, schedule="gaps", idle="zero"
+    )
+    with pytest.raises(CircuitError, match=r"missing/p\.png: cannot write"):
+        scatter_plot(result, tmp_path / "missing" / "p.png")
+    scatter_plot(result, tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+@pytest.mark.parametrize("command", ["sim", "power", "train", "report"])
+def test_negative_seed_is_a_usage_error(tmp_path: Path, capsys, command):
+    """NumPy's generators take seeds >= 0: a negative --seed is refused by the option, not a crash (exit 3)."""
+    src = str(ROOT / "examples" / "or2.json")
+    argv = {
+        "sim": ["sim", src, "--vectors", "4"],
+        "power": ["power", src, "--target", "ice40-up5k", "--vectors", "4"],
+        "train": ["train", "--dataset", "digits", "--hidden", "4", "-o", str(tmp_path / "t.json")],
+        "report": ["report", src, "-o", str(tmp_path / "r.html")],
+    }[command]
+    assert check([*argv, "--seed", "-1"], capsys, None, ["--seed"]) == 2
+
+
+@pytest.mark.parametrize("command", ["eval", "power"])
+def test_dataset_that_does_not_fit_names_the_circuit_file(capsys, command):
+    """--dataset digits on a circuit with 8 inputs: one line naming the circuit's file (it named only the circuit)."""
+    src = str(ROOT / "examples" / "cd8.json")
+    argv = [command, src, "--dataset", "digits"] + (["--target", "ice40-up5k"] if command == "power" else [])
+    assert check(argv, capsys, None, [src]) == 2
+
+
+@pytest.mark.parametrize("command", ["sim", "power"])
+def test_cache_folder_that_cannot_be_made(tmp_path: Path, capsys, monkeypatch, command):
+    """$HDLGEN_CACHE_DIR under a regular file: exit 2 naming the folder and the variable (it was exit 3)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("HDLGEN_CACHE_DIR", str(blocker))
+    src = str(ROOT / "examples" / "or2.json")
+    argv = {
+        "sim": ["sim", src, "--vectors", "3"],
+        "power": ["power", src, "--target", "ice40-up5k", "--vectors", "3", "--gating", "rtz"],
+    }[command]
+    assert check(argv, capsys, None, [str(blocker)]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hdlgen.boards import get_board
 
@@ -74,3 +75,38 @@ def test_bad_build_options_write_nothing(capsys, tmp_path: Path, examples: Path)
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.rstrip().endswith("(--clock-gating)")
     assert not out.exists()
+
+
+def test_usage_error_hint_is_a_flag_the_command_has(capsys, tmp_path: Path, examples: Path):
+    """A hardware option is set by --option NAME=VALUE; a parameter no flag sets gets no made-up flag."""
+    from hdlgen.cli import _flag_of
+
+    out = tmp_path / "x.v"
+    code = main(
+        ["verilog", str(examples / "or2.json"), "-o", str(out), "--gating", "none", "--option", "clock_enables=false"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert err.rstrip().endswith("(--option clock_enables=...)"), err
+    assert _flag_of(UsageError("a netlist is one mode", "modes"), ["power", "c.json"]) == ""
+    assert _flag_of(UsageError("bad", "clock_gating"), ["-q", "power", "c.json"]) == " (--clock-gating)"
+    assert _flag_of(UsageError("bad", "clock_enables"), ["info", "c.json"]) == ""
+
+
+def test_negative_seeds_are_usage_errors_naming_seed(examples: Path):
+    """Library calls with a negative seed: UsageError naming ``seed`` (NumPy's ValueError named nothing)."""
+    from hdlgen.ir.vectors import random_vectors, seeded_rng
+    from hdlgen.random_circuits import random_circuit
+    from hdlgen.sim.run import make_schedule
+
+    circuit = hdlgen.load(examples / "or2.json")
+    for call in (
+        lambda: random_vectors(circuit, 3, -1),
+        lambda: make_schedule(3, "random", seed=-1),
+        lambda: random_circuit(-2),
+        lambda: seeded_rng(True),
+    ):
+        with pytest.raises(UsageError, match="seed must be a non-negative integer") as info:
+            call()
+        assert info.value.parameter == "seed"
+    assert seeded_rng(np.int64(3)).integers(10) == seeded_rng(3).integers(10)

@@ -404,6 +404,9 @@ def test_energy_coefficients_need_a_source(tmp_path: Path):
     path.write_text(json.dumps({"source": "x", "pJ_per_toggle": {"wire": 1.0}}))
     with pytest.raises(CircuitError, match="unknown cell kind 'wire'"):
         load_coefficients(path)
+    path.write_text(json.dumps({"source": "x", "pJ_per_toggle": {"lut": True}}))
+    with pytest.raises(CircuitError, match="coefficient of 'lut' must be a non-negative number, not True"):
+        load_coefficients(path)
     path.write_text(json.dumps({"source": "my bench measurement", "pJ_per_toggle": {"lut": 0.5, "ff": 2}}))
     coeffs = load_coefficients(path)
 
@@ -546,3 +549,273 @@ def test_given_netlist_measures_as_the_synthesized_one(capsys, examples: Path):
     assert given["passed"] and given["gate_registers_match_model"]
     for key in ("toggles_per_inference", "by_kind", "by_stage", "by_role", "fit", "per_inference"):
         assert given[key] == synthesized[key], key
+
+
+def _power_run(circuit: str = "or2") -> dict:
+    """A minimal ``hdlgen power --json`` run: what the report reads."""
+    fit = {"pearson_r": None, "slope": 0.5, "intercept": 2.0, "r2": 0.25}
+    mode = {
+        "mode": "rtz/enable",
+        "luts": 3,
+        "toggles_per_inference": 3.0,
+        "gate_registers": 1.0,
+        "by_kind": {"lut": 1.0, "ff": 2.0},
+        "by_stage": {"1": 3.0},
+        "fit": fit,
+        "per_inference": {"toggles": [2, 4]},
+    }
+    return {
+        "circuit": circuit,
+        "target": "ice40-up5k",
+        "schedule": "gaps",
+        "vectors": 2,
+        "mean_fired": 0.5,
+        "mean_inputs_changed": 1.0,
+        "modes": [mode],
+        "per_inference": {"fired": [0, 1]},
+    }
+
+
+def test_report_refuses_malformed_or_foreign_power_runs(capsys, examples: Path, tmp_path: Path):
+    """A power run that is malformed or of another circuit: exit 2, one line naming the file and the key."""
+    page = tmp_path / "r.html"
+    path = tmp_path / "power.json"
+    args = ["report", str(examples / "or2.json"), "-o", str(page), "--power", str(path)]
+    path.write_text(json.dumps(_power_run()))
+    code, _, err = run(capsys, *args)
+    assert code == 0, err
+    assert "Netlist switching" in page.read_text() and 'id="fig-power"' in page.read_text()
+    page.unlink()
+    bad_mode = _power_run()
+    del bad_mode["modes"][0]["fit"]
+    short = _power_run()
+    short["per_inference"]["fired"] = [0]
+    cases = [
+        ({"modes": 3}, "'circuit'"),
+        ({**_power_run(), "modes": [{"mode": "x"}]}, "modes[0]: 'luts'"),
+        (bad_mode, "modes[0]: 'fit'"),
+        (short, "as long as per_inference.fired"),
+        (_power_run("cd8"), "a power run of circuit 'cd8', not of 'or2'"),
+    ]
+    for data, where in cases:
+        path.write_text(json.dumps(data))
+        code, _, err = run(capsys, *args)
+        assert code == 2 and err.count("\n") == 1, err
+        assert str(path) in err and where in err, err
+        assert not page.exists()
+    code, _, err = run(capsys, *args[:-1], str(tmp_path / "none.json"))
+    assert code == 2 and err == f"hdlgen: error: {tmp_path / 'none.json'}: no such file\n"
+
+
+def test_power_inputs_name_the_file(capsys, examples: Path, tmp_path: Path):
+    """A missing or non-UTF-8 netlist and malformed coefficients: one plain line naming the file and place."""
+    base = ["power", str(examples / "or2.json"), "--target", "ice40-up5k", "--vectors", "2"]
+    code, _, err = run(capsys, *base, "--netlist", str(tmp_path / "none.v"))
+    assert code == 2 and err == f"hdlgen: error: {tmp_path / 'none.v'}: no such file\n"
+    (tmp_path / "bin.v").write_bytes(b"module \xff")
+    code, _, err = run(capsys, *base, "--netlist", str(tmp_path / "bin.v"))
+    assert code == 2 and err.count("\n") == 1 and "bin.v: not UTF-8 text (byte 7)" in err
+    (tmp_path / "c.json").write_text('{"source": "x",\n "pJ_per_toggle": }')
+    code, _, err = run(capsys, *base, "--energy-coefficients", str(tmp_path / "c.json"))
+    assert code == 2 and err.count("\n") == 1 and "c.json: line 2 column 19: malformed JSON" in err
+
+
+@pytest.mark.slow
+def test_given_netlist_follows_its_options_and_clock_gating(capsys, examples: Path):
+    """--netlist with --option/--clock-gating: checked and labelled as generated (they were ignored: a false exit 1)."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    circuit = load(examples / "cd8.json")
+    target = get_target("ice40-up5k")
+    design = to_verilog(circuit, gating="rtz", clock_gating="physical", clock_gate_cell="ice40", energy_counter=False)
+    path, _ = _synthesize(design.text, design.top, target)
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "20", "--netlist", str(path)]
+    code, out, err = run(
+        capsys, *args, "--gating", "rtz", "--clock-gating", "physical", "--option", "energy_counter=false", "--json"
+    )
+    assert code == 0, err
+    (given,) = json.loads(out)["modes"]
+    assert given["mode"] == "rtz/physical+energy_counter=False" and given["passed"]
+    assert given["gate_registers_match_model"] and given["by_kind"]["gated_clock"] > 0
+    code, _, err = run(capsys, *args, "--gating", "rtz")  # o_energy reads 0 without the counter: a mismatch
+    assert code == 1 and "differ from the reference" in err
+
+
+def test_given_netlist_is_one_valid_mode(capsys, examples: Path, tmp_path: Path):
+    """Modes a netlist cannot have been generated in are refused before anything runs."""
+    net = tmp_path / "n.v"
+    net.write_text("module m(); endmodule\n")
+    args = ["power", str(examples / "or2.json"), "--target", "ice40-up5k", "--vectors", "2", "--netlist", str(net)]
+    code, _, err = run(capsys, *args, "--clock-gating", "enable", "--clock-gating", "physical")
+    assert code == 2 and err.count("\n") == 1 and "a netlist is one mode" in err
+    code, _, err = run(capsys, *args, "--gating", "none", "--clock-gating", "physical")
+    assert code == 2 and err.count("\n") == 1 and "needs gating 'rtz' or 'delta'" in err
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import Mode, measure_power
+
+    with pytest.raises(UsageError, match="a netlist is one mode"):
+        measure_power(
+            load(examples / "or2.json"), [[0, 1]], "ice40-up5k", modes=[Mode("rtz"), Mode("delta")], netlist=net
+        )
+
+
+@pytest.mark.parametrize(("extra", "total"), [((), 5), (("--pipeline",), 4), (("--gating", "rtz"), 2)])
+def test_progress_counts_the_modes_from_the_start(capsys, examples: Path, monkeypatch, extra, total):
+    """On a terminal the bar counts the modes from the first step (it showed 0/1 for five, then 0/? at each step)."""
+    import contextlib
+
+    import hdlgen.cli.power as cli_power
+    import hdlgen.power.run as power_run
+
+    totals: list[int | None] = []
+
+    @contextlib.contextmanager
+    def stages(_description: str, total: int | None = None):
+        totals.append(total)
+        yield None, None
+
+    class StopRunError(Exception):
+        pass
+
+    def measure(*_args, **_kwargs):
+        raise StopRunError
+
+    monkeypatch.setattr(cli_power, "progress_stages", stages)
+    monkeypatch.setattr(power_run, "measure_power", measure)
+    with pytest.raises(StopRunError):
+        cli_power.power_command.main(
+            [str(examples / "cd8.json"), "--target", "ice40-up5k", *extra], standalone_mode=False
+        )
+    assert totals == [total]
+
+
+def test_progress_stages_with_a_total_keep_the_count(monkeypatch):
+    """A new step starts at the count reached, not at an empty bar of unknown length (rich draws add_task at once)."""
+    from rich.progress import Progress
+
+    import hdlgen.cli.common as common
+
+    added: list[tuple[str, float | None, float]] = []
+    real_add = Progress.add_task
+
+    def add_task(self, description, start=True, total=100.0, completed=0, visible=True, **fields):
+        added.append((description, total, completed))
+        return real_add(self, description, start, total, completed, visible, **fields)
+
+    monkeypatch.setattr(common, "on_terminal", lambda: True)
+    monkeypatch.setattr(Progress, "add_task", add_task)
+    with common.progress_stages("power", total=5) as (progress, on_stage):
+        assert progress is not None and on_stage is not None
+        on_stage("none/enable: synthesis")
+        progress(1, 5)
+        on_stage("delta/enable: synthesis")
+    assert added == [("power", 5, 0), ("power: none/enable: synthesis", 5, 0), ("power: delta/enable: synthesis", 5, 1)]
+    added.clear()
+    with common.progress_stages("report") as (progress, on_stage):
+        assert progress is not None and on_stage is not None
+        progress(3, 4)
+        on_stage("Theorem 1")
+    assert added == [("report", None, 0), ("report: Theorem 1", None, 0)]
+
+
+def test_energy_coefficients_help_shows_the_file_format(capsys):
+    from hdlgen.power.netlist import KINDS
+
+    assert main(["power", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'pJ_per_toggle': {kind: pJ}" in text and f"kinds {', '.join(KINDS)}" in text
+
+
+def test_given_netlist_errors_name_the_file(capsys, examples: Path, tmp_path: Path):
+    """RTL given as a netlist, and a netlist Verilator cannot compile: one line naming the user's file."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+
+    rtl = tmp_path / "rtl.v"
+    rtl.write_text(to_verilog(load(examples / "cd8.json")).text)
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "2", "--gating", "rtz"]
+    code, _, err = run(capsys, *args, "--netlist", str(rtl))
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{rtl}: cannot read the netlist expression" in err and "not a netlist mapped by Yosys" in err
+    broken = tmp_path / "broken.v"
+    broken.write_text(
+        NETLIST.replace("module tiny(", "module or2(").replace("  wire [1:0] bus;\n", "  wire [1:0 bus;\n")
+    )
+    code, _, err = run(
+        capsys,
+        "power",
+        str(examples / "or2.json"),
+        "--target",
+        "ice40-up5k",
+        "--vectors",
+        "2",
+        "--netlist",
+        str(broken),
+    )
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{broken}:" in err and "design.v" not in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["const", "logic"])
+def test_circuit_named_like_a_keyword(capsys, tmp_path: Path, name: str):
+    """A circuit named like a (System)Verilog keyword: the player instantiates the escaped module (was exit 2)."""
+    from hdlgen import Circuit
+
+    c = Circuit(name)
+    x = c.add_inputs("x", 2)
+    c.add_gate("g", x, weights=[1, 1], threshold=1)
+    c.add_output("g")
+    c.save(tmp_path / "c.json")
+    args = ["power", str(tmp_path / "c.json"), "--target", "ice40-up5k", "--vectors", "6", "--gating", "rtz"]
+    code, out, err = run(capsys, *args, "--clock-gating", "enable", "--json")
+    assert code == 0, err
+    (mode,) = json.loads(out)["modes"]
+    assert mode["passed"] and mode["gate_registers_match_model"]
+
+
+@pytest.mark.slow
+def test_given_netlist_must_match_pipeline_and_target(capsys, examples: Path):
+    """--pipeline with a netlist generated without it (or the other way): refused, not measured on wrong stages."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    circuit = load(examples / "layered.json")
+    target = get_target("ice40-up5k")
+    args = ["power", str(examples / "layered.json"), "--target", "ice40-up5k", "--vectors", "10", "--gating", "rtz"]
+    for pipeline in (False, True):
+        design = to_verilog(circuit, gating="rtz", pipeline=pipeline)
+        path, _ = _synthesize(design.text, design.top, target)
+        wrong = [] if pipeline else ["--pipeline"]
+        code, _, err = run(capsys, *args, "--netlist", str(path), *wrong)
+        assert code == 2 and err.count("\n") == 1, err
+        assert str(path) in err and f"generated {'with' if pipeline else 'without'} pipeline" in err, err
+        code, _, err = run(capsys, *args, "--netlist", str(path), *(["--pipeline"] if pipeline else []))
+        assert code == 0, err
+    # An iCE40 netlist measured for an ECP5 target would be labelled with the wrong part.
+    other = [a if a != "ice40-up5k" else "ecp5-85k" for a in args]
+    code, _, err = run(capsys, *other, "--netlist", str(path), "--pipeline")
+    assert code == 2 and err.count("\n") == 1 and "a netlist of ice40 cells, not of ecp5-85k cells" in err, err
+
+
+@pytest.mark.slow
+def test_given_netlist_of_another_gating_fails_the_model_check(capsys, examples: Path):
+    """Gate-register toggles that differ from the pipeline model's are a failed check (exit 1), not only a JSON flag."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+    from hdlgen.power.run import _synthesize
+    from hdlgen.synth.targets import get_target
+
+    design = to_verilog(load(examples / "cd8.json"), gating="rtz")
+    path, _ = _synthesize(design.text, design.top, get_target("ice40-up5k"))
+    args = ["power", str(examples / "cd8.json"), "--target", "ice40-up5k", "--vectors", "20", "--schedule", "gaps"]
+    code, out, err = run(capsys, *args, "--netlist", str(path), "--gating", "delta", "--json")
+    assert code == 1 and not json.loads(out)["modes"][0]["gate_registers_match_model"]
+    assert err.count("\n") == 1 and "differ from the pipeline model's" in err and "gating delta?" in err
+    code, _, err = run(capsys, *args, "--netlist", str(path), "--gating", "rtz")
+    assert code == 0, err

@@ -151,6 +151,11 @@ def test_vectors_csv_and_usage_errors(capsys, tmp_path: Path, examples: Path):
     (tmp_path / "other.v").write_text("module other(); endmodule\n")
     assert main(["sim", str(examples / "or2.json"), "--rtl", str(tmp_path / "other.v")]) == 2
     assert "no module named 'or2'" in capsys.readouterr().err
+    # A file the simulator cannot compile: the error points at the given file and line, not a temporary name.
+    (tmp_path / "broken.v").write_text("module or2(input clk);\n  wire [1:0 x;\nendmodule\n")
+    assert main(["sim", str(examples / "or2.json"), "--rtl", str(tmp_path / "broken.v"), "--vectors", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path / 'broken.v'}:2" in err and "design.v" not in err, err
 
 
 def test_missing_icarus_names_the_package(monkeypatch, examples: Path):

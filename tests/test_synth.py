@@ -59,3 +59,11 @@ def test_stages_without_place_and_route(examples: Path):
     stages: list[str] = []
     r = synthesize(hdlgen.load(examples / "or2.json"), "ice40-up5k", place=False, on_stage=stages.append)
     assert stages == [STAGES[0]] and not r.placed and r.luts >= 1 and r.fmax_mhz == 0.0
+
+
+def test_no_place_prints_no_fmax(capsys, examples: Path):
+    """synth --no-place: Fmax and logic cells are not known, and the text says so (it printed 0.0 and 0)."""
+    assert main(["synth", str(examples / "or2.json"), "--target", "ice40-up5k", "--no-place"]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["fmax_mhz"] == "n/a (not placed: --no-place)" and lines["logic_cells"].startswith("n/a")
+    assert int(lines["luts"]) >= 1

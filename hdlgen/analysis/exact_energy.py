@@ -37,6 +37,7 @@ import numpy as np
 
 from hdlgen.errors import UsageError
 from hdlgen.ir.reference import Reference, default_workers, enumerate_inputs
+from hdlgen.ir.vectors import seeded_rng
 
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
@@ -208,7 +209,7 @@ class _Encoding:
 
 
 def _samples(circuit: Circuit, samples: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
     X = rng.integers(0, maxima + 1, size=(samples, circuit.n_inputs), dtype=np.int64)
     X[0] = 0
@@ -672,7 +673,7 @@ def _local_search(
     cols = np.array([j for j, _ in moves], dtype=np.intp)
     vals = np.array([v for _, v in moves], dtype=np.int64)
     rows = np.arange(len(moves))
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
 
     def climb(x: np.ndarray) -> tuple[int, np.ndarray]:
         current = int(ref.activity(x.reshape(1, -1), workers=1)[0])

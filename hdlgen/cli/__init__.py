@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CircuitError, UsageError, ToolError) as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"hdlgen: error: {one_line(exc)}{_flag_of(exc)}", err=True)
+        click.echo(f"hdlgen: error: {one_line(exc)}{_flag_of(exc, args)}", err=True)
         return 2
     except CheckError as exc:
         if debug:
@@ -89,10 +89,30 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
-def _flag_of(exc: Exception) -> str:
-    """`` (--flag)`` for a usage error that names the parameter a command-line flag sets, else ``""``."""
+def _flag_of(exc: Exception, args: list[str]) -> str:
+    """`` (--flag)`` for a usage error whose parameter a flag of the command in ``args`` sets, else ``""``.
+
+    A hardware option (``clock_enables``) is set through ``--option NAME=VALUE``; a parameter that no
+    flag of the command sets (a library-only one) gets no hint rather than a flag that does not exist.
+    """
     parameter = getattr(exc, "parameter", None)
-    return f" (--{parameter.replace('_', '-')})" if isinstance(exc, UsageError) and parameter else ""
+    if not isinstance(exc, UsageError) or not parameter:
+        return ""
+    command: click.Command = cli
+    for arg in args:
+        if isinstance(command, click.Group) and arg in command.commands:
+            command = command.commands[arg]
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    flag = f"--{parameter.replace('_', '-')}"
+    for option in options:
+        if option.name == parameter or flag in option.opts:
+            return f" ({max(option.opts, key=len)})"
+    if any(option.name == "hdl_options" for option in options):
+        from hdlgen.cli.hardware import HDL_OPTIONS
+
+        if parameter in HDL_OPTIONS:
+            return f" (--option {parameter}=...)"
+    return ""
 
 
 def entry_point() -> None:

@@ -9,7 +9,15 @@ import click
 
 from hdlgen.analysis import info as circuit_info
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, print_table, progress_bar, progress_stages
+from hdlgen.cli.common import (
+    circuit_argument,
+    circuit_dataset,
+    emit_json,
+    load_circuit,
+    print_table,
+    progress_bar,
+    progress_stages,
+)
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.reference import Reference
 from hdlgen.ir.vectors import format_csv, iter_vectors, open_vectors
@@ -72,12 +80,11 @@ def eval_command(file: str, vectors: str | None, dataset: str | None, data_dir: 
     """
     circuit = load_circuit(file)
     if dataset is not None:
-        from hdlgen.datasets import dataset_for_circuit
         from hdlgen.learn import evaluate_dataset
 
         if vectors is not None:
             raise click.UsageError("give VECTORS or --dataset, not both")
-        data = {"dataset": dataset, **evaluate_dataset(circuit, dataset_for_circuit(circuit, dataset, data_dir))}
+        data = {"dataset": dataset, **evaluate_dataset(circuit, circuit_dataset(file, circuit, dataset, data_dir))}
         if as_json:
             emit_json(data)
         else:
@@ -128,7 +135,7 @@ def _eval_csv(circuit: Circuit, path: str) -> None:
     show_default=True,
     help="Random inputs when there are more than 16 input bits (a trained classifier uses its test split).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -165,7 +172,7 @@ def report_command(
     if power_file is not None:
         from hdlgen.cli.power import load_power_json
 
-        power = load_power_json(power_file)  # a bad file stops the command before the long steps
+        power = load_power_json(power_file, circuit.name)  # a bad file stops the command before the long steps
     with progress_stages("report") as (progress, on_stage):
         data = collect(
             circuit,

@@ -7,17 +7,21 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hdlgen.errors import CheckError, ToolError
+from hdlgen.errors import CheckError, CircuitError, ToolError
 from hdlgen.ir.circuit import Circuit, load
+
+if TYPE_CHECKING:
+    from hdlgen.datasets import Dataset
 
 __all__ = [
     "CheckError",
     "ToolError",
     "circuit_argument",
+    "circuit_dataset",
     "emit_json",
     "load_circuit",
     "on_terminal",
@@ -32,6 +36,22 @@ __all__ = [
 def load_circuit(path: str) -> Circuit:
     """Load a circuit file; errors become one-line ``CircuitError`` messages."""
     return load(Path(path))
+
+
+def circuit_dataset(file: str, circuit: Circuit, name: str, data_dir: str | None = None) -> Dataset:
+    """The data set ``--dataset`` names, encoded for the circuit read from ``file``.
+
+    A circuit that does not fit the data set (inputs, encoding, the set it was trained on) is named by
+    its file, as every bad input is; errors about the data files name those files.
+    """
+    from hdlgen.datasets import dataset_for_circuit
+
+    try:
+        return dataset_for_circuit(circuit, name, data_dir)
+    except CircuitError as exc:
+        if str(exc).startswith(f"circuit '{circuit.name}'"):
+            raise CircuitError(f"{file}: {exc}") from None
+        raise
 
 
 circuit_argument = click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, path_type=str))
@@ -105,14 +125,21 @@ def stage_status(description: str) -> Iterator[Callable[[str], None] | None]:
 
 @contextlib.contextmanager
 def progress_stages(
-    description: str, *, progress_label: str | None = None
+    description: str,
+    total: int | None = None,
+    *,
+    progress_label: str | None = None,
 ) -> Iterator[tuple[Callable[[int, int | None], None] | None, Callable[[str], None] | None]]:
     """``(progress, on_stage)`` callbacks for a command of several long steps, or ``(None, None)`` off a terminal.
 
     One rich line on stderr, ``description: stage``, with a spinner, a bar and
     the elapsed time: ``on_stage(stage)`` names the step that starts (its bar
     starts empty, of unknown length), ``progress(done, total)`` fills the bar
-    of the current step. The line disappears when the block ends. With
+    of the current step. The line disappears when the block ends.
+
+    With ``total``, the bar counts the whole command's parts (the modes of
+    ``hdlgen power``) instead: it starts at ``0/total`` and a new step keeps
+    the count reached, so it never shows an empty bar of unknown length. With
     ``progress_label``, ``progress`` also names the line so (``sim``: the
     steps before the first vector, then "simulating" with the vectors done).
     """
@@ -138,12 +165,16 @@ def progress_stages(
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task(description, total=total)
 
         def on_stage(stage: str) -> None:
             nonlocal task  # a new task: rich's update() cannot make a total unknown again
+            old = next(t for t in bar.tasks if t.id == task)
             bar.remove_task(task)
-            task = bar.add_task(f"{description}: {stage}", total=None)
+            if total is None:
+                task = bar.add_task(f"{description}: {stage}", total=None)
+            else:  # add_task draws at once: it starts where the command's count is
+                task = bar.add_task(f"{description}: {stage}", total=old.total, completed=int(old.completed))
 
         def progress(done: int, total: int | None) -> None:
             if progress_label is None:

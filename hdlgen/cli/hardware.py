@@ -166,7 +166,10 @@ def synth_command(
         emit_json(data)
         return
     for key in ("target", "luts", "carries", "ffs", "ram", "fmax_mhz", "logic_cells", "utilization_percent"):
-        click.echo(f"{key:<20}  {data[key]}")
+        # Without place and route there is no Fmax and no logic-cell count: say so rather than print 0.
+        unknown = key in ("fmax_mhz", "logic_cells") and not result.placed
+        value = "n/a (not placed: --no-place)" if unknown else data[key]
+        click.echo(f"{key:<20}  {value}")
 
 
 @click.command("verify")

@@ -80,7 +80,7 @@ def pruning_note(metrics: dict[str, object]) -> str:
     metavar="L",
     help="Weight of the activity penalty [default: 0.5 threshold, 0.7 relu; mnist 0.5].",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Training seed.")
 @click.option(
     "--hidden",
     type=click.IntRange(min=1),

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
+from hdlgen.cli.common import circuit_argument, circuit_dataset, emit_json, load_circuit, progress_stages
 from hdlgen.cli.hardware import hdl_options_option, parse_hdl_options, pipeline_option
 from hdlgen.errors import CheckError, CircuitError, UsageError
+from hdlgen.ir.circuit import read_text
 
 __all__ = ["COMMANDS"]
 
@@ -33,7 +34,8 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     "clock_gatings",
     multiple=True,
     type=click.Choice(["enable", "physical"]),
-    help="Clock gating to compare (repeatable; default: both; gating none only with enable).",
+    help="Clock gating to compare (repeatable; default: both; gating none only with enable). With --netlist: how "
+    "the netlist was generated.",
 )
 @pipeline_option
 @hdl_options_option
@@ -44,7 +46,7 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     default=None,
     help="The data set's test split (then the training split), in order; --vectors N takes the first N, cycling.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random vectors.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of random vectors.")
 @click.option(
     "--schedule",
     type=click.Choice(["back-to-back", "gaps"]),
@@ -72,7 +74,8 @@ TARGETS = ("ice40-up5k", "ice40-hx8k", "ecp5-25k", "ecp5-85k")
     type=click.Path(dir_okay=False, exists=True),
     default=None,
     metavar="FILE.json",
-    help="pJ per toggle per cell kind (JSON {kind: pJ, 'source': ...}): adds an energy ESTIMATE.",
+    help="pJ per toggle per cell kind (JSON {'source': ..., 'pJ_per_toggle': {kind: pJ}}, kinds lut, carry, ff, "
+    "enable, gated_clock): adds an energy ESTIMATE.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with the per-inference arrays).")
 def power_command(
@@ -98,23 +101,35 @@ def power_command(
     mapped netlist with Yosys's cell models on Verilator, counts the toggles
     of every net from the simulation's VCD, charges them to inferences and
     fits them against the gates that fired. Exit status 1 when a netlist's
-    outputs differ from the reference.
+    outputs differ from the reference, or its gate registers' toggles from the
+    pipeline model's.
     """
     from hdlgen.ir.vectors import random_vectors
     from hdlgen.power.report import energy_estimate, load_coefficients, scatter_plot
-    from hdlgen.power.run import DEFAULT_MODES, dataset_stimulus, measure_power, modes_with_options
+    from hdlgen.power.run import DEFAULT_MODES, Mode, dataset_stimulus, measure_power, modes_with_options
     from hdlgen.synth.targets import TARGETS as KNOWN
 
     if target not in KNOWN:
         raise UsageError(f"unknown target {target!r}: choose one of {', '.join(KNOWN)}")
     circuit = load_circuit(file)
     if dataset is not None:
-        X = dataset_stimulus(circuit, dataset, n_vectors)
+        X = dataset_stimulus(circuit_dataset(file, circuit, dataset), n_vectors)
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
     opts = parse_hdl_options(hdl_options)
     modes = None
-    if netlist is None and (gatings or clock_gatings or opts):
+    if netlist is not None:
+        # The netlist is one mode: how it was generated, options included (the checks and the model follow them).
+        if len(gatings) > 1 or len(clock_gatings) > 1:
+            raise UsageError("a netlist is one mode: give at most one --gating and one --clock-gating with it")
+        modes = [
+            Mode(
+                gatings[0] if gatings else "rtz",
+                clock_gatings[0] if clock_gatings else "enable",
+                tuple(sorted(opts.items())),
+            )
+        ]
+    elif gatings or clock_gatings or opts:
         modes = modes_with_options(
             [
                 (g, c)
@@ -126,25 +141,12 @@ def power_command(
             opts,
         )
         if not modes:
-            raise UsageError("no mode left: gating none has no physical clock gating (and no --pipeline)")
-    if netlist is not None and len(gatings) > 1:
-        raise UsageError("a netlist is one mode: give at most one gating with it")
+            raise UsageError("no mode left: gating none runs only with clock enables and without --pipeline")
     coefficients = load_coefficients(energy_coefficients) if energy_coefficients else None
 
-    with progress_stages("power") as (bar, name_stage):
-        # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
-        modes_done = [0, len(modes) if modes is not None else 1]
-
-        def progress(done: int, total: int) -> None:
-            modes_done[:] = [done, total]
-            if bar is not None:
-                bar(done, total)
-
-        def stage(text: str) -> None:
-            if name_stage is not None and bar is not None:
-                name_stage(text)
-                bar(*modes_done)
-
+    n_modes = len(modes) if modes is not None else len(DEFAULT_MODES) - (1 if pipeline else 0)
+    # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
+    with progress_stages("power", total=n_modes) as (bar, name_stage):
         result = measure_power(
             circuit,
             X,
@@ -156,8 +158,8 @@ def power_command(
             gating=gatings[0] if gatings else "rtz",
             idle=idle,
             seed=seed,
-            progress=progress if bar is not None else None,
-            on_stage=stage if name_stage is not None else None,
+            progress=bar,
+            on_stage=name_stage,
         )
     data_out = result.to_dict(per_inference=as_json)
     if coefficients is not None:
@@ -175,6 +177,14 @@ def power_command(
         raise CheckError(
             f"{failed[0].mode}: {failed[0].mismatches} of {result.vectors} vectors differ from the reference"
         )
+    for m in result.modes:
+        model = m.gate_registers_model
+        if model is not None and not np.array_equal(m.gate_registers, model):
+            hint = f" (was the netlist generated with gating {m.gating}?)" if netlist is not None else ""
+            raise CheckError(
+                f"{m.mode}: the gate registers' toggles differ from the pipeline model's in "
+                f"{int(np.count_nonzero(m.gate_registers != model))} of {result.vectors} inferences{hint}"
+            )
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -216,15 +226,86 @@ def _print(data: dict[str, Any]) -> None:
             click.echo(f"  {mode:<{mw}} {est['pJ_per_inference']:.1f} pJ{note}")
 
 
-def load_power_json(path: str) -> dict[str, object]:
-    """A ``hdlgen power --json`` file; CircuitError naming the file otherwise."""
+def load_power_json(path: str, circuit: str | None = None) -> dict[str, Any]:
+    """A ``hdlgen power --json`` file, checked for what the report shows; CircuitError naming the file otherwise.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    circuit : str, optional
+        The name of the circuit the report is about: a power run of another circuit is refused.
+
+    Raises
+    ------
+    CircuitError
+        One line naming the file and the key: unreadable, malformed JSON, not a power run, a key
+        missing or of the wrong type, per-inference arrays of unequal lengths, or another circuit's run.
+    """
+    text = read_text(path, "a power run")
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise CircuitError(f"{path}: cannot read a power run: {exc}") from None
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CircuitError(f"{path}: line {exc.lineno} column {exc.colno}: malformed JSON: {exc.msg}") from None
     if not isinstance(data, dict) or "modes" not in data:
         raise CircuitError(f"{path}: not the output of hdlgen power --json (no 'modes')")
+    _check_power_run(path, data)
+    if circuit is not None and data["circuit"] != circuit:
+        raise CircuitError(f"{path}: a power run of circuit {data['circuit']!r}, not of {circuit!r}")
     return data
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: What the report reads from a power run, with a check of each value (``None`` allowed where fits are undefined).
+_RUN_KEYS: dict[str, Any] = {
+    "circuit": lambda v: isinstance(v, str),
+    "target": lambda v: isinstance(v, str),
+    "schedule": lambda v: isinstance(v, str),
+    "vectors": _number,
+    "mean_fired": _number,
+    "mean_inputs_changed": _number,
+    "modes": lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(m, dict) for m in v),
+}
+_MODE_KEYS: dict[str, Any] = {
+    "mode": lambda v: isinstance(v, str),
+    "luts": _number,
+    "toggles_per_inference": _number,
+    "gate_registers": _number,
+    "by_kind": lambda v: isinstance(v, dict),
+    "fit": lambda v: (
+        isinstance(v, dict)
+        and _number(v.get("slope"))
+        and _number(v.get("intercept"))
+        and all(v.get(k) is None or _number(v.get(k)) for k in ("pearson_r", "r2"))
+    ),
+}
+
+
+def _check_power_run(path: str, data: dict[str, Any]) -> None:
+    """CircuitError naming ``path`` and the key when ``data`` lacks what the report shows."""
+    for key, ok in _RUN_KEYS.items():
+        if not ok(data.get(key)):
+            raise CircuitError(f"{path}: {key!r} is missing or malformed (not a hdlgen power --json run)")
+    fired = data.get("per_inference", {}).get("fired") if isinstance(data.get("per_inference"), dict) else None
+    for i, m in enumerate(data["modes"]):
+        for key, ok in _MODE_KEYS.items():
+            if not ok(m.get(key)):
+                raise CircuitError(f"{path}: modes[{i}]: {key!r} is missing or malformed")
+        est = m.get("energy_estimate")
+        if est is not None and not (isinstance(est, dict) and _number(est.get("pJ_per_inference"))):
+            raise CircuitError(f"{path}: modes[{i}]: 'energy_estimate' is malformed")
+        per = m.get("per_inference")
+        if per is not None and fired is not None:
+            toggles = per.get("toggles") if isinstance(per, dict) else None
+            if not (isinstance(fired, list) and isinstance(toggles, list) and len(toggles) == len(fired)):
+                raise CircuitError(
+                    f"{path}: modes[{i}]: 'per_inference' toggles must be a list as long as per_inference.fired"
+                )
+            if not all(_number(x) for x in [*toggles, *fired]):
+                raise CircuitError(f"{path}: modes[{i}]: per-inference values must be numbers")
 
 
 COMMANDS = [power_command]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hdlgen.cli.announce import announce
-from hdlgen.cli.common import circuit_argument, emit_json, load_circuit, progress_stages
+from hdlgen.cli.common import circuit_argument, circuit_dataset, emit_json, load_circuit, progress_stages
 from hdlgen.cli.hardware import clock_gating_option, gating_option, pipeline_option, top_option
 from hdlgen.errors import CheckError, CircuitError
 
@@ -52,7 +52,13 @@ EXHAUSTIVE_LIMIT = 24
     help="Simulate the data set's documented test split; report the hardware's accuracy and mean_activity.",
 )
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="MNIST: look here first.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random vectors and schedule.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the random vectors and schedule.",
+)
 @gating_option
 @click.option(
     "--schedule",
@@ -192,12 +198,11 @@ def sim_command(
 
 def _test_split(file: str, circuit: Circuit, dataset: str, data_dir: str | None) -> Dataset:
     """The data set ``--dataset`` names, for a classifier circuit (its test split is simulated)."""
-    from hdlgen.datasets import dataset_for_circuit
     from hdlgen.ir.classify import class_labels
 
     if class_labels(circuit) is None:
         raise CircuitError(f"{file}: --dataset needs a classifier circuit (meta 'classes')")
-    return dataset_for_circuit(circuit, dataset, data_dir)
+    return circuit_dataset(file, circuit, dataset, data_dir)
 
 
 def failure_message(data: dict[str, Any]) -> str:

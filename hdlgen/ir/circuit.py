@@ -7,11 +7,12 @@ reads a circuit and never writes back into it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,8 +31,11 @@ __all__ = [
     "CircuitError",
     "Gate",
     "Input",
+    "atomic_path",
     "check_name",
     "load",
+    "make_folder",
+    "read_text",
     "write_atomic",
 ]
 
@@ -739,6 +743,33 @@ def load(path: str | os.PathLike[str]) -> Circuit:
         raise CircuitError(f"{path}: {exc}") from None
 
 
+def read_text(path: str | os.PathLike[str], what: str) -> str:
+    """The UTF-8 text of an input file the user named.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        What the file should be, for the message (``"a netlist"``).
+
+    Raises
+    ------
+    CircuitError
+        One line naming ``path``: no such file, a directory, not UTF-8 (with the byte offset), or unreadable.
+    """
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CircuitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CircuitError(f"{path}: is a directory, not {what}") from None
+    except UnicodeDecodeError as exc:
+        raise CircuitError(f"{path}: not UTF-8 text (byte {exc.start}), not {what}") from None
+    except OSError as exc:
+        raise CircuitError(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
@@ -749,27 +780,61 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     CircuitError
         One line naming ``path`` when it cannot be written (missing folder, no permission, a directory).
     """
+    with atomic_path(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write, renamed to ``path`` when the block ends without error.
+
+    For writers that take a file name (matplotlib's ``savefig``, ``shutil.copyfile``): a reader never
+    sees half a file, and a failure leaves no file (the temporary one is removed). Writers that infer a
+    format from the name must be given it (``savefig(tmp, format="png")``): the temporary name ends in
+    ``.tmp``.
+
+    Raises
+    ------
+    CircuitError
+        One line naming ``path`` when it cannot be written (missing folder, no permission, a directory).
+    """
     path = Path(path)
     if path.is_dir():
         raise CircuitError(f"{path}: is a directory")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     except OSError as exc:
         raise CircuitError(f"{path}: cannot write: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(name)
     try:
-        if isinstance(data, bytes):
-            with os.fdopen(fd, "wb") as fb:
-                fb.write(data)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as ft:
-                ft.write(data)
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise CircuitError(f"{path}: cannot write: {exc.strerror}") from None
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """Create the folder ``path`` and its parents, if missing (an output folder the user named).
+
+    Raises
+    ------
+    CircuitError
+        One line naming ``path`` when it is a file or cannot be created (no permission, a file on the way).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CircuitError(f"{path}: is a file, not a folder") from None
+    except OSError as exc:
+        raise CircuitError(f"{path}: cannot create the folder: {exc.strerror}") from None
+    return path

@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
-from hdlgen.errors import CircuitError
+from hdlgen.errors import CircuitError, UsageError
 
 if TYPE_CHECKING:
     from hdlgen.ir.circuit import Circuit
 
-__all__ = ["format_csv", "iter_vectors", "open_vectors", "random_vectors", "read_vectors", "read_vectors_file"]
+__all__ = [
+    "format_csv",
+    "iter_vectors",
+    "open_vectors",
+    "random_vectors",
+    "read_vectors",
+    "read_vectors_file",
+    "seeded_rng",
+]
 
 
 def read_vectors(circuit: Circuit, stream: TextIO, source: str = "<stdin>") -> np.ndarray:
@@ -121,9 +129,22 @@ def format_csv(header: Iterable[str], table: np.ndarray) -> str:
     return buf.getvalue()
 
 
+def seeded_rng(seed: int | None, parameter: str = "seed") -> np.random.Generator:
+    """NumPy's generator for ``seed`` (``None``: fresh entropy).
+
+    Raises
+    ------
+    UsageError
+        Naming ``parameter`` when ``seed`` is not a non-negative integer (NumPy's own error names nothing).
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        raise UsageError(f"{parameter} must be a non-negative integer, not {seed!r}", parameter)
+    return np.random.default_rng(seed)
+
+
 def random_vectors(circuit: Circuit, count: int, seed: int = 0) -> np.ndarray:
-    """``count`` uniformly random input vectors, reproducible from ``seed``."""
-    rng = np.random.default_rng(seed)
+    """``count`` uniformly random input vectors, reproducible from ``seed`` (UsageError when it is negative)."""
+    rng = seeded_rng(seed)
     maxima = np.array([i.max_value for i in circuit.inputs], dtype=np.int64)
     return rng.integers(0, maxima + 1, size=(count, circuit.n_inputs), dtype=np.int64)
 

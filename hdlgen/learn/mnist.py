@@ -30,6 +30,7 @@ from hdlgen.datasets import (
     threshold_encoding,
 )
 from hdlgen.errors import CircuitError, UsageError
+from hdlgen.ir.vectors import seeded_rng
 from hdlgen.learn.digits import TrainReport, evaluate_dataset
 from hdlgen.learn.sparse import Kind, TrainConfig, train_network
 
@@ -82,7 +83,7 @@ def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 def split_validation(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified indices (train, validation): ``round(fraction * count)`` of each class held out."""
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     train, val = [], []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
@@ -120,7 +121,7 @@ def teacher_probabilities(
     """
     from hdlgen.learn.sparse import _Adam
 
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     n, f = X.shape
     W0 = rng.normal(0, np.sqrt(2.0 / f), (f, hidden))
     b0 = np.zeros(hidden)

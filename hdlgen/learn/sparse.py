@@ -37,6 +37,7 @@ import numpy as np
 from hdlgen.errors import CircuitError, UsageError
 from hdlgen.ir.circuit import Circuit
 from hdlgen.ir.classify import CLASSES_KEY, predict
+from hdlgen.ir.vectors import seeded_rng
 
 __all__ = ["TrainConfig", "TrainedNetwork", "train_network"]
 
@@ -393,7 +394,7 @@ def train_network(
         raise CircuitError(f"labels must lie in [0, {n_classes})")
     if config.distillation and (soft_targets is None or np.shape(soft_targets) != (X.shape[0], n_classes)):
         raise CircuitError(f"distillation needs soft_targets of shape ({X.shape[0]}, {n_classes})")
-    rng = np.random.default_rng(config.seed)
+    rng = seeded_rng(config.seed)
     Xf = X.astype(np.float64)
     Xv = yv = None
     if validation_data is not None:

@@ -120,8 +120,9 @@ def _clean(name: str) -> str:
 class _Bits:
     """Expands netlist expressions to bit names with the declared widths."""
 
-    def __init__(self, widths: dict[str, tuple[int, int]]) -> None:
+    def __init__(self, widths: dict[str, tuple[int, int]], path: str | Path) -> None:
         self.widths = widths
+        self.path = path
 
     def of(self, expr: str) -> list[str | None]:
         """Bits of ``expr``, most significant first; None for constant bits."""
@@ -136,7 +137,10 @@ class _Bits:
             return [None] * int(m.group(1))
         m = re.match(r"^(\\\S+|[A-Za-z_][\w$]*)\s*(?:\[(\d+)(?::(\d+))?\])?$", expr)
         if not m:
-            raise CircuitError(f"cannot read the netlist expression {expr!r}")
+            raise CircuitError(
+                f"{self.path}: cannot read the netlist expression {expr!r}: not a netlist mapped by Yosys "
+                "(synth_ice40 or synth_ecp5, then write_verilog)"
+            )
         name = _clean(m.group(1))
         msb_lsb = self.widths.get(name)
         if m.group(2) is not None:
@@ -253,7 +257,7 @@ def parse_netlist(
             raise CircuitError(f"{path}: cannot read: {exc.strerror}") from None
     top, body = _module_body(text, top, path)
     widths, ports = _declarations(body)
-    bits = _Bits(widths)
+    bits = _Bits(widths, path)
     aliases = _Aliases(body, bits)
     cells = _Cells(body, bits, aliases.rep, path)
     stage = _flip_flop_stages(cells)

@@ -9,6 +9,8 @@ verification flow's testbench, with its toggle counters and chunked runs, is
 
 from __future__ import annotations
 
+from hdlgen.ir.keywords import escape_identifier
+
 __all__ = ["PLAYER", "player_verilog"]
 
 PLAYER = "hdlgen_player"
@@ -24,6 +26,10 @@ def player_verilog(top: str, in_width: int, out_width: int, energy_width: int, c
     edge. Inputs change right after rising edges (non-blocking assignments)
     and outputs are sampled on falling edges, after a first rising edge that
     resets the design, as the cocotb driver does.
+
+    ``top`` is the netlist's module name as Yosys names it, unescaped
+    (a circuit named ``const`` or ``logic``): it is escaped here when it is
+    not a plain Verilog identifier.
     """
     cls = class_width is not None
     fmt = "%h %h %h %h" if cls else "%h %h %h"
@@ -37,7 +43,7 @@ module {PLAYER}(input clk, output reg done);
   wire [{out_width - 1}:0] o_data;
   wire [{energy_width - 1}:0] o_energy;
 {f"  wire [{(class_width or 1) - 1}:0] o_class;" if cls else ""}
-  {top} dut (.clk(clk), .rst(rst), .i_valid(i_valid), .i_data(i_data), .o_valid(o_valid),
+  {escape_identifier(top)} dut (.clk(clk), .rst(rst), .i_valid(i_valid), .i_data(i_data), .o_valid(o_valid),
     .o_data(o_data), .o_energy(o_energy){", .o_class(o_class)" if cls else ""});
   integer fin, fout, r, posedges = 0;
   reg last = 1'b0;

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from hdlgen.errors import CircuitError, UsageError
+from hdlgen.ir.circuit import atomic_path, read_text
 from hdlgen.power.netlist import KINDS
 
 __all__ = ["energy_estimate", "load_coefficients", "scatter_plot"]
@@ -31,10 +32,11 @@ def load_coefficients(path: str | Path) -> dict[str, Any]:
         An unreadable file, a missing ``source``, an unknown kind or a
         negative or non-finite coefficient.
     """
+    text = read_text(path, "energy coefficients")
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise CircuitError(f"{path}: cannot read energy coefficients: {exc}") from None
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CircuitError(f"{path}: line {exc.lineno} column {exc.colno}: malformed JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not isinstance(data.get("source"), str) or not data["source"].strip():
         raise CircuitError(f"{path}: energy coefficients need a 'source' saying where they come from")
     coeffs = data.get("pJ_per_toggle")
@@ -43,7 +45,7 @@ def load_coefficients(path: str | Path) -> dict[str, Any]:
     for kind, value in coeffs.items():
         if kind not in KINDS:
             raise CircuitError(f"{path}: unknown cell kind {kind!r} (known: {', '.join(KINDS)})")
-        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise CircuitError(f"{path}: coefficient of {kind!r} must be a non-negative number, not {value!r}")
     return {"source": data["source"], "pJ_per_toggle": {k: float(v) for k, v in coeffs.items()}}
 
@@ -88,6 +90,8 @@ def scatter_plot(result: Any, path: str | Path) -> None:
     ------
     UsageError
         When matplotlib is not installed.
+    CircuitError
+        When ``path`` cannot be written (nothing is left behind).
     """
     try:
         import matplotlib
@@ -121,5 +125,8 @@ def scatter_plot(result: Any, path: str | Path) -> None:
         fontsize=9,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)

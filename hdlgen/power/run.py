@@ -45,7 +45,8 @@ import numpy as np
 
 from hdlgen.errors import CircuitError, ToolError, UsageError
 from hdlgen.hdl.model import simulate_pipeline
-from hdlgen.ir.circuit import Circuit
+from hdlgen.hdl.top import check_options
+from hdlgen.ir.circuit import Circuit, read_text
 from hdlgen.ir.ports import PORT_NAMES, PortLayout
 from hdlgen.ir.reference import Reference, check_vectors
 from hdlgen.power.netlist import KINDS, ROLES, Netlist, edge_offset, parse_netlist, shorten_names
@@ -54,9 +55,10 @@ from hdlgen.power.toggles import edge_toggles
 from hdlgen.synth.targets import Target, get_target
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild
-from hdlgen.toolchain.tools import distribution_versions, sources_digest, verilator_env
+from hdlgen.toolchain.tools import cache_folder, distribution_versions, sources_digest, verilator_env
 
 if TYPE_CHECKING:
+    from hdlgen.datasets import Dataset
     from hdlgen.hdl.top import Gating
     from hdlgen.sim.run import Schedule
 
@@ -134,37 +136,24 @@ def modes_with_options(pairs: Iterable[tuple[str, str]], options: Mapping[str, A
     return modes
 
 
-def dataset_stimulus(
-    circuit: Circuit, name: str, n_vectors: int | None = None, data_dir: str | os.PathLike[str] | None = None
-) -> np.ndarray:
-    """Images of the data set ``circuit`` was trained on, test split first, as power stimulus.
+def dataset_stimulus(data: Dataset, n_vectors: int | None = None) -> np.ndarray:
+    """Images of a data set as power stimulus: the test split first, then the training split.
 
     Parameters
     ----------
-    circuit : Circuit
-        A classifier whose ``meta`` records its data set and input encoding.
-    name : str
-        Data set name (``"digits"``, ``"mnist"``).
+    data : Dataset
+        The data set the circuit was made for, encoded as the circuit records
+        (:func:`hdlgen.datasets.dataset_for_circuit`).
     n_vectors : int, optional
         How many vectors (default: the size of the test split). The test split
         is followed by the training split and the whole repeated as needed,
         so the same ``n_vectors`` gives the same stimulus in every run.
-    data_dir : path, optional
-        Where to look for the data set's files first (MNIST).
 
     Returns
     -------
     numpy.ndarray
-        ``(n_vectors, n_inputs)`` int64 input vectors, encoded as the circuit records.
-
-    Raises
-    ------
-    CircuitError
-        When the circuit does not fit the data set (see :func:`hdlgen.datasets.dataset_for_circuit`).
+        ``(n_vectors, n_inputs)`` input vectors, of ``data``'s dtype.
     """
-    from hdlgen.datasets import dataset_for_circuit
-
-    data = dataset_for_circuit(circuit, name, data_dir)
     X = np.vstack([data.X_test, data.X_train])
     return X[np.arange(n_vectors or data.X_test.shape[0]) % X.shape[0]]
 
@@ -367,7 +356,7 @@ def _synthesize(text: str, top: str, target: Target) -> tuple[Path, float]:
     wd = power_cache_dir() / f"synth-{target.name}-{key}"
     start = time.perf_counter()
     if not (wd / "netlist.v").exists():
-        wd.parent.mkdir(parents=True, exist_ok=True)
+        cache_folder(wd.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{wd.name}.", dir=wd.parent))
         try:
             synthesize_verilog(text, top, "", target, workdir=tmp, place=False)
@@ -467,6 +456,31 @@ def _check_ports(netlist: Netlist, path: str | Path, layout: PortLayout) -> None
             raise CircuitError(f"{path}: port {name} is {got} bits wide, the circuit needs {want}")
 
 
+def _check_pipeline(circuit: Circuit, netlist: Netlist, path: str | Path, pipeline: bool) -> None:
+    """CircuitError when the netlist's gate registers are not at the stages ``pipeline`` gives them.
+
+    A gate of level ``l`` has its register at stage ``l``, or ``2l`` with ``pipeline`` (the partial
+    sums take stage ``2l - 1``); a netlist generated the other way would be charged to the wrong
+    inferences and stages. The first gate register the netlist kept is checked.
+    """
+    names = register_names(circuit)
+    nets = netlist.by_name()
+    step = 2 if pipeline else 1
+    for g in circuit.gates:
+        reg = names[g.name]
+        net = next((nets[b] for b in (reg, f"{reg}[0]") if b in nets and nets[b].kind == "ff"), None)
+        if net is None:
+            continue
+        want = step * circuit.level(g.name)
+        if net.stage != want:
+            how = "with" if net.stage == 2 * circuit.level(g.name) else "without"
+            raise CircuitError(
+                f"{path}: gate register {reg!r} is at pipeline stage {net.stage}, not {want}: the netlist looks "
+                f"generated {how} pipeline (pipeline={pipeline} was given)"
+            )
+        return
+
+
 def _attribute(counts: np.ndarray, offsets: np.ndarray, starts: np.ndarray, n: int) -> tuple[np.ndarray, int]:
     """Charge per-edge, per-bucket toggles to inferences (see the module's rule).
 
@@ -539,8 +553,10 @@ def measure_power(
     pipeline : bool
         The register stage inside the adder trees (``--pipeline``).
     netlist : path, optional
-        Measure this mapped netlist (hdlgen's ports) instead; ``gating`` says
-        how it was generated (for the gate-register model).
+        Measure this mapped netlist (hdlgen's ports) instead. It is one mode:
+        ``modes`` holds how it was generated (gating, clock gating, hardware
+        options: the output check and the gate-register model follow them),
+        or, without ``modes``, ``gating`` with clock enables.
     idle : {"zero", "random"}
         ``i_data`` on idle edges: zeros, or random vectors (other traffic on the bus).
     seed : int
@@ -613,9 +629,18 @@ def _check_arguments(target: Target | str, schedule: str, idle: str) -> Target:
 def _modes_to_run(
     modes: list[Mode] | None, netlist: str | os.PathLike[str] | None, gating: str, pipeline: bool
 ) -> list[Mode]:
-    """The modes asked for: one for a given netlist, :data:`DEFAULT_MODES` by default; UsageError for unknown ones."""
+    """The modes asked for: one for a given netlist, :data:`DEFAULT_MODES` by default; UsageError for unknown ones.
+
+    A given netlist is one mode: ``modes`` (how it was generated, with its hardware options, which the
+    checks and the gate-register model follow) or, without them, ``gating`` with clock enables.
+    """
     if netlist is not None:
-        modes = [Mode(gating, "enable")]
+        if modes is None:
+            modes = [Mode(gating, "enable")]
+        elif len(modes) != 1:
+            raise UsageError(f"a netlist is one mode: give one mode with it, not {len(modes)}", "modes")
+        md = modes[0]
+        check_options(md.gating, pipeline, md.clock_gating, clock_enables=dict(md.options).get("clock_enables", True))
     elif modes is None:
         modes = [Mode(g, c) for g, c in DEFAULT_MODES if not (pipeline and g == "none")]
     for md in modes:
@@ -721,12 +746,14 @@ def _design_netlist(
     else:
         net_path, synth_s = Path(netlist), 0.0
     names = register_names(circuit)
-    try:
-        net_text = shorten_names(net_path.read_text(), frozenset(names.values()))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CircuitError(f"{net_path}: cannot read: {exc}") from None
+    net_text = shorten_names(read_text(net_path, "a netlist"), frozenset(names.values()))
     parsed = parse_netlist(net_path, None, names, layout.latency, text=net_text)
     _check_ports(parsed, net_path, layout)
+    if netlist is not None:
+        family = "ice40" if any(c.startswith("SB_") for c in parsed.cells) else "ecp5"
+        if parsed.cells and family != tgt.family:
+            raise CircuitError(f"{net_path}: a netlist of {family} cells, not of {tgt.name} cells (the target)")
+        _check_pipeline(circuit, parsed, net_path, pipeline)
     return _Design(net_path, net_text, parsed, pipeline, synth_s)
 
 
@@ -762,7 +789,10 @@ def _measure_mode(
     parsed, n = design.parsed, stim.n
     classifier = layout.classifier and "o_class" in parsed.ports
     say(f"{md.label}: Verilator build")
-    sim_build = _build(design.text, testbench(parsed.top, layout, classifier))
+    try:
+        sim_build = _build(design.text, testbench(parsed.top, layout, classifier))
+    except ToolError as exc:  # the netlist is compiled as design.v, line for line: name the file the user knows
+        raise ToolError(str(exc).replace("design.v:", f"{design.path}:")) from None
     key_list, bucket_of = _buckets(circuit, layout, parsed)
     _write_stimulus(run_dir / "stimulus.txt", stim.rst, stim.i_valid, stim.in_bits)
     say(f"{md.label}: simulation of {n} vectors")

@@ -52,11 +52,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from hdlgen.errors import CircuitError, ToolError, UsageError
-from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import Circuit, atomic_path
 from hdlgen.ir.classify import predict
 from hdlgen.ir.keywords import VERILOG_KEYWORDS, escape_identifier
 from hdlgen.ir.ports import PortLayout
 from hdlgen.ir.reference import Reference, check_vectors, enumerate_inputs
+from hdlgen.ir.vectors import seeded_rng
 from hdlgen.sim.activity import expected_toggles, pack_words, unpack_words
 from hdlgen.sim.testbench import (
     BENCH,
@@ -72,7 +73,7 @@ from hdlgen.sim.testbench import (
 from hdlgen.sim.traces import ResultColumns, read_results, saif_toggles, vcd_toggles
 from hdlgen.toolchain import cocotb_runner
 from hdlgen.toolchain.cocotb_runner import SimBuild, cache_dir
-from hdlgen.toolchain.tools import distribution_versions, sources_digest
+from hdlgen.toolchain.tools import cache_folder, distribution_versions, sources_digest
 
 if TYPE_CHECKING:
     from hdlgen.hdl.top import ClockGating, Gating
@@ -378,7 +379,7 @@ def generated_design(
             clock_gating=options.clock_gating,
         )
         text, top_name, registers = design.text, design.top, dict(design.register_names)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        cache_folder(path.parent)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"text": text, "top": top_name, "registers": registers}))
         tmp.replace(path)
@@ -485,7 +486,7 @@ def make_schedule(
     UsageError
         For another ``kind``.
     """
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     if kind == "back-to-back":
         gaps = np.zeros(n_vectors, dtype=np.int64)
     elif kind == "gaps":
@@ -1244,7 +1245,13 @@ def simulate(
     size = chunk_size(design.layout, options)
     if waves is not None and total > size:
         raise UsageError(f"waves: a waveform covers at most {size} vectors (one run), not {total}")
-    sim = build_simulation(design, options, size, waves is not None, on_stage)
+    try:
+        sim = build_simulation(design, options, size, waves is not None, on_stage)
+    except ToolError as exc:
+        if rtl is None:
+            raise
+        # The given file is compiled as design.v, line for line: name the file the user knows.
+        raise ToolError(str(exc).replace("design.v:", f"{rtl}:")) from None
     comparison = Comparison(circuit, design, options)
     waves_path = _run_chunks(circuit, X, size, design, sim, options, comparison, waves, progress)
     return comparison.result(sim.seconds, waves_path)
@@ -1281,7 +1288,8 @@ def _run_chunks(
             if waves is not None:
                 if rec.waves is None:
                     raise ToolError(f"{options.simulator} wrote no waveform")
-                shutil.copyfile(rec.waves, waves)
+                with atomic_path(waves) as tmp:
+                    shutil.copyfile(rec.waves, tmp)
                 waves_path = str(waves)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

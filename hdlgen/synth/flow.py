@@ -31,7 +31,7 @@ from amaranth.lib.wiring import In, Out
 from hdlgen.errors import ToolError
 from hdlgen.hdl import Gating, to_verilog
 from hdlgen.hdl.verilog import VerilogDesign
-from hdlgen.ir.circuit import Circuit
+from hdlgen.ir.circuit import Circuit, make_folder
 from hdlgen.ir.ports import PortLayout
 from hdlgen.synth.targets import Target, get_target
 from hdlgen.toolchain.tools import run_tool
@@ -309,7 +309,7 @@ def synthesize_verilog(
     stage = on_stage or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="hdlgen-synth-") as tmp:
         wd = Path(workdir) if workdir is not None else Path(tmp)
-        wd.mkdir(parents=True, exist_ok=True)
+        make_folder(wd)
         (wd / "design.v").write_text(verilog_text)
         (wd / "harness.v").write_text(harness)
         stage(STAGES[0])

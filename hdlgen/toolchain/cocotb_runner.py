@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Literal
 
 from hdlgen.errors import ToolError
-from hdlgen.toolchain.tools import distribution_versions, icarus_path, tool_banner, verilator_env
+from hdlgen.toolchain.tools import cache_folder, distribution_versions, icarus_path, tool_banner, verilator_env
 
 __all__ = ["BuildStage", "Running", "SimBuild", "Simulator", "build", "cache_dir", "run", "simulator_env", "start"]
 
@@ -372,7 +372,7 @@ def build(
         return SimBuild(simulator, directory, top, cocotb, trace, timing, time.perf_counter() - start, True)
     if on_stage is not None:
         on_stage(f"building the {simulator} simulation of {top}")
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    cache_folder(directory.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     stages = []
     try:

@@ -16,9 +16,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hdlgen.errors import ToolError
+from hdlgen.errors import CircuitError, ToolError
+from hdlgen.ir.circuit import make_folder
 
 __all__ = [
+    "cache_folder",
     "distribution_versions",
     "find_tool",
     "icarus_path",
@@ -27,6 +29,30 @@ __all__ = [
     "tool_banner",
     "verilator_env",
 ]
+
+
+def cache_folder(path: str | os.PathLike[str]) -> Path:
+    """Create a folder of hdlgen's cache (``$HDLGEN_CACHE_DIR``, ``$XDG_CACHE_HOME/hdlgen`` or ``~/.cache/hdlgen``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder, created with its parents when missing.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    ToolError
+        One line naming the folder when it cannot be created, and the variable that moves the cache.
+    """
+    try:
+        return make_folder(path)
+    except CircuitError as exc:
+        raise ToolError(f"{exc} (hdlgen's cache: set HDLGEN_CACHE_DIR to a writable folder)") from None
 
 
 def find_tool(name: str) -> str:
