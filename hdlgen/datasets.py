@@ -19,12 +19,13 @@ the circuit's ``meta["input_encoding"]`` (:func:`apply_input_encoding`).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import itertools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -363,12 +364,31 @@ def fetch_mnist(
     CircuitError
         When a download fails or its checksum is wrong; nothing is left behind.
     """
+    folder = Path(dest) if dest is not None else mnist_search_path()[-1]
+    # The folders this call creates go again if it fails before a file is in them (nothing half-written).
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    make_folder(folder)
+    try:
+        return _fetch_into(folder, names, base_url, timeout, progress)
+    except BaseException:
+        for path in created:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when empty
+        raise
+
+
+def _fetch_into(
+    folder: Path,
+    names: Iterable[str],
+    base_url: str,
+    timeout: float,
+    progress: Callable[[str, int, int], None] | None,
+) -> list[Path]:
+    """Download ``names`` into the existing ``folder`` (see :func:`fetch_mnist`)."""
     import tempfile
     import urllib.error
     import urllib.request
 
-    folder = Path(dest) if dest is not None else mnist_search_path()[-1]
-    make_folder(folder)
     base = base_url if base_url.endswith("/") else base_url + "/"
     done = []
     for name in names:

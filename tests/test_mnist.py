@@ -163,13 +163,14 @@ def local_server(tmp_path: Path):
 def test_fetch_refuses_a_wrong_checksum_and_leaves_nothing(local_server, tmp_path: Path):
     served, url = local_server
     (served / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not mnist")
-    dest = tmp_path / "dest"
+    dest = tmp_path / "new" / "dest"
     with pytest.raises(CircuitError, match=r"t10k-labels-idx1-ubyte.gz: MD5 [0-9a-f]{32}, expected ec29112d"):
         fetch_mnist(dest, url, ("t10k-labels-idx1-ubyte.gz",))
-    assert list(dest.iterdir()) == []
+    assert not (tmp_path / "new").exists()  # the folders it made go again
+    dest.mkdir(parents=True)
     with pytest.raises(CircuitError, match=r"t10k-images-idx3-ubyte.gz: download failed"):
         fetch_mnist(dest, url, ("t10k-images-idx3-ubyte.gz",))
-    assert list(dest.iterdir()) == []
+    assert list(dest.iterdir()) == []  # a folder that was there stays
 
 
 @needs_data

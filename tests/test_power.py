@@ -437,6 +437,19 @@ def test_new_options_default_to_the_same_verilog(examples: Path):
         to_verilog(circuit, gating="none", clock_enables=False)
 
 
+@pytest.mark.parametrize("flag", ["pipeline", "isolate_inputs", "energy_counter", "clock_enables"])
+@pytest.mark.parametrize("value", ["yes", 0, None])
+def test_hardware_flags_must_be_bools(examples: Path, flag: str, value: object):
+    """A flag given as "yes", 0 or None is refused naming it (it was taken by its truth value)."""
+    from hdlgen.hdl import to_verilog
+    from hdlgen.ir.circuit import load
+
+    circuit = load(examples / "cd8.json")
+    with pytest.raises(UsageError, match=f"^{flag} must be True or False, not {value!r}$"):
+        to_verilog(circuit, **{flag: value})
+    assert to_verilog(circuit, **{flag: np.bool_(False)}).text == to_verilog(circuit, **{flag: False}).text
+
+
 def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):
     code, _, err = run(capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "a.v"), "--option", "foo=1")
     assert code == 2 and err.count("\n") == 1 and "unknown hardware option 'foo'" in err

@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -183,12 +184,17 @@ class CircuitTop(wiring.Component):
         CircuitError
             For an invalid circuit.
         UsageError
-            For an unknown or incompatible option (:func:`check_options`).
+            For an unknown or incompatible option (:func:`check_options`), or
+            a flag (``pipeline``, ``isolate_inputs``, ``energy_counter``,
+            ``clock_enables``) that is not a bool.
         """
         bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
         bound.apply_defaults()
         arguments = bound.arguments
         arguments["circuit"].validate()
+        for flag in ("pipeline", "isolate_inputs", "energy_counter", "clock_enables"):
+            if not isinstance(arguments[flag], bool | np.bool_):  # "yes" or 0 would be taken by truth value
+                raise UsageError(f"{flag} must be True or False, not {arguments[flag]!r}", flag)
         check_options(
             arguments["gating"],
             arguments["pipeline"],
