@@ -108,6 +108,28 @@ def test_cli_train_eval_and_errors(tmp_path: Path, capsys):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_digits_output_fan_in_is_its_own_budget(tmp_path: Path, capsys):
+    """--output-fan-in bounds the class outputs only; without it the outputs share --fan-in (and meta is as before)."""
+    argv = ["train", "--dataset", "digits", "--input-bits", "1", "--hidden", "40", "--fan-in", "4", "--epochs", "10"]
+    wide, narrow = tmp_path / "wide.json", tmp_path / "narrow.json"
+    assert main([*argv, "--output-fan-in", "12", "--energy-time-limit", "1", "--json", "-o", str(wide)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["fan_in"] == 4 and data["output_fan_in"] == 12
+    assert main([*argv, "--energy-time-limit", "1", "--json", "-o", str(narrow)]) == 0
+    assert json.loads(capsys.readouterr().out)["output_fan_in"] == 4
+    for path, out_k in ((wide, 12), (narrow, 4)):
+        c = hdlgen.load(path)
+        outs = [g for g in c.gates if g.name in c.outputs]
+        hidden = [g for g in c.gates if g.name not in c.outputs]
+        assert len(outs) == 10 and max(len(g.inputs) for g in hidden) <= 4
+        assert max(len(g.inputs) for g in outs) == out_k  # the budget is reached: the outputs use it
+        # every hidden gate is read by some output, so a wider output budget keeps more of them
+        assert len(hidden) <= 10 * out_k
+    assert hdlgen.load(wide).meta["training"]["output_fan_in"] == 12
+    assert "output_fan_in" not in hdlgen.load(narrow).meta["training"]
+    assert len(hdlgen.load(wide).gates) > len(hdlgen.load(narrow).gates)
+
+
 # ---------------------------------------------------------------- argmax in hardware
 
 

@@ -119,7 +119,7 @@ def pruning_note(metrics: dict[str, object]) -> str:
     type=click.IntRange(min=1),
     default=None,
     metavar="K",
-    help="mnist: connections per class output [default: 64, up5k 24].",
+    help="Connections per class output [default: digits --fan-in; mnist 64, up5k 24].",
 )
 @click.option(
     "--distillation",
@@ -176,7 +176,6 @@ def train_command(
             ("--preset", preset),
             ("--thresholds", thresholds),
             ("--shifts", shifts),
-            ("--output-fan-in", output_fan_in),
             ("--distillation", distillation),
         ):
             if value is not None:
@@ -189,6 +188,7 @@ def train_command(
                 seed=seed,
                 input_bits=input_bits,
                 hidden=(hidden,) if hidden else None,
+                output_fan_in=output_fan_in,
                 epochs=epochs or 150,
                 weight_bits=weight_bits,
                 energy_time_limit=energy_time_limit,

@@ -91,6 +91,7 @@ def train_digits(
     seed: int = 0,
     input_bits: int | None = None,
     hidden: tuple[int, ...] | None = None,
+    output_fan_in: int | None = None,
     epochs: int = 150,
     weight_bits: int = 4,
     validation: float = 0.15,
@@ -116,6 +117,11 @@ def train_digits(
         Bits per pixel (default per kind, :data:`DEFAULT_INPUT_BITS`).
     hidden : tuple of int, optional
         Hidden gates per layer (default per kind, :data:`DEFAULT_HIDDEN`).
+    output_fan_in : int, optional
+        Most connections per class output (default: ``fan_in``). A small
+        ``fan_in`` with a larger ``output_fan_in`` keeps the first level's
+        gates small (with 1-bit pixels and ``fan_in`` 4, functions of four bits) while
+        the outputs read enough hidden gates for accuracy.
     epochs, weight_bits, validation
         See :class:`~hdlgen.learn.sparse.TrainConfig`.
     split_seed : int
@@ -148,6 +154,7 @@ def train_digits(
         weight_bits=weight_bits,
         validation=validation,
         seed=seed,
+        output_fan_in=output_fan_in,
     )
     stage = on_stage or (lambda _: None)
     stage("training")
@@ -192,6 +199,7 @@ def train_digits(
         kind=kind,
         input_bits=bits,
         fan_in=fan_in,
+        output_fan_in=fan_in if output_fan_in is None else output_fan_in,
         energy_penalty=penalty,
         seed=seed,
         train_seconds=round(seconds, 2),
