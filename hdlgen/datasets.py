@@ -131,7 +131,9 @@ def load_dataset(name: str = "digits", input_bits: int = 2, split_seed: int = 0)
     return Dataset(X_train, y_train, X_test, y_test, list(_DIGIT_CLASSES), meta)
 
 
-def dataset_for_circuit(circuit: Circuit, name: str, data_dir: str | os.PathLike[str] | None = None) -> Dataset:
+def dataset_for_circuit(
+    circuit: Circuit, name: str, data_dir: str | os.PathLike[str] | None = None, source: str | None = None
+) -> Dataset:
     """The data set a trained circuit was made for, encoded as it records.
 
     digits: the documented test split, encoded by ``meta["dataset"]``.
@@ -140,6 +142,21 @@ def dataset_for_circuit(circuit: Circuit, name: str, data_dir: str | os.PathLike
     ``meta["input_encoding"]`` (:func:`apply_input_encoding`); the training
     part of the returned data set is empty.
 
+    Parameters
+    ----------
+    circuit : Circuit
+        The trained circuit.
+    name : {"digits", "mnist"}
+        The data set.
+    data_dir : path, optional
+        MNIST: where to look for its files first.
+    source : str, optional
+        The file the circuit was read from: messages about the circuit start with it.
+
+    Returns
+    -------
+    Dataset
+
     Raises
     ------
     CircuitError
@@ -147,29 +164,35 @@ def dataset_for_circuit(circuit: Circuit, name: str, data_dir: str | os.PathLike
     """
     if name not in DATASETS:
         raise UsageError(f"dataset must be one of {', '.join(DATASETS)}, not {name!r}")
+    who = _circuit_label(circuit, source)
     recorded = (circuit.meta or {}).get("dataset")
     recorded = recorded if isinstance(recorded, dict) else {}
     if recorded and recorded.get("name") not in (None, name):
-        raise CircuitError(f"circuit '{circuit.name}' was trained on {recorded.get('name')!r}, not {name!r}")
+        raise CircuitError(f"{who} was trained on {recorded.get('name')!r}, not {name!r}")
     if name == "mnist":
-        check_input_encoding(circuit)
+        check_input_encoding(circuit, source)
         images, labels = load_mnist_split("test", data_dir)
-        X = apply_input_encoding(circuit, images)
+        X = apply_input_encoding(circuit, images, source)
         meta = {**recorded, "name": "mnist", "test_set": "mnist-t10k", "n_test": len(labels)}
         return Dataset(np.zeros((0, X.shape[1]), np.int64), np.zeros(0, np.int64), X, labels, _DIGIT_CLASSES, meta)
     bits = recorded.get("input_bits")
     if bits is None:
         widths = {i.bits for i in circuit.inputs}
         if len(widths) != 1:
-            raise CircuitError(f"circuit '{circuit.name}': inputs of mixed widths; cannot encode {name!r} for it")
+            raise CircuitError(f"{who}: inputs of mixed widths; cannot encode {name!r} for it")
         bits = widths.pop()
     data = load_dataset(name, int(bits), int(recorded.get("split_seed", 0)))
     features = data.X_test.shape[1]
     if circuit.n_inputs != features:
-        raise CircuitError(f"circuit '{circuit.name}' has {circuit.n_inputs} inputs; {name!r} has {features} features")
+        raise CircuitError(f"{who} has {circuit.n_inputs} inputs; {name!r} has {features} features")
     if any(i.bits < data.input_bits for i in circuit.inputs):
-        raise CircuitError(f"circuit '{circuit.name}': inputs narrower than the {data.input_bits}-bit encoding")
+        raise CircuitError(f"{who}: inputs narrower than the {data.input_bits}-bit encoding")
     return data
+
+
+def _circuit_label(circuit: Circuit, source: str | None) -> str:
+    """``circuit 'NAME'``, after ``SOURCE: `` when the file it was read from is known."""
+    return f"{source}: circuit '{circuit.name}'" if source else f"circuit '{circuit.name}'"
 
 
 # ---------------------------------------------------------------------------
@@ -455,7 +478,7 @@ def threshold_encoding(
     }
 
 
-def check_input_encoding(circuit: Circuit) -> dict[str, Any]:
+def check_input_encoding(circuit: Circuit, source: str | None = None) -> dict[str, Any]:
     """Validate a circuit's ``meta["input_encoding"]`` against its inputs and return it.
 
     The rule (docs/circuit-format.md): circuit input ``NAME`` reads flattened
@@ -464,15 +487,28 @@ def check_input_encoding(circuit: Circuit) -> dict[str, Any]:
     has exactly one entry; thresholds are strictly increasing integers and
     their count fits the input's width.
 
+    Parameters
+    ----------
+    circuit : Circuit
+        The circuit whose encoding is checked.
+    source : str, optional
+        The file the circuit was read from: messages start with it.
+
+    Returns
+    -------
+    dict
+        The encoding, as recorded.
+
     Raises
     ------
     CircuitError
-        Naming the circuit and the offending entry.
+        Naming the circuit (and its file, when given) and the offending entry.
     """
-    where = f"circuit '{circuit.name}': meta input_encoding"
+    who = _circuit_label(circuit, source)
+    where = f"{who}: meta input_encoding"
     enc = (circuit.meta or {}).get("input_encoding")
     if not isinstance(enc, dict):
-        raise CircuitError(f"circuit '{circuit.name}': no meta 'input_encoding' (how images become its inputs)")
+        raise CircuitError(f"{who}: no meta 'input_encoding' (how images become its inputs)")
     if enc.get("kind") != "thresholds":
         raise CircuitError(f"{where}: kind must be 'thresholds', not {enc.get('kind')!r}")
     shape = enc.get("source_shape")
@@ -513,7 +549,7 @@ def check_input_encoding(circuit: Circuit) -> dict[str, Any]:
     return enc
 
 
-def apply_input_encoding(circuit: Circuit, images: np.ndarray) -> np.ndarray:
+def apply_input_encoding(circuit: Circuit, images: np.ndarray, source: str | None = None) -> np.ndarray:
     """Encode source images as the circuit's inputs by its ``meta["input_encoding"]``.
 
     Parameters
@@ -521,17 +557,20 @@ def apply_input_encoding(circuit: Circuit, images: np.ndarray) -> np.ndarray:
     circuit : Circuit
     images : ndarray of int, shape (n, prod(source_shape)) or (n, *source_shape)
         Grey levels.
+    source : str, optional
+        The file the circuit was read from: messages start with it.
 
     Returns
     -------
     ndarray of int64, shape (n, circuit.n_inputs)
         In the circuit's input order: input ``NAME`` is ``sum(t <= pixel for t in thresholds)``.
     """
-    enc = check_input_encoding(circuit)
+    enc = check_input_encoding(circuit, source)
     n_pixels = math.prod(enc["source_shape"])
     flat = np.asarray(images).reshape(len(images), -1)
     if flat.shape[1] != n_pixels:
-        raise CircuitError(f"circuit '{circuit.name}': images have {flat.shape[1]} pixels, the encoding {n_pixels}")
+        who = _circuit_label(circuit, source)
+        raise CircuitError(f"{who}: images have {flat.shape[1]} pixels, the encoding {n_pixels}")
     by_name = {e["input"]: e for e in enc["inputs"]}
     X = np.zeros((len(flat), circuit.n_inputs), dtype=np.int64)
     for j, inp in enumerate(circuit.inputs):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hdlgen.errors import CheckError, CircuitError, ToolError
+from hdlgen.errors import CheckError, ToolError
 from hdlgen.ir.circuit import Circuit, load
 
 if TYPE_CHECKING:
@@ -46,12 +46,7 @@ def circuit_dataset(file: str, circuit: Circuit, name: str, data_dir: str | None
     """
     from hdlgen.datasets import dataset_for_circuit
 
-    try:
-        return dataset_for_circuit(circuit, name, data_dir)
-    except CircuitError as exc:
-        if str(exc).startswith(f"circuit '{circuit.name}'"):
-            raise CircuitError(f"{file}: {exc}") from None
-        raise
+    return dataset_for_circuit(circuit, name, data_dir, source=file)
 
 
 circuit_argument = click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, path_type=str))
