@@ -117,7 +117,6 @@ def power_command(
     else:
         X = random_vectors(circuit, n_vectors or 1000, seed)
     opts = parse_hdl_options(hdl_options)
-    modes = None
     if netlist is not None:
         # The netlist is one mode: how it was generated, options included (the checks and the model follow them).
         if len(gatings) > 1 or len(clock_gatings) > 1:
@@ -129,7 +128,7 @@ def power_command(
                 tuple(sorted(opts.items())),
             )
         ]
-    elif gatings or clock_gatings or opts:
+    else:  # without filters: every default mode (gating none is left out with --pipeline)
         modes = modes_with_options(
             [
                 (g, c)
@@ -144,9 +143,8 @@ def power_command(
             raise UsageError("no mode left: gating none runs only with clock enables and without --pipeline")
     coefficients = load_coefficients(energy_coefficients) if energy_coefficients else None
 
-    n_modes = len(modes) if modes is not None else len(DEFAULT_MODES) - (1 if pipeline else 0)
     # One line: the step under way (mode: synthesis, build, simulation, counting) and a bar of modes done.
-    with progress_stages("power", total=n_modes) as (bar, name_stage):
+    with progress_stages("power", total=len(modes)) as (bar, name_stage):
         result = measure_power(
             circuit,
             X,
@@ -155,7 +153,6 @@ def power_command(
             schedule=schedule,
             pipeline=pipeline,
             netlist=netlist,
-            gating=gatings[0] if gatings else "rtz",
             idle=idle,
             seed=seed,
             progress=bar,
