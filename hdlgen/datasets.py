@@ -361,10 +361,11 @@ def fetch_mnist(
     names: tuple[str, ...] = tuple(MNIST_FILES),
     progress: Callable[[str, int, int], None] | None = None,
     timeout: float = 60.0,
+    on_kept: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Download MNIST files, verify their MD5 and move each into place atomically.
 
-    Files already present with the right checksum are kept.
+    Files already present with the right checksum are kept (``on_kept(path)`` is told).
 
     Parameters
     ----------
@@ -376,6 +377,10 @@ def fetch_mnist(
         Which of :data:`MNIST_FILES` to fetch.
     progress : callable, optional
         ``progress(name, bytes_done, bytes_total)``; total 0 when the server does not say.
+    timeout : float
+        Seconds to wait for the server.
+    on_kept : callable, optional
+        ``on_kept(path)`` for each file already there with the right checksum (not downloaded again).
 
     Returns
     -------
@@ -392,7 +397,7 @@ def fetch_mnist(
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     make_folder(folder)
     try:
-        return _fetch_into(folder, names, base_url, timeout, progress)
+        return _fetch_into(folder, names, base_url, timeout, progress, on_kept)
     except BaseException:
         for path in created:  # deepest first
             with contextlib.suppress(OSError):
@@ -406,6 +411,7 @@ def _fetch_into(
     base_url: str,
     timeout: float,
     progress: Callable[[str, int, int], None] | None,
+    on_kept: Callable[[Path], None] | None,
 ) -> list[Path]:
     """Download ``names`` into the existing ``folder`` (see :func:`fetch_mnist`)."""
     import tempfile
@@ -419,6 +425,8 @@ def _fetch_into(
             raise UsageError(f"names: not an MNIST file: {name!r}")
         target = folder / name
         if target.is_file() and file_md5(target) == MNIST_FILES[name]:
+            if on_kept is not None:
+                on_kept(target)
             done.append(target)
             continue
         url = base + name

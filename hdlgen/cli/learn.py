@@ -390,20 +390,20 @@ def fetch_command(dataset: str, data_dir: str | None, url: str | None, test_only
     Files already present with the right checksum are kept; a download that
     fails or does not match leaves nothing behind.
     """
-    from hdlgen.datasets import MNIST_FILES, MNIST_TEST, MNIST_URL, fetch_mnist, file_md5, mnist_search_path
+    from hdlgen.datasets import MNIST_FILES, MNIST_TEST, MNIST_URL, fetch_mnist
 
     names = MNIST_TEST if test_only else tuple(MNIST_FILES)
-    folder = Path(data_dir) if data_dir is not None else mnist_search_path()[-1]
     for name in names:
-        present = (folder / name).is_file() and file_md5(folder / name) == MNIST_FILES[name]
+        kept: list[Path] = []
         with progress_bar(name) as progress:
             (path,) = fetch_mnist(
-                folder,
+                data_dir,
                 url or MNIST_URL,
                 (name,),
                 progress=None if progress is None else (lambda _n, done, total: progress(done, total or None)),
+                on_kept=kept.append,
             )
-        if not present:
+        if not kept:
             announce(path, "MD5-verified MNIST data")
         elif not is_quiet():
             click.echo(f"hdlgen: kept {path} (already there, MD5 verified)", err=True)
