@@ -450,6 +450,15 @@ def test_hardware_flags_must_be_bools(examples: Path, flag: str, value: object):
     assert to_verilog(circuit, **{flag: np.bool_(False)}).text == to_verilog(circuit, **{flag: False}).text
 
 
+def test_the_link_checks_its_pipeline_flag_before_it_exists(examples: Path):
+    """check_options checks the flags every design takes, so the board's link refuses pipeline="yes" too."""
+    from hdlgen.hdl.link import LinkTop
+    from hdlgen.ir.circuit import load
+
+    with pytest.raises(UsageError, match="^pipeline must be True or False, not 'yes'$"):
+        LinkTop(load(examples / "cd8.json"), 4, pipeline="yes")
+
+
 def test_cli_verilog_hardware_options(capsys, examples: Path, tmp_path: Path):
     code, _, err = run(capsys, "verilog", str(examples / "cd8.json"), "-o", str(tmp_path / "a.v"), "--option", "foo=1")
     assert code == 2 and err.count("\n") == 1 and "unknown hardware option 'foo'" in err

@@ -62,10 +62,12 @@ def check_options(
     Raises
     ------
     UsageError
-        Naming the parameter: an unknown value, or ``pipeline`` or
+        Naming the parameter: an unknown value, a flag that is not a bool, or ``pipeline`` or
         ``clock_gating="physical"`` with gating ``"none"``, or
         ``clock_enables=False`` with gating ``"none"``.
     """
+    _check_flag("pipeline", pipeline)
+    _check_flag("clock_enables", clock_enables)
     if gating not in GATING_MODES:
         raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}, not {gating!r}", "gating")
     if not clock_enables and gating == "none":
@@ -88,6 +90,12 @@ def check_options(
         raise UsageError(
             "pipeline needs gating 'rtz' or 'delta' (gating 'none' reloads partial sums every clock)", "pipeline"
         )
+
+
+def _check_flag(name: str, value: object) -> None:
+    """UsageError naming ``name`` unless ``value`` is a bool ("yes" or 0 would be taken by truth value)."""
+    if not isinstance(value, bool | np.bool_):
+        raise UsageError(f"{name} must be True or False, not {value!r}", name)
 
 
 class CircuitTop(wiring.Component):
@@ -185,16 +193,14 @@ class CircuitTop(wiring.Component):
             For an invalid circuit.
         UsageError
             For an unknown or incompatible option (:func:`check_options`), or
-            a flag (``pipeline``, ``isolate_inputs``, ``energy_counter``,
-            ``clock_enables``) that is not a bool.
+            ``isolate_inputs`` or ``energy_counter`` not a bool.
         """
         bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
         bound.apply_defaults()
         arguments = bound.arguments
         arguments["circuit"].validate()
-        for flag in ("pipeline", "isolate_inputs", "energy_counter", "clock_enables"):
-            if not isinstance(arguments[flag], bool | np.bool_):  # "yes" or 0 would be taken by truth value
-                raise UsageError(f"{flag} must be True or False, not {arguments[flag]!r}", flag)
+        for flag in ("isolate_inputs", "energy_counter"):  # check_options checks the others
+            _check_flag(flag, arguments[flag])
         check_options(
             arguments["gating"],
             arguments["pipeline"],
