@@ -455,7 +455,7 @@ def test_the_link_checks_its_pipeline_flag_before_it_exists(examples: Path):
     from hdlgen.hdl.link import LinkTop
     from hdlgen.ir.circuit import load
 
-    with pytest.raises(UsageError, match="^pipeline must be True or False, not 'yes'$"):
+    with pytest.raises(UsageError, match=r"^pipeline must be True or False, not 'yes'$"):
         LinkTop(load(examples / "cd8.json"), 4, pipeline="yes")
 
 
